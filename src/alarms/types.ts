@@ -1,0 +1,38 @@
+import type { StageId } from '../contract/plant.js';
+import type { AlarmCondition } from '../contract/ports.js';
+
+export type AlarmState = 'active_unack' | 'active_ack' | 'cleared_unack' | 'cleared' | 'shelved';
+export type Severity = AlarmCondition['severity'];
+
+/** One alarm's lifecycle record (ISA-18.2), persisted in the StateStore. */
+export interface AlarmRecord {
+  readonly id: string;
+  readonly severity: Severity;
+  readonly stage: StageId;
+  readonly signal?: string | undefined;
+  readonly message: string;
+  readonly state: AlarmState;
+  /** Whether the condition is present now (tracked while shelved too). */
+  readonly conditionActive: boolean;
+  readonly raisedAt: number;
+  readonly clearedAt?: number | undefined;
+  readonly ackedBy?: string | undefined;
+  readonly shelvedUntil?: number | undefined;
+  readonly shelvedBy?: string | undefined;
+  /** Event time of the last transition. */
+  readonly updatedAt: number;
+}
+
+export type AlarmEvent =
+  | { readonly type: 'raise'; readonly condition: AlarmCondition; readonly ts: number }
+  | { readonly type: 'clear'; readonly ts: number }
+  | { readonly type: 'ack'; readonly by: string; readonly ts: number }
+  | { readonly type: 'shelve'; readonly by: string; readonly until: number; readonly ts: number }
+  | { readonly type: 'unshelve'; readonly ts: number };
+
+/** A state change to record (AlarmEventRow) and publish. */
+export interface AlarmTransition {
+  readonly record: AlarmRecord;
+  readonly from: AlarmState | 'none';
+  readonly by: string | null;
+}

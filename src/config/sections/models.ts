@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/** Sensor-level checks that complement the autoencoder (src/inference/sensor-checks.ts). */
+export const sensorChecksSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Stuck: this many identical consecutive readings, on a signal that normally moves. */
+    stuckPeriods: z.number().positive().default(5),
+    /** Spike: a one-off excursion inside a window beyond this many robust sigmas. */
+    spikeSigmas: z.number().positive().default(6),
+    /**
+     * Signals (`stage.signal`) that follow a supervisory setpoint by design: a step when the setpoint moves
+     * is no spike, so the spike and jump checks skip them (stuck and out of band still apply).
+     */
+    actuated: z
+      .array(z.string())
+      .default([
+        'anoxic.internal_recycle_flow',
+        'anoxic.carbon_dose_flow',
+        'secondary.was_flow',
+        'phosphorus.coagulant_flow',
+        'aerobic.airflow',
+        'aerobic.kla',
+        'aerobic.do',
+        'aerobic.do_zone3',
+        'membrane.tmp',
+        'membrane.flux',
+        'membrane.permeate_flow',
+        'membrane.permeability',
+        'membrane.backwash',
+        // The plant's outflow is the permeate pumps' flow: it dips with every backwash.
+        'effluent.flow',
+      ]),
+    /** Jump: the window mean moved by more than this many times the 95th percentile of its usual moves. */
+    jumpFactor: z.number().positive().default(16),
+    /** Out of band: window mean outside the operating band for at least this long (event time). */
+    outOfRangeSec: z.number().nonnegative().default(300),
+    /** Fixed operating bands, key `stage.signal`; they win over the bands the anomaly models learned. */
+    bands: z.record(z.string(), z.object({ min: z.number(), max: z.number() }).strict()).default({}),
+    /** Windows of history each signal keeps for its robust statistics. */
+    historyWindows: z.number().int().positive().default(36),
+    /** Windows of history before stuck/spike judge a signal. */
+    warmupWindows: z.number().int().positive().default(6),
+  })
+  .strict();
+
+export const modelsSchema = z
+  .object({
+    /** Folder with bundles models/<name>/<version>/ and the registry state (registry.json). */
+    dir: z.string().default('models'),
+    /** Run inference at all (off: indicators and control without models). */
+    enabled: z.boolean().default(true),
+    intraOpThreads: z.number().int().positive().default(1),
+    /** How often the daemon looks at registry.json for activations made by `wwtp-edge models`. */
+    registryPollSec: z.number().positive().default(5),
+    sensorChecks: sensorChecksSchema.prefault({}),
+  })
+  .strict();
+
+export type ModelsConfig = z.infer<typeof modelsSchema>;
+export type SensorChecksConfig = z.infer<typeof sensorChecksSchema>;

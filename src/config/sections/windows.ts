@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+export const windowsSchema = z
+  .object({
+    /** Window length, seconds of event time. */
+    sizeSec: z.number().positive().default(300),
+    /** Slide, seconds; equal to sizeSec for tumbling windows. */
+    slideSec: z.number().positive().default(300),
+    /** Readings up to this late (event time behind the watermark) are merged; later ones are counted. */
+    allowedLatenessSec: z.number().nonnegative().default(60),
+    /** Gaps up to this many sampling periods are filled; longer ones mark the signal as gappy. */
+    maxGapPeriods: z.number().positive().default(3),
+    /** A signal with no reading for this many periods is stale. */
+    staleAfterPeriods: z.number().positive().default(5),
+    /**
+     * When event time jumps ahead (a replay of another period, a PLC clock set forward), at most this
+     * many windows without any reading are emitted per stage; the rest of the jump is skipped and counted.
+     */
+    maxIdleWindows: z.number().int().positive().default(288),
+  })
+  .strict()
+  // A slide longer than the window would leave readings in no window at all.
+  .refine((w) => w.slideSec <= w.sizeSec, { message: 'slideSec must not exceed sizeSec', path: ['slideSec'] });
+
+export type WindowsConfig = z.infer<typeof windowsSchema>;

@@ -1,0 +1,106 @@
+import type { LoopId, StageId } from './plant.js';
+import type { Quality } from './reading.js';
+
+/**
+ * Rows of the derived tables, shared by the store (SQLite), the sync (MariaDB) and the HTTP history.
+ * Each table has a natural unique key, listed next to it, so re-sending a row never duplicates it.
+ */
+
+/** windows: key (stage, windowEnd). */
+export interface WindowRow {
+  readonly stage: StageId;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  /** 0..1 share of the stage's signals with good data in the window. */
+  readonly quality: number;
+  /** JSON object signal -> { mean, last, min, max, slope, count, filled, stale }. */
+  readonly features: string;
+}
+
+/** indicators: key (stage, name, ts). */
+export interface IndicatorRow {
+  readonly stage: StageId;
+  readonly name: string;
+  readonly ts: number;
+  readonly value: number;
+  readonly unit: string;
+}
+
+/** predictions: key (stage, signal, ts, horizonMin). */
+export interface PredictionRow {
+  readonly stage: StageId;
+  readonly signal: string;
+  readonly ts: number;
+  readonly horizonMin: number;
+  readonly value: number;
+  readonly unit: string;
+  readonly model: string;
+}
+
+/** anomalies: key (stage, ts, model). */
+export interface AnomalyRow {
+  readonly stage: StageId;
+  readonly ts: number;
+  readonly score: number;
+  readonly threshold: number;
+  readonly isAnomaly: boolean;
+  /** JSON array [{ signal, share }]. */
+  readonly contributors: string;
+  readonly model: string;
+}
+
+/** alarm_events: key (alarmId, ts, state). */
+export interface AlarmEventRow {
+  readonly alarmId: string;
+  readonly ts: number;
+  readonly state: 'active_unack' | 'active_ack' | 'cleared_unack' | 'cleared' | 'shelved';
+  readonly severity: 'low' | 'medium' | 'high' | 'critical';
+  readonly stage: StageId;
+  readonly signal: string | null;
+  readonly message: string;
+  readonly by: string | null;
+}
+
+/** setpoints: key (loop, ts). */
+export interface SetpointRow {
+  readonly loop: LoopId;
+  readonly stage: StageId;
+  readonly ts: number;
+  readonly value: number;
+  readonly unit: string;
+  readonly mode: 'auto' | 'manual' | 'fallback';
+  readonly reason: string;
+  readonly model: string | null;
+  readonly validUntil: number;
+  /** JSON of the inputs the policy used. */
+  readonly inputs: string;
+}
+
+/** readings: key (stage, signal, ts). */
+export interface ReadingRow {
+  readonly stage: StageId;
+  readonly signal: string;
+  readonly ts: number;
+  readonly value: number;
+  readonly quality: Quality;
+}
+
+export interface TableRows {
+  readings: ReadingRow;
+  windows: WindowRow;
+  indicators: IndicatorRow;
+  predictions: PredictionRow;
+  anomalies: AnomalyRow;
+  alarm_events: AlarmEventRow;
+  setpoints: SetpointRow;
+}
+export type HistoryTable = keyof TableRows;
+export const HISTORY_TABLES: readonly HistoryTable[] = [
+  'readings',
+  'windows',
+  'indicators',
+  'predictions',
+  'anomalies',
+  'alarm_events',
+  'setpoints',
+];

@@ -1,0 +1,197 @@
+import type { LoopId } from '../contract/plant.js';
+import type { AlarmSink, HmiCommand, PlantWindow, Publisher, StateStore, TableWriter } from '../contract/ports.js';
+import type { AnomalyRow, IndicatorRow, PredictionRow, SetpointRow } from '../contract/rows.js';
+import type { LoopConfig } from '../config/sections/control.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { applyEnvelope, type Proposal } from './envelope.js';
+import { loadLoopMemory, saveLoopMemory, type LoopMemory } from './memory.js';
+import { POLICIES } from './policies/index.js';
+import { checkInputs } from './inputs.js';
+
+export interface ControlContext {
+  readonly config: {
+    readonly enabled?: boolean | undefined;
+    readonly validForSec: number;
+    readonly loops: readonly LoopConfig[];
+  };
+  readonly site: string;
+  readonly publisher: Publisher;
+  readonly tables: TableWriter;
+  readonly state: StateStore;
+  readonly alarms: AlarmSink;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+/** What arrives with a window besides the readings' features. */
+export interface ControlExtras {
+  readonly indicators?: readonly IndicatorRow[] | undefined;
+  readonly predictions?: readonly PredictionRow[] | undefined;
+  readonly anomalies?: readonly AnomalyRow[] | undefined;
+  /** What-if models per loop: predicted outlet under a candidate setpoint. */
+  readonly whatIf?: Partial<Record<LoopId, (candidate: number) => number | undefined>> | undefined;
+}
+
+export interface Control {
+  readonly name: 'control';
+  start(signal?: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
+  /** Computes, envelopes, stores and publishes every enabled loop's setpoint for one window close. */
+  onWindow(plant: PlantWindow, extras?: ControlExtras): readonly SetpointRow[];
+  /** HMI loop mode commands; other commands are ignored. */
+  onCommand(cmd: HmiCommand): SetpointRow | undefined;
+  /** Last published setpoint and mode per loop. */
+  snapshot(): Record<string, { mode: 'auto' | 'manual'; last?: LoopMemory['last'] }>;
+}
+
+/** Integral terms never integrate over more than this gap (a restart after hours must not kick). */
+const MAX_DT_HOURS = 1;
+
+export function createControl(ctx: ControlContext): Control {
+  const log = ctx.logger.child({ component: 'control' });
+  const validForMs = ctx.config.validForSec * 1000;
+  const loops = ctx.config.loops.filter((l) => l.enabled !== false);
+  let running = false;
+
+  function emit(loop: LoopConfig, memory: LoopMemory, ts: number, proposal: Proposal, inputs: Record<string, number>, model: string | undefined): { row: SetpointRow; memory: LoopMemory } {
+    const out = applyEnvelope(loop, memory.last?.value, proposal);
+    const row: SetpointRow = {
+      loop: loop.id,
+      stage: loop.stage,
+      ts,
+      value: out.value,
+      unit: loop.unit,
+      mode: out.mode,
+      reason: out.reason,
+      model: out.mode === 'auto' ? (model ?? null) : null,
+      validUntil: ts + validForMs,
+      inputs: JSON.stringify(inputs, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),
+    };
+    ctx.tables.insert('setpoints', [row]);
+    ctx.publisher.publish(
+      'setpoint',
+      { stage: loop.stage, loop: loop.id },
+      { value: row.value, unit: row.unit, ts, mode: row.mode, reason: row.reason, ...(row.model ? { model: row.model } : {}), validUntil: row.validUntil },
+    );
+    const fallbackActive = out.mode === 'fallback';
+    if (fallbackActive) {
+      ctx.alarms.raise({ id: `fallback.${loop.id}`, severity: 'medium', stage: loop.stage, message: `loop ${loop.id} on fallback setpoint ${out.value} ${loop.unit}: ${out.reason}` }, ts);
+    } else if (memory.fallbackActive) {
+      ctx.alarms.clear(`fallback.${loop.id}`, ts);
+    }
+    return { row, memory: { ...memory, last: { value: out.value, ts, mode: out.mode }, fallbackActive } };
+  }
+
+  function runLoop(loop: LoopConfig, plant: PlantWindow, extras: ControlExtras): SetpointRow | undefined {
+    let memory = loadLoopMemory(ctx.state, loop.id);
+    const ts = plant.end;
+    if (!Number.isFinite(ts) || (memory.lastWindowEnd !== undefined && ts <= memory.lastWindowEnd) || (memory.last && ts <= memory.last.ts)) {
+      log.debug({ loop: loop.id, ts }, 'window not newer than the last one, ignored');
+      return undefined;
+    }
+    memory = { ...memory, lastWindowEnd: ts };
+    if (memory.mode === 'manual') {
+      const value = memory.manualValue ?? memory.last?.value ?? loop.fallback;
+      const done = emit(loop, memory, ts, { mode: 'manual', value, reason: `manual by ${memory.modeBy ?? 'hmi'}` }, { manualValue: value }, undefined);
+      saveLoopMemory(ctx.state, loop.id, done.memory);
+      return done.row;
+    }
+    const policy = POLICIES[loop.id];
+    const problem = checkInputs(plant, policy.requires, loop, extras.anomalies ?? []);
+    if (problem) {
+      const done = emit(loop, memory, ts, { mode: 'fallback', reason: problem }, {}, undefined);
+      saveLoopMemory(ctx.state, loop.id, done.memory);
+      return done.row;
+    }
+    const dtHours = memory.lastPolicyTs === undefined ? 0 : Math.min(Math.max((ts - memory.lastPolicyTs) / 3_600_000, 0), MAX_DT_HOURS);
+    let proposal: Proposal;
+    let inputs: Record<string, number> = {};
+    let model: string | undefined;
+    let policyState = memory.policyState;
+    try {
+      const result = policy.propose({
+        plant,
+        params: loop.params,
+        bounds: { min: loop.min, max: loop.max },
+        indicators: extras.indicators ?? [],
+        predictions: extras.predictions ?? [],
+        state: memory.policyState,
+        previous: memory.last?.value,
+        dtHours,
+        predict: extras.whatIf?.[loop.id],
+      });
+      proposal = { mode: 'auto', value: result.value, reason: result.reason };
+      inputs = { ...result.inputs };
+      model = result.model;
+      policyState = result.state;
+    } catch (error) {
+      log.error({ loop: loop.id, err: String(error) }, 'policy failed');
+      proposal = { mode: 'fallback', reason: `policy failed: ${String(error)}` };
+    }
+    const done = emit(loop, { ...memory, policyState, lastPolicyTs: ts }, ts, proposal, inputs, model);
+    saveLoopMemory(ctx.state, loop.id, done.memory);
+    return done.row;
+  }
+
+  return {
+    name: 'control',
+    start() {
+      running = true;
+      return Promise.resolve();
+    },
+    stop() {
+      running = false;
+      return Promise.resolve();
+    },
+    onWindow(plant, extras = {}) {
+      if (ctx.config.enabled === false) return [];
+      if (!running) log.debug('window before start');
+      const rows: SetpointRow[] = [];
+      for (const loop of loops) {
+        try {
+          const row = runLoop(loop, plant, extras);
+          if (row) rows.push(row);
+        } catch (error) {
+          log.error({ loop: loop.id, err: String(error) }, 'setpoint not produced');
+        }
+      }
+      return rows;
+    },
+    onCommand(cmd) {
+      if (cmd.kind !== 'loop_mode') return undefined;
+      const loop = loops.find((l) => l.id === cmd.loop);
+      if (!loop) {
+        log.warn({ loop: cmd.loop }, 'mode change for a loop that is not configured');
+        return undefined;
+      }
+      try {
+        const memory = loadLoopMemory(ctx.state, loop.id);
+        const ts = Math.max(Number.isFinite(cmd.ts) ? cmd.ts : ctx.clock.now(), (memory.last?.ts ?? -Infinity) + 1);
+        if (cmd.mode === 'manual') {
+          const value = cmd.value !== undefined && Number.isFinite(cmd.value) ? cmd.value : (memory.last?.value ?? loop.fallback);
+          const next: LoopMemory = { ...memory, mode: 'manual', manualValue: value, modeBy: cmd.by };
+          const done = emit(loop, next, ts, { mode: 'manual', value, reason: `manual by ${cmd.by}` }, { manualValue: value }, undefined);
+          saveLoopMemory(ctx.state, loop.id, { ...done.memory, manualValue: done.row.value });
+          return done.row;
+        }
+        const next: LoopMemory = { ...memory, mode: 'auto', manualValue: undefined, modeBy: cmd.by };
+        const hold = memory.last?.value ?? loop.fallback;
+        const done = emit(loop, next, ts, { mode: 'auto', value: hold, reason: `auto by ${cmd.by}; holding until the next window` }, {}, undefined);
+        saveLoopMemory(ctx.state, loop.id, done.memory);
+        return done.row;
+      } catch (error) {
+        log.error({ loop: cmd.loop, err: String(error) }, 'mode change failed');
+        return undefined;
+      }
+    },
+    snapshot() {
+      const out: Record<string, { mode: 'auto' | 'manual'; last?: LoopMemory['last'] }> = {};
+      for (const loop of loops) {
+        const m = loadLoopMemory(ctx.state, loop.id);
+        out[loop.id] = { mode: m.mode, last: m.last };
+      }
+      return out;
+    },
+  };
+}

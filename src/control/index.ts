@@ -1,0 +1,5 @@
+export { createControl, type Control, type ControlContext, type ControlExtras } from './control.js';
+export { applyEnvelope, safeFallback, type Envelope, type Proposal, type Enveloped } from './envelope.js';
+export { checkInputs } from './inputs.js';
+export { loadLoopMemory, loopStateKey, type LoopMemory } from './memory.js';
+export { POLICIES, type LoopPolicy, type PolicyInput, type PolicyResult, type SignalRef } from './policies/index.js';

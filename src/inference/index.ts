@@ -1,0 +1,196 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { EdgeConfig } from '../config/schema.js';
+import type { AlarmSink, PlantWindow, Publisher, StateStore, TableWriter } from '../contract/ports.js';
+import type { StageId } from '../contract/plant.js';
+import type { AnomalyRow, PredictionRow } from '../contract/rows.js';
+import type { Clock } from '../lib/clock.js';
+import type { Component } from '../lib/lifecycle.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../lib/metrics.js';
+import type { ModelActivationEvent } from './registry-file.js';
+import { ModelRegistry, type ModelInfo } from './registry.js';
+import { anomalyRow, runModels, type SkippedModel } from './run.js';
+import { SensorChecks, type Band, type SensorFlag } from './sensor-checks.js';
+import type { LoadedModel } from './session.js';
+
+export type { ModelActivationEvent } from './registry-file.js';
+export type { ModelInfo } from './registry.js';
+export type { SensorFlag } from './sensor-checks.js';
+export type { SkippedModel } from './run.js';
+export { listModels, activateModel, rollbackModel, formatListing, parseModelRef, type ModelListing } from './cli.js';
+export { REGISTRY_FILE } from './registry-file.js';
+
+export interface InferenceContext {
+  readonly config: EdgeConfig;
+  readonly site: string;
+  readonly publisher: Publisher;
+  readonly tables: TableWriter;
+  readonly state: StateStore;
+  readonly alarms: AlarmSink;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+}
+
+export interface WindowOutcome {
+  readonly anomalies: AnomalyRow[];
+  readonly predictions: PredictionRow[];
+  /** Models not run on this window because an input was absent, stale or not finite. */
+  readonly skipped: SkippedModel[];
+  readonly sensorFlags: SensorFlag[];
+}
+
+export interface Inference extends Component {
+  onWindow(plant: PlantWindow): Promise<WindowOutcome>;
+  models(): ModelInfo[];
+  activate(name: string, version: string): Promise<ModelActivationEvent>;
+  rollback(name: string): Promise<ModelActivationEvent>;
+  /** Every activation (API, CLI via registry.json, boot); the runtime publishes them on status. */
+  onActivation(listener: (event: ModelActivationEvent) => void): () => void;
+}
+
+/** StateStore key holding the active versions and the recent activations. */
+export const MODELS_STATE_KEY = 'models.registry';
+
+function metricOnce<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+/** Operating bands learned by each stage's anomaly model (its training data's range, widened). */
+function learnedBands(models: readonly LoadedModel[]): Map<string, Band> {
+  const bands = new Map<string, Band>();
+  for (const model of models) for (const [key, band] of Object.entries(model.bands)) bands.set(key, band);
+  return bands;
+}
+
+export function createInference(ctx: InferenceContext): Inference {
+  const cfg = ctx.config.models;
+  const log = ctx.logger.child({ component: 'inference' });
+  const units = new Map(ctx.config.signals.map((s) => [`${s.stage}.${s.id}`, s.unit]));
+  const checked = ctx.config.signals.map((s) => ({ stage: s.stage, signal: s.id, periodSec: s.periodSec, min: s.min, max: s.max }));
+  const runSeconds = metricOnce(ctx.metrics.registry, 'wwtp_edge_inference_seconds', () => new Histogram({
+    name: 'wwtp_edge_inference_seconds', help: 'All models on one plant window', buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05], registers: [ctx.metrics.registry],
+  }));
+  const skippedRuns = metricOnce(ctx.metrics.registry, 'wwtp_edge_model_skipped_total', () => new Counter({
+    name: 'wwtp_edge_model_skipped_total', help: 'Model runs skipped for missing or stale inputs', labelNames: ['model'] as const, registers: [ctx.metrics.registry],
+  }));
+  const failedRuns = metricOnce(ctx.metrics.registry, 'wwtp_edge_model_failures_total', () => new Counter({
+    name: 'wwtp_edge_model_failures_total', help: 'Model runs or activations that failed', labelNames: ['model'] as const, registers: [ctx.metrics.registry],
+  }));
+  const listeners = new Set<(event: ModelActivationEvent) => void>();
+  const recent: ModelActivationEvent[] = [];
+  let checks = new SensorChecks(cfg.sensorChecks, checked);
+  const activeAlarms = new Set<string>();
+  const aboveFor = new Map<StageId, number>();
+  let lastTs = 0;
+
+  const raise = (id: string, condition: Omit<Parameters<AlarmSink['raise']>[0], 'id'>, ts: number): void => {
+    ctx.alarms.raise({ id, ...condition }, ts);
+    activeAlarms.add(id);
+  };
+  const clear = (id: string, ts: number): void => {
+    if (activeAlarms.delete(id)) ctx.alarms.clear(id, ts);
+  };
+
+  const registry: ModelRegistry = new ModelRegistry({
+    modelsDir: cfg.dir,
+    intraOpThreads: cfg.intraOpThreads,
+    logger: log,
+    now: () => ctx.clock.now(),
+    onActivation(event) {
+      recent.push(event);
+      if (recent.length > 50) recent.shift();
+      const active = Object.fromEntries(registry.list().map((m) => [m.name, m.version]));
+      ctx.state.setState(MODELS_STATE_KEY, { active, events: recent });
+      checks.setBands(learnedBands(registry.names().flatMap((n) => registry.get(n) ?? [])));
+      clear(`model.${event.name}`, ctx.clock.now());
+      for (const listener of listeners) listener(event);
+    },
+    onFailure(name, error) {
+      failedRuns.inc({ model: name });
+      log.error({ model: name, err: error }, 'model refused by the activation gate');
+      raise(`model.${name}`, { severity: 'high', stage: 'effluent', message: `model ${name} refused: ${error.message}` }, lastTs || ctx.clock.now());
+    },
+  });
+
+  let timer: { clear(): void } | undefined;
+  let stopped: Promise<void> | undefined;
+
+  return {
+    name: 'inference',
+    async start(signal) {
+      checks = new SensorChecks(cfg.sensorChecks, checked);
+      if (!cfg.enabled) return;
+      await registry.reconcile();
+      if (signal.aborted) return;
+      timer = ctx.clock.setInterval(() => {
+        registry.reconcile().catch((error: unknown) => log.error({ err: error }, 'registry poll failed'));
+      }, cfg.registryPollSec * 1000);
+    },
+    stop() {
+      stopped ??= (async () => {
+        timer?.clear();
+        await registry.close();
+      })();
+      return stopped;
+    },
+    async onWindow(plant) {
+      lastTs = plant.end;
+      const started = performance.now();
+      const flags: SensorFlag[] = [];
+      for (const window of Object.values(plant.stages)) flags.push(...checks.update(window));
+      const runs = cfg.enabled ? await runModels(registry, plant, (stage, signal) => units.get(`${stage}.${signal}`) ?? '') : { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
+      runSeconds.observe((performance.now() - started) / 1000);
+      const ts = plant.end;
+      const flagged = new Map<StageId, SensorFlag[]>();
+      for (const f of flags) flagged.set(f.stage, [...(flagged.get(f.stage) ?? []), f]);
+      const anomalies: AnomalyRow[] = [];
+      for (const score of runs.scores) {
+        const model = registry.get(score.model.split('@')[0] ?? '');
+        const persistence = model?.manifest.postprocess?.persistence ?? 1;
+        const above = score.score > score.threshold || score.inputExceeded ? (aboveFor.get(score.stage) ?? 0) + 1 : 0;
+        aboveFor.set(score.stage, above);
+        const row = anomalyRow(score, ts, flagged.has(score.stage), above >= persistence);
+        anomalies.push(row);
+        if (above >= persistence) {
+          const top = score.contributors[0];
+          raise(`anomaly.${score.stage}`, { severity: 'medium', stage: score.stage, signal: top?.signal, message: `${score.stage}: anomaly score ${score.score.toPrecision(3)} (threshold ${score.threshold.toPrecision(3)})${top ? `, mostly ${top.signal}` : ''}` }, ts);
+        } else clear(`anomaly.${score.stage}`, ts);
+      }
+      for (const [stage, list] of flagged) {
+        if (anomalies.some((a) => a.stage === stage)) continue;
+        const share = Number((1 / list.length).toFixed(4));
+        anomalies.push({ stage, ts, score: list.length, threshold: 0, isAnomaly: true, contributors: JSON.stringify(list.map((f) => ({ signal: f.signal, share }))), model: 'sensor-checks' });
+      }
+      const flagIds = new Set(flags.map((f) => `sensor.${f.stage}.${f.signal}.${f.check}`));
+      for (const f of flags) raise(`sensor.${f.stage}.${f.signal}.${f.check}`, { severity: 'medium', stage: f.stage, signal: f.signal, message: f.message }, ts);
+      for (const id of [...activeAlarms]) if (id.startsWith('sensor.') && !flagIds.has(id)) clear(id, ts);
+      for (const failure of runs.failures) {
+        failedRuns.inc({ model: failure.name });
+        log.error({ model: failure.model, err: failure.error }, 'model run failed');
+        raise(`model.${failure.name}`, { severity: 'high', stage: registry.get(failure.name)?.stage ?? registry.get(failure.name)?.targets[0]?.stage ?? 'effluent', message: `model ${failure.model} failed: ${failure.error.message}` }, ts);
+      }
+      for (const name of runs.succeeded) clear(`model.${name}`, ts);
+      for (const s of runs.skipped) {
+        skippedRuns.inc({ model: s.model });
+        log.debug({ model: s.model, missing: s.missing }, 'model skipped: inputs missing');
+      }
+      if (anomalies.length > 0) ctx.tables.insert('anomalies', anomalies);
+      if (runs.predictions.length > 0) ctx.tables.insert('predictions', runs.predictions);
+      for (const a of anomalies) {
+        ctx.publisher.publish('anomaly', { stage: a.stage }, { ts: a.ts, score: a.score, threshold: a.threshold, isAnomaly: a.isAnomaly, contributors: JSON.parse(a.contributors) as { signal: string; share: number }[], model: a.model });
+      }
+      for (const p of runs.predictions) {
+        ctx.publisher.publish('prediction', { stage: p.stage, signal: p.signal }, { value: p.value, unit: p.unit, ts: p.ts, horizonMin: p.horizonMin, model: p.model });
+      }
+      return { anomalies, predictions: runs.predictions, skipped: runs.skipped, sensorFlags: flags };
+    },
+    models: () => registry.list(),
+    activate: (name, version) => registry.activate(name, version),
+    rollback: (name) => registry.rollback(name),
+    onActivation(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import type { Logger } from '../lib/logger.js';
+import { bundleDir } from '../onnx/bundle.js';
+import { ModelError } from './errors.js';
+import {
+  activeVersion, compareVersions, readRegistry, rollbackTarget, scanBundles, withActivation, writeRegistry,
+  type ModelActivationEvent,
+} from './registry-file.js';
+import { loadVerifiedModel, type LoadedModel, type SessionOptions } from './session.js';
+
+/** An active model plus the runs still using it; a retired slot releases its session when idle. */
+export interface ModelSlot {
+  readonly model: LoadedModel;
+  inFlight: number;
+  retired: boolean;
+}
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly stage: string | null;
+  readonly inputs: number;
+  readonly targets: number;
+  readonly threshold: number | null;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly createdAt: string;
+  readonly sha256: string;
+  readonly previous: string | null;
+}
+
+export interface RegistryOptions extends SessionOptions {
+  readonly modelsDir: string;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Every activation, including the initial load and those picked up from registry.json. */
+  readonly onActivation: (event: ModelActivationEvent) => void;
+  readonly onFailure: (name: string, error: Error) => void;
+}
+
+/**
+ * Active models by name. A swap replaces the map entry (one reference): runs that already took the
+ * old slot finish on the old session, which is released once its last run returns.
+ */
+export class ModelRegistry {
+  private readonly slots = new Map<string, ModelSlot>();
+  private queue: Promise<unknown> = Promise.resolve();
+  /** `name@version` that failed the gate during reconcile: not retried every poll. */
+  private readonly refused = new Set<string>();
+
+  constructor(private readonly options: RegistryOptions) {}
+
+  /** Activations never interleave (one gate, one swap, one registry write at a time). */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(task, task);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Takes the current slot for one run; pair with `release`. */
+  acquire(name: string): ModelSlot | undefined {
+    const slot = this.slots.get(name);
+    if (slot) slot.inFlight += 1;
+    return slot;
+  }
+
+  release(slot: ModelSlot): void {
+    slot.inFlight -= 1;
+    if (slot.retired && slot.inFlight === 0) void this.dispose(slot);
+  }
+
+  names(): string[] {
+    return [...this.slots.keys()].sort();
+  }
+
+  get(name: string): LoadedModel | undefined {
+    return this.slots.get(name)?.model;
+  }
+
+  private async dispose(slot: ModelSlot): Promise<void> {
+    try {
+      await slot.model.session.release();
+    } catch (error) {
+      this.options.logger.warn({ model: slot.model.id, err: error }, 'session release failed');
+    }
+  }
+
+  private install(model: LoadedModel): string | null {
+    const old = this.slots.get(model.name);
+    this.slots.set(model.name, { model, inFlight: 0, retired: false });
+    if (!old) return null;
+    old.retired = true;
+    if (old.inFlight === 0) void this.dispose(old);
+    return old.model.version;
+  }
+
+  private async swapIn(name: string, version: string, action: ModelActivationEvent['action'], writeFile: boolean): Promise<ModelActivationEvent> {
+    const model = await loadVerifiedModel(bundleDir(this.options.modelsDir, name, version), this.options);
+    if (model.name !== name || model.version !== version) {
+      await model.session.release();
+      throw new ModelError('MODEL_GATE_FAILED', `bundle in ${name}/${version} names itself ${model.id}`);
+    }
+    const previous = this.install(model);
+    const event: ModelActivationEvent = { ts: this.options.now(), name, version, previous, action, by: 'daemon' };
+    if (writeFile) {
+      let state = await readRegistry(this.options.modelsDir);
+      // The implicitly active version (newest at boot) goes on the stack first, so rollback can reach it.
+      if (!activeVersion(state, name) && previous) state = withActivation(state, { ...event, version: previous, previous: null, action: 'initial' });
+      await writeRegistry(this.options.modelsDir, withActivation(state, event));
+    }
+    this.options.logger.info({ model: model.id, previous, action, referenceDiff: model.referenceDiff }, 'model activated');
+    this.options.onActivation(event);
+    return event;
+  }
+
+  activate(name: string, version: string): Promise<ModelActivationEvent> {
+    return this.serial(() => this.swapIn(name, version, 'activate', true));
+  }
+
+  rollback(name: string): Promise<ModelActivationEvent> {
+    return this.serial(async () => {
+      const { to } = rollbackTarget(await readRegistry(this.options.modelsDir), name);
+      return this.swapIn(name, to, 'rollback', true);
+    });
+  }
+
+  /**
+   * Brings the sessions in line with registry.json: models without an entry start on their newest
+   * version. A version that fails the gate is reported and the running one stays.
+   */
+  reconcile(): Promise<ModelActivationEvent[]> {
+    return this.serial(async () => {
+      const state = await readRegistry(this.options.modelsDir);
+      const bundles = await scanBundles(this.options.modelsDir);
+      const names = [...new Set(bundles.map((b) => b.name))];
+      const events: ModelActivationEvent[] = [];
+      for (const name of names) {
+        const wanted = activeVersion(state, name) ?? bundles.filter((b) => b.name === name).map((b) => b.version).sort(compareVersions).at(-1);
+        if (!wanted || this.slots.get(name)?.model.version === wanted || this.refused.has(`${name}@${wanted}`)) continue;
+        try {
+          const action = activeVersion(state, name) ? 'activate' : 'initial';
+          events.push(await this.swapIn(name, wanted, action, false));
+        } catch (error) {
+          this.refused.add(`${name}@${wanted}`);
+          this.options.onFailure(name, error as Error);
+        }
+      }
+      return events;
+    });
+  }
+
+  list(): ModelInfo[] {
+    return this.names().flatMap((name) => {
+      const model = this.slots.get(name)?.model;
+      if (!model) return [];
+      const m = model.manifest;
+      return [{
+        name, version: model.version, kind: m.kind, stage: model.stage ?? null, inputs: model.inputs.length, targets: model.targets.length,
+        threshold: m.threshold ?? null, metrics: m.metrics, createdAt: m.createdAt, sha256: m.onnx.sha256, previous: null,
+      }];
+    });
+  }
+
+  /** Releases every idle session; busy ones go when their last run returns. */
+  async close(): Promise<void> {
+    await this.queue;
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    await Promise.all(slots.map(async (slot) => {
+      slot.retired = true;
+      if (slot.inFlight === 0) await this.dispose(slot);
+    }));
+  }
+}

@@ -1,0 +1,48 @@
+import { isStage } from '../contract/plant.js';
+import type { SignalConfig } from '../config/sections/plant.js';
+import type { SignalEntry } from './validate.js';
+
+/** Where a topic goes. Readings of configured signals are found by one Map lookup. */
+export type Route =
+  | { readonly kind: 'reading'; readonly entry: SignalEntry }
+  | { readonly kind: 'hmi'; readonly path: readonly string[] }
+  | { readonly kind: 'sparkplug' }
+  /** The daemon's own outputs, received back through a `wwtp/{site}/#`-style subscription. */
+  | { readonly kind: 'own' }
+  | { readonly kind: 'unknown'; readonly reason: 'unknown_topic' | 'unknown_signal'; readonly detail: string };
+export type RouteKind = Route['kind'];
+
+const OWN_TOP_LEVEL = new Set(['edge', 'alarms', 'anomaly']);
+const OWN_STAGE_LEVEL = new Set(['setpoint', 'prediction', 'indicator']);
+const SPARKPLUG: Route = { kind: 'sparkplug' };
+const OWN: Route = { kind: 'own' };
+
+export function createRouter(site: string, signals: readonly SignalConfig[]): { route(topic: string): Route; entries: ReadonlyMap<string, SignalEntry> } {
+  const prefix = `wwtp/${site}/`;
+  const readings = new Map<string, Route>();
+  const entries = new Map<string, SignalEntry>();
+  for (const s of signals) {
+    const entry: SignalEntry = { stage: s.stage, signal: s.id, min: s.min, max: s.max };
+    readings.set(`${prefix}${s.stage}/${s.id}`, { kind: 'reading', entry });
+    entries.set(`${s.stage}/${s.id}`, entry);
+  }
+
+  const analyse = (topic: string): Route => {
+    if (topic.startsWith('spBv1.0/')) return SPARKPLUG;
+    if (!topic.startsWith(prefix)) return { kind: 'unknown', reason: 'unknown_topic', detail: `not under ${prefix}` };
+    const rest = topic.slice(prefix.length).split('/');
+    const [first, second] = rest;
+    if (first === 'hmi') return { kind: 'hmi', path: rest.slice(1) };
+    if (rest.length === 2 && first !== undefined) {
+      if (OWN_TOP_LEVEL.has(first)) return OWN;
+      if (isStage(first)) return { kind: 'unknown', reason: 'unknown_signal', detail: `no signal ${second ?? ''} configured in stage ${first}` };
+    }
+    if (rest.length === 3 && first !== undefined && second !== undefined && isStage(first) && OWN_STAGE_LEVEL.has(second)) return OWN;
+    return { kind: 'unknown', reason: 'unknown_topic', detail: 'expected wwtp/{site}/{stage}/{signal}' };
+  };
+
+  return {
+    entries,
+    route: (topic) => readings.get(topic) ?? analyse(topic),
+  };
+}

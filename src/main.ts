@@ -1,0 +1,182 @@
+import { Command, CommanderError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import type { CliIo, ExitCode } from './cli/io.js';
+
+/**
+ * The entry: the only file that touches the process (signals, exit codes, stdio, environment).
+ * Commands live in src/cli and return an exit code.
+ */
+const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+const controller = new AbortController();
+const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+let exiting = false;
+
+function onSignal(name: NodeJS.Signals): void {
+  if (controller.signal.aborted) {
+    if (name === 'SIGINT') process.exit(1);
+    return;
+  }
+  controller.abort(new Error(name));
+  // SIGTERM must end the process within 5 s even if a component hangs while draining.
+  setTimeout(() => {
+    process.stderr.write('wwtp-edge: shutdown took longer than 4.5 s, exiting\n');
+    process.exit(1);
+  }, 4_500).unref();
+}
+process.on('SIGTERM', () => onSignal('SIGTERM'));
+process.on('SIGINT', () => onSignal('SIGINT'));
+process.on('unhandledRejection', (error) => {
+  process.stderr.write(`wwtp-edge: unhandled rejection: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+});
+
+function finish(code: ExitCode): void {
+  if (exiting) return;
+  exiting = true;
+  process.exitCode = code;
+  // Let stdout drain, then leave even if a stray handle (socket, timer) stays open.
+  setTimeout(() => process.exit(code), 200).unref();
+}
+
+async function runCommand(load: () => Promise<ExitCode>): Promise<void> {
+  try {
+    finish(await load());
+  } catch (error) {
+    const exitCode = (error as { exitCode?: unknown }).exitCode === 2 ? 2 : 1;
+    process.stderr.write(`wwtp-edge: ${error instanceof Error ? error.message : String(error)}\n`);
+    finish(exitCode);
+  }
+}
+
+const program = new Command('wwtp-edge')
+  .description('Edge daemon for wastewater treatment plants')
+  .version(version)
+  .exitOverride()
+  .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+  .showSuggestionAfterError();
+
+program
+  .command('run')
+  .description('run the daemon')
+  .option('--config <file>', 'config file overlaid on config/default.yaml')
+  .action((opts: { config?: string }) =>
+    runCommand(async () => (await import('./cli/run.js')).runCommand({ configFile: opts.config, version }, io)),
+  );
+
+program
+  .command('demo')
+  .description('daemon + embedded broker + plant twin in one go')
+  .option('--speed <n>', 'plant seconds per wall second', '60')
+  .option('--config <file>', 'config file overlaid on config/default.yaml')
+  .option('--seed <n>', 'twin random seed', '1')
+  .action((opts: { speed: string; config?: string; seed: string }) =>
+    runCommand(async () => (await import('./cli/demo.js')).demoCommand({ speed: opts.speed, seed: opts.seed, configFile: opts.config, version }, io)),
+  );
+
+program
+  .command('sim')
+  .description('the plant twin, publishing readings as PLCs would and obeying setpoints')
+  .requiredOption('--broker <url>', 'MQTT broker URL, e.g. mqtt://127.0.0.1:1883')
+  .option('--influent <name>', 'dry | rain | storm | FILE', 'dry')
+  .option('--speed <n>', 'plant seconds per wall second', '60')
+  .option('--scenario <file>', 'fault scenario YAML')
+  .option('--seed <n>', 'random seed', '1')
+  .option('--days <d>', 'plant days to simulate', '14')
+  .option('--site <site>', 'site (topic prefix wwtp/{site})', 'demo')
+  .option('--lockstep', 'advance one control interval only after the daemon answered')
+  .option('--username <user>', 'MQTT username')
+  .option('--password <password>', 'MQTT password')
+  .action((opts: Record<string, string | boolean | undefined>) =>
+    runCommand(async () => (await import('./cli/sim.js')).simCommand(opts, io)),
+  );
+
+program
+  .command('train')
+  .description('train a model with TensorFlow.js and export an ONNX bundle')
+  .argument('<model>', 'autoencoder | predictors')
+  .option('--data <file>', 'training data CSV')
+  .option('--from-store', 'train from the daemon store')
+  .option('--config <file>', 'config file (for --from-store and signals)')
+  .option('--out <dir>', 'output folder', 'models')
+  .action((model: string, opts: { data?: string; fromStore?: boolean; out: string; config?: string }) =>
+    runCommand(async () => (await import('./cli/train.js')).trainCommand(model, opts, io)),
+  );
+
+const models = program.command('models').description('model registry');
+models
+  .command('list')
+  .option('--dir <dir>', 'models folder', 'models')
+  .action((opts: { dir: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('list', undefined, opts, io)));
+models
+  .command('activate')
+  .argument('<name@version>')
+  .option('--dir <dir>', 'models folder', 'models')
+  .action((ref: string, opts: { dir: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('activate', ref, opts, io)));
+models
+  .command('rollback')
+  .argument('<name>')
+  .option('--dir <dir>', 'models folder', 'models')
+  .action((name: string, opts: { dir: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('rollback', name, opts, io)));
+
+const anomaly = program.command('anomaly').description('offline anomaly detection on any CSV');
+anomaly
+  .command('fit')
+  .requiredOption('--csv <file>', 'input CSV')
+  .requiredOption('--out <dir>', 'bundle folder to write')
+  .option('--columns <list>', 'comma-separated columns (default: every numeric column but labels)')
+  .option('--rows <n>', 'train on the first N rows', '400')
+  .action((opts: { csv: string; out: string; columns?: string; rows: string }) =>
+    runCommand(async () => (await import('./cli/anomaly.js')).anomalyFitCommand(opts, io)),
+  );
+anomaly
+  .command('score')
+  .requiredOption('--csv <file>', 'input CSV')
+  .requiredOption('--model <dir>', 'bundle folder made by anomaly fit')
+  .action((opts: { csv: string; model: string }) => runCommand(async () => (await import('./cli/anomaly.js')).anomalyScoreCommand(opts, io)));
+
+program
+  .command('replay')
+  .description('publish a CSV as readings')
+  .requiredOption('--csv <file>', 'CSV with a time column and signal columns')
+  .requiredOption('--map <file>', 'YAML mapping columns to stage/signal')
+  .requiredOption('--broker <url>', 'MQTT broker URL')
+  .option('--speed <n>', 'plant seconds per wall second (0 = as fast as possible)', '0')
+  .option('--site <site>', 'site (topic prefix wwtp/{site})')
+  .option('--username <user>', 'MQTT username')
+  .option('--password <password>', 'MQTT password')
+  .action((opts: Record<string, string | undefined>) => runCommand(async () => (await import('./cli/replay.js')).replayCommand(opts, io)));
+
+program
+  .command('check-config')
+  .description('validate a config file, print every error with its path')
+  .argument('<file>')
+  .action((file: string) => runCommand(async () => (await import('./cli/check-config.js')).checkConfigCommand(file, io)));
+
+program
+  .command('hash-password')
+  .description('print the scrypt hash of a password for broker.embedded.users')
+  .argument('<password>')
+  .action((password: string) => runCommand(async () => (await import('./cli/hash-password.js')).hashPasswordCommand(password, io)));
+
+const sync = program.command('sync').description('store-and-forward to the central MariaDB');
+sync
+  .command('status')
+  .option('--config <file>', 'config file')
+  .action((opts: { config?: string }) => runCommand(async () => (await import('./cli/sync.js')).syncCommand('status', opts, io)));
+sync
+  .command('now')
+  .option('--config <file>', 'config file')
+  .action((opts: { config?: string }) => runCommand(async () => (await import('./cli/sync.js')).syncCommand('now', opts, io)));
+
+program.addOption(new Option('--quiet').hideHelp());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // help and version print and exit 0; every usage error is one line, exit 2
+    finish(error.exitCode === 0 ? 0 : 2);
+  } else {
+    process.stderr.write(`wwtp-edge: ${error instanceof Error ? error.message : String(error)}\n`);
+    finish(1);
+  }
+}

@@ -1,0 +1,199 @@
+import { createRequire } from 'node:module';
+import type { EdgeConfig } from './config/schema.js';
+import type { PlantWindow } from './contract/ports.js';
+import { createAlarms } from './alarms/index.js';
+import { createBroker } from './broker/index.js';
+import { createControl } from './control/index.js';
+import { createIngest } from './ingest/index.js';
+import { createInference } from './inference/index.js';
+import { createHttpServer, type RouteHandler } from './http/server.js';
+import { historyRequest } from './http/history.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { ComponentGroup, type Component } from './lib/lifecycle.js';
+import type { Logger } from './lib/logger.js';
+import { createMetrics, type Metrics } from './lib/metrics.js';
+import { createPublisher } from './publish/publisher.js';
+import { OUT_OPTIONS, outTopic } from './contract/topics.js';
+import { createStatusReporter } from './status/status.js';
+import { createStore } from './store/index.js';
+import { createSync } from './sync/index.js';
+import { createPlantPipeline } from './pipeline.js';
+import { createCommissioningLog } from './status/commissioning.js';
+
+export interface RuntimeDeps {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly metrics?: Metrics;
+  readonly version?: string;
+  /** After each plant window went through models and control, with ms since it closed. */
+  readonly onWindowProcessed?: (plant: PlantWindow, latencyMs: number) => void;
+}
+
+export interface Runtime {
+  start(signal: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
+  /** Actual bound ports (0 in config = a free port). */
+  ports(): { mqtt: number; ws: number | undefined; http: number };
+  readonly metrics: Metrics;
+  /** Resolves once every window closed so far went through models and control. */
+  idle(): Promise<void>;
+}
+
+const packageVersion = (): string => (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/**
+ * Builds the daemon from its config: constructors only, no I/O until start(). The same runtime runs
+ * in production, in the demo and in tests (with a temporary SQLite file and a broker on port 0).
+ */
+export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): Runtime {
+  const clock = deps.clock ?? systemClock;
+  const metrics = deps.metrics ?? createMetrics();
+  const logger = deps.logger;
+  const site = config.site;
+  const version = deps.version ?? packageVersion();
+
+  const store = createStore(config.storage, { site, logger: logger.child({ component: 'store' }), metrics, clock, syncEnabled: config.sync.enabled });
+  let lastShedding: { ts: number; rows: number; exhausted: boolean } | undefined;
+
+  let ingestHandle: ReturnType<typeof createIngest>['handle'] | undefined;
+  let ingestReject: ReturnType<typeof createIngest>['reject'] | undefined;
+  const broker = createBroker(config.broker, {
+    site,
+    logger: logger.child({ component: 'broker' }),
+    metrics,
+    onMessage: (message, ack) => {
+      if (ingestHandle) ingestHandle(message.topic, message.payload, message.qos, ack);
+      else ack(false);
+    },
+    onRejected: (message, reason, detail) => ingestReject?.(message.topic, message.payload, reason, detail),
+  });
+  const publisher = createPublisher({ site, send: (topic, payload, options) => broker.publish(topic, payload, options), logger, metrics });
+
+  const alarms = createAlarms({ config: config.alarms, site, publisher, tables: store, state: store, logger: logger.child({ component: 'alarms' }), clock, signals: config.signals });
+  const inference = createInference({ config, site, publisher, tables: store, state: store, alarms: alarms.sink, logger: logger.child({ component: 'inference' }), metrics, clock });
+  const control = createControl({ config: config.control, site, publisher, tables: store, state: store, alarms: alarms.sink, logger: logger.child({ component: 'control' }), clock });
+  const pipeline = createPlantPipeline({ config, publisher, tables: store, inference, alarms, control, logger: logger.child({ component: 'pipeline' }), metrics, onProcessed: deps.onWindowProcessed });
+
+  const commissioning = createCommissioningLog(logger.child({ component: 'ingest' }), config.signals.length);
+  const ingest = createIngest({
+    config,
+    sink: store,
+    clock,
+    logger: logger.child({ component: 'ingest' }),
+    metrics,
+    publishDeadLetter: (deadLetter) => publisher.publish('deadletter', {}, deadLetter),
+    onReadings: (readings) => {
+      commissioning.seen(readings);
+      pipeline.push(readings);
+    },
+    onCommand: (command) => {
+      alarms.onCommand(command);
+      control.onCommand(command);
+    },
+    publishRaw: (topic, payload) => {
+      broker.publish(topic, payload, { qos: 0, retain: false }).catch((error: unknown) => logger.warn({ topic, err: String(error) }, 'raw publish failed'));
+    },
+  });
+  ingestHandle = ingest.handle;
+  ingestReject = ingest.reject;
+
+  const sync = config.sync.enabled
+    ? createSync(config.sync, {
+        site,
+        store,
+        logger: logger.child({ component: 'sync' }),
+        metrics,
+        clock,
+        onLagAlarm: (event) => {
+          const id = `sync.lag.${event.table}`;
+          if (event.raised) alarms.sink.raise({ id, severity: 'medium', stage: 'effluent', message: `central sync of ${event.table} is ${Math.round(event.lagSec / 60)} min behind` }, event.ts);
+          else alarms.sink.clear(id, event.ts);
+        },
+      })
+    : undefined;
+
+  const readiness = (): Record<string, boolean> => ({
+    broker: broker.connected(),
+    store: store.writable(),
+    models: !config.models.enabled || inference.models().length > 0,
+  });
+
+  const routes = new Map<string, RouteHandler>([
+    ['/api/v1/history', (rest, query) => historyRequest(store, rest[0] ?? '', query, config.http.maxPageRows)],
+    ['/api/v1/alarms', () => ({ status: 200, body: alarms.list() })],
+    ['/api/v1/models', () => ({ status: 200, body: inference.models() })],
+  ]);
+  const http = createHttpServer(config.http, { logger, registry: metrics.registry, readiness, routes });
+
+  const status = createStatusReporter({
+    publisher,
+    clock,
+    intervalSec: config.status.intervalSec,
+    version,
+    readiness,
+    details: () => ({
+      site,
+      storeBytes: store.sizeBytes(),
+      shedding: lastShedding,
+      sync: sync?.status(),
+      models: inference.models(),
+    }),
+  });
+  store.onShedding((info) => {
+    const rows = info.shed.reduce((sum, s) => sum + s.rows, 0);
+    lastShedding = { ts: info.ts, rows, exhausted: info.exhausted };
+    if (info.reason === 'budget') {
+      alarms.sink.raise({ id: 'storage.shedding', severity: info.exhausted ? 'critical' : 'high', stage: 'effluent', message: `disk budget ${info.maxBytes} B reached: shed ${rows} rows (oldest raw readings first)` }, info.ts);
+    }
+    status.publishNow({ shedding: info });
+  });
+  inference.onActivation((event) => status.publishNow({ modelActivation: event }));
+
+  // The broker starts right after the store (alarms republish their retained states, models announce
+  // their activation); on stop, intake closes first, then windows flush and the store commits, and the
+  // broker goes last, after "offline".
+  const outlet: Component = {
+    name: 'broker',
+    start: (signal) => broker.start(signal),
+    stop: async () => {
+      try {
+        await broker.publish(outTopic(site, 'status', {}), 'offline', OUT_OPTIONS.status);
+      } catch (error) {
+        logger.warn({ err: String(error) }, 'could not publish offline');
+      }
+      await broker.stop();
+    },
+  };
+  const intake: Component = {
+    name: 'intake',
+    start: async () => {
+      pipeline.open();
+    },
+    stop: async () => {
+      await broker.stopIntake();
+      await ingest.idle();
+    },
+  };
+  const components: Component[] = [store, outlet, alarms, inference, control, pipeline, intake, ...(sync ? [sync] : []), http, status];
+  const group = new ComponentGroup(components, (name, error) => logger.error({ component: name, err: String(error) }, 'stop failed'));
+
+  return {
+    metrics,
+    async start(signal) {
+      try {
+        await group.start(signal);
+      } catch (error) {
+        await group.stop();
+        throw error;
+      }
+      const ports = this.ports();
+      logger.info({ site, mqtt: ports.mqtt, ws: ports.ws, http: ports.http, mode: config.broker.mode }, 'wwtp-edge running');
+    },
+    stop: () => group.stop(),
+    idle: () => pipeline.idle(),
+    ports: () => {
+      const address = broker.address();
+      return { mqtt: address.tcpPort, ws: address.wsPort, http: http.port() };
+    },
+  };
+}

@@ -1,0 +1,349 @@
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Counter, Gauge } from 'prom-client';
+import type { StorageConfig } from '../config/schema.js';
+import type { StateStore, ReadingSink, TableWriter } from '../contract/ports.js';
+import type { DeadLetter, Reading } from '../contract/reading.js';
+import type { HistoryTable, TableRows } from '../contract/rows.js';
+import type { Clock } from '../lib/clock.js';
+import { EdgeError, type Component } from '../lib/lifecycle.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../lib/metrics.js';
+import { applyRetention, shedToBudget, type SheddingInfo } from './budget.js';
+import { CommitQueue, type QueueEntry } from './commit-queue.js';
+import { createReader, type HistoryPage, type Reader } from './reader.js';
+import { migrate } from './schema.js';
+import { TABLE_SPECS, toSqlValues } from './tables.js';
+import { WalSync } from './wal-sync.js';
+import { createReadingWriter } from './writer.js';
+
+export interface StoreContext {
+  readonly site: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  /** Sync to the central server is on: derived rows then age out only once synced. */
+  readonly syncEnabled?: boolean;
+}
+
+export interface SyncCursor {
+  /** Highest seq the target committed. */
+  readonly seq: number;
+  /** Wall time the target was last fully caught up, epoch ms. */
+  readonly caughtUpAt: number | undefined;
+}
+
+/** The sync target whose cursors decide what counts as "synced" for shedding and retention. */
+export const CENTRAL_TARGET = 'central';
+
+type Entry =
+  | (QueueEntry & { readonly kind: 'readings'; readonly readings: readonly Reading[] })
+  | (QueueEntry & { readonly kind: 'deadletter'; readonly deadLetter: DeadLetter })
+  | (QueueEntry & { readonly kind: 'derived'; readonly table: Exclude<HistoryTable, 'readings'>; readonly rows_: readonly unknown[] });
+
+const TRANSIENT = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|PROTOCOL|NOMEM)/;
+
+export type Store = ReturnType<typeof createStore>;
+
+export function createStore(config: StorageConfig, ctx: StoreContext) {
+  const log = ctx.logger.child({ component: 'store' });
+  const registry = ctx.metrics.registry;
+  const shedRows =
+    (registry.getSingleMetric('wwtp_edge_store_shed_rows_total') as Counter<'table' | 'reason'> | undefined) ??
+    new Counter({ name: 'wwtp_edge_store_shed_rows_total', help: 'Rows removed by the disk budget or retention', labelNames: ['table', 'reason'] as const, registers: [registry] });
+  const sizeGauge =
+    (registry.getSingleMetric('wwtp_edge_store_size_bytes') as Gauge | undefined) ??
+    new Gauge({ name: 'wwtp_edge_store_size_bytes', help: 'SQLite file plus WAL size', registers: [registry] });
+
+  let db: Database.Database | undefined;
+  let reader: Reader | undefined;
+  let state = new Map<string, unknown>();
+  let writeRows: ((batch: readonly Entry[]) => void) | undefined;
+  let budgetTimer: { clear(): void } | undefined;
+  let stopping: Promise<void> | undefined;
+  let lastRetention = 0;
+  const sheddingListeners = new Set<(info: SheddingInfo) => void>();
+  // synchronous=full: the group commits' fsync runs off the event loop (wal-sync.ts).
+  const walSync = config.synchronous === 'full' ? new WalSync(`${config.path}-wal`) : undefined;
+
+  const queue = new CommitQueue<Entry>({
+    maxBatchRows: config.maxBatchRows,
+    maxPendingRows: config.maxPendingRows,
+    groupCommitMs: config.groupCommitMs,
+    retryMs: 1_000,
+    clock: ctx.clock,
+    write: (batch) => {
+      if (!writeRows) throw new EdgeError('STORE_CLOSED', 'store is not open');
+      writeRows(batch);
+    },
+    ...(walSync ? { durable: (done: (error: unknown) => void) => walSync.request(done) } : {}),
+    isTransient: (error) => typeof (error as { code?: unknown }).code === 'string' && TRANSIENT.test((error as { code: string }).code),
+    onCommitted: (batch, rows, seconds) => {
+      ctx.metrics.commitSeconds.observe(seconds);
+      ctx.metrics.commitBatch.observe(rows);
+      const byStage = new Map<string, number>();
+      for (const e of batch) {
+        if (e.kind !== 'readings') continue;
+        for (const r of e.readings) byStage.set(r.stage, (byStage.get(r.stage) ?? 0) + 1);
+      }
+      for (const [stage, n] of byStage) ctx.metrics.readingsIn.inc({ stage }, n);
+    },
+    onBurst: (failing, error) => {
+      if (failing) log.error({ err: error }, 'store write failed; pending readings are not acknowledged, retrying');
+      else log.info('store writable again');
+    },
+    onPoison: (entry, error) => {
+      ctx.metrics.handlerErrors.inc({ component: 'store' });
+      log.error({ err: error, kind: entry.kind }, 'row refused by the store');
+    },
+    onRefused: (entry) => ctx.metrics.queueOverflow.inc({ queue: 'store' }, entry.rows),
+    onDepth: (rows) => ctx.metrics.queueDepth.set({ queue: 'store' }, rows),
+  });
+
+  function walPath(): string {
+    return `${config.path}-wal`;
+  }
+  function fileBytes(path: string): number {
+    try {
+      return statSync(path).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  function open(): void {
+    mkdirSync(dirname(config.path), { recursive: true });
+    const handle = new Database(config.path);
+    // auto_vacuum only takes effect before the first table exists; it lets shedding return pages to the disk.
+    handle.pragma('auto_vacuum = INCREMENTAL');
+    handle.pragma('journal_mode = WAL');
+    handle.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    handle.pragma('busy_timeout = 5000');
+    handle.pragma('journal_size_limit = 67108864');
+    handle.pragma('foreign_keys = OFF');
+    migrate(handle, ctx.clock.now());
+    const insertReadings = createReadingWriter(handle);
+    const insertDead = handle.prepare('INSERT INTO deadletters (topic, reason, payload, detail, ts) VALUES (?, ?, ?, ?, ?)');
+    const insertDerived = new Map<string, Database.Statement>();
+    for (const spec of Object.values(TABLE_SPECS)) {
+      if (spec.name === 'readings') continue;
+      const cols = spec.columns.map((col) => `"${col.column}"`).join(', ');
+      insertDerived.set(spec.name, handle.prepare(`INSERT OR IGNORE INTO ${spec.name} (${cols}) VALUES (${spec.columns.map(() => '?').join(', ')})`));
+    }
+    const transaction = handle.transaction((batch: readonly Entry[]) => {
+      const readings: (readonly Reading[])[] = [];
+      for (const e of batch) {
+        if (e.kind === 'readings') {
+          readings.push(e.readings);
+        } else if (e.kind === 'deadletter') {
+          const d = e.deadLetter;
+          insertDead.run(d.topic, d.reason, d.payload, d.detail ?? null, d.ts);
+        } else {
+          const stmt = insertDerived.get(e.table);
+          const spec = TABLE_SPECS[e.table];
+          for (const row of e.rows_) stmt?.run(...toSqlValues(spec, row as TableRows[typeof e.table]));
+        }
+      }
+      if (readings.length > 0) insertReadings(readings);
+    });
+    // Every other write (state, cursors, shedding) keeps the configured mode and syncs in place.
+    writeRows = walSync
+      ? (batch) => {
+          handle.exec('PRAGMA synchronous = NORMAL');
+          try {
+            transaction(batch);
+          } finally {
+            handle.exec('PRAGMA synchronous = FULL');
+          }
+        }
+      : transaction;
+    const loaded = new Map<string, unknown>();
+    for (const row of handle.prepare('SELECT key, value FROM state').all() as { key: string; value: string }[]) {
+      loaded.set(row.key, JSON.parse(row.value));
+    }
+    // Values set before start win over the stored ones.
+    for (const [k, v] of state) loaded.set(k, v);
+    db = handle;
+    reader = createReader(handle, ctx.site);
+    for (const [k, v] of state) writeState(k, v);
+    state = loaded;
+  }
+
+  let stateStatement: { db: Database.Database; stmt: Database.Statement } | undefined;
+  function writeState(key: string, value: unknown): void {
+    if (!db) return;
+    if (stateStatement?.db !== db) {
+      const sql = 'INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at';
+      stateStatement = { db, stmt: db.prepare(sql) };
+    }
+    stateStatement.stmt.run(key, JSON.stringify(value), ctx.clock.now());
+  }
+
+  function need(): { db: Database.Database; reader: Reader } {
+    if (!db || !reader) throw new EdgeError('STORE_CLOSED', 'store is not open');
+    return { db, reader };
+  }
+
+  function getCursor(target: string, table: HistoryTable): SyncCursor {
+    const row = need().db.prepare('SELECT seq, caught_up_at FROM sync_cursors WHERE target = ? AND tbl = ?').get(target, table) as
+      | { seq: number; caught_up_at: number | null }
+      | undefined;
+    return { seq: row?.seq ?? 0, caughtUpAt: row?.caught_up_at ?? undefined };
+  }
+
+  function syncedUpTo(table: HistoryTable): number {
+    return ctx.syncEnabled ? getCursor(CENTRAL_TARGET, table).seq : 0;
+  }
+
+  function compact(): void {
+    const handle = need().db;
+    handle.pragma('incremental_vacuum');
+    handle.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Retention (at most hourly) and the disk budget; shedding notifies the listeners. */
+  function checkBudget(): SheddingInfo | undefined {
+    const handle = need().db;
+    const now = ctx.clock.now();
+    if (now - lastRetention >= 3_600_000) {
+      lastRetention = now;
+      const aged = applyRetention(handle, now, config.retentionDays, syncedUpTo, ctx.syncEnabled ?? false);
+      for (const s of aged) shedRows.inc({ table: s.table, reason: 'retention' }, s.rows);
+      if (aged.length > 0) {
+        compact();
+        log.info({ aged }, 'retention removed old rows');
+      }
+    }
+    const info = shedToBudget({ db: handle, maxBytes: config.maxBytes, syncedUpTo, walBytes: () => fileBytes(walPath()), compact, now });
+    sizeGauge.set(sizeBytes());
+    if (!info) return undefined;
+    for (const s of info.shed) shedRows.inc({ table: s.table, reason: 'budget' }, s.rows);
+    log.warn({ shed: info.shed, usedBytesBefore: info.usedBytesBefore, usedBytesAfter: info.usedBytesAfter, exhausted: info.exhausted }, 'disk budget reached: shedding');
+    for (const listener of sheddingListeners) {
+      try {
+        listener(info);
+      } catch (error) {
+        ctx.metrics.handlerErrors.inc({ component: 'store' });
+        log.error({ err: error }, 'shedding listener failed');
+      }
+    }
+    return info;
+  }
+
+  function sizeBytes(): number {
+    return fileBytes(config.path) + fileBytes(walPath());
+  }
+
+  const store = {
+    name: 'store',
+
+    async start(signal: AbortSignal): Promise<void> {
+      if (signal.aborted) throw new EdgeError('START_CANCELLED', 'store start cancelled');
+      if (db) return;
+      open();
+      queue.open();
+      budgetTimer = ctx.clock.setInterval(() => {
+        try {
+          checkBudget();
+        } catch (error) {
+          log.error({ err: error }, 'disk budget check failed');
+        }
+      }, config.budgetCheckMs);
+      await Promise.resolve();
+    },
+
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        budgetTimer?.clear();
+        queue.close();
+        if (db) {
+          queue.drain();
+          await walSync?.close();
+          queue.rejectAll(new EdgeError('STORE_CLOSED', 'store stopped before the rows were committed'));
+          try {
+            db.pragma('wal_checkpoint(TRUNCATE)');
+          } catch (error) {
+            log.warn({ err: error }, 'final checkpoint failed');
+          }
+          db.close();
+        } else {
+          queue.rejectAll(new EdgeError('STORE_CLOSED', 'store stopped'));
+        }
+        db = undefined;
+        reader = undefined;
+        writeRows = undefined;
+        await Promise.resolve();
+      })();
+      return stopping;
+    },
+
+    appendReadings(readings: readonly Reading[]): Promise<void> {
+      if (stopping) return Promise.reject(new EdgeError('STORE_CLOSED', 'store is stopping'));
+      if (readings.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ kind: 'readings', readings, rows: readings.length, settle: { resolve, reject } });
+      });
+    },
+
+    appendDeadLetter(deadLetter: DeadLetter): void {
+      if (stopping) return;
+      queue.push({ kind: 'deadletter', deadLetter, rows: 1 });
+    },
+
+    insert<T extends Exclude<HistoryTable, 'readings'>>(table: T, rows: readonly TableRows[T][]): void {
+      if (stopping || rows.length === 0) return;
+      queue.push({ kind: 'derived', table, rows_: rows, rows: rows.length });
+    },
+
+    getState<T>(key: string): T | undefined {
+      return state.get(key) as T | undefined;
+    },
+
+    setState(key: string, value: unknown): void {
+      state.set(key, value);
+      writeState(key, value);
+    },
+
+    /** Commits everything queued now (tests, benchmarks, shutdown paths). */
+    flush(): void {
+      need();
+      queue.drain();
+    },
+
+    writable(): boolean {
+      return db !== undefined && !stopping && queue.healthy;
+    },
+    sizeBytes,
+    pendingRows: () => queue.depth,
+    checkBudget,
+    onShedding(listener: (info: SheddingInfo) => void): () => void {
+      sheddingListeners.add(listener);
+      return () => sheddingListeners.delete(listener);
+    },
+
+    history<T extends HistoryTable>(table: T, since: string | undefined, limit: number): HistoryPage<T> {
+      return need().reader.history(table, since, limit);
+    },
+    readAfter<T extends HistoryTable>(table: T, after: number, limit: number) {
+      return need().reader.readAfter(table, after, limit);
+    },
+    readingsBetween(...args: Parameters<Reader['readingsBetween']>) {
+      return need().reader.readingsBetween(...args);
+    },
+    maxSeq: (table: HistoryTable | 'deadletters') => need().reader.maxSeq(table),
+    countAfter: (table: HistoryTable, after: number) => need().reader.countAfter(table, after),
+    count: (table: HistoryTable | 'deadletters' | 'shed_log') => need().reader.count(table),
+    getCursor,
+    setCursor(target: string, table: HistoryTable, seq: number, caughtUpAt?: number): void {
+      need()
+        .db.prepare(
+          `INSERT INTO sync_cursors (target, tbl, seq, caught_up_at, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(target, tbl) DO UPDATE SET seq = MAX(seq, excluded.seq),
+             caught_up_at = COALESCE(excluded.caught_up_at, caught_up_at), updated_at = excluded.updated_at`,
+        )
+        .run(target, table, seq, caughtUpAt ?? null, ctx.clock.now());
+    },
+  } satisfies ReadingSink & TableWriter & StateStore & Component & Record<string, unknown>;
+  return store;
+}

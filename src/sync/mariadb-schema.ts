@@ -1,0 +1,65 @@
+import type { HistoryTable } from '../contract/rows.js';
+import { TABLE_SPECS, type ColumnType } from '../store/tables.js';
+
+/**
+ * Central MariaDB schema (PRODUCT 4.4): one table per synced table, every row with `site`, the natural
+ * key (site first) as primary key so a re-sent row hits it. DDL is idempotent; versions are recorded in
+ * `wwtp_schema_version`.
+ */
+const q = (name: string): string => `\`${name}\``;
+
+function mariaType(type: ColumnType, maxLength: number | undefined): string {
+  switch (type) {
+    case 'text':
+      return `VARCHAR(${maxLength ?? 255}) NOT NULL`;
+    case 'nullable_text':
+      return `VARCHAR(${maxLength ?? 255}) NULL`;
+    case 'json':
+      return 'MEDIUMTEXT NOT NULL';
+    case 'real':
+      return 'DOUBLE NOT NULL';
+    case 'int':
+      return 'BIGINT NOT NULL';
+    case 'bool':
+      return 'TINYINT(1) NOT NULL';
+  }
+}
+
+export function tableName(prefix: string, table: string): string {
+  return q(`${prefix}${table}`);
+}
+
+export function createTableSql(prefix: string, table: HistoryTable): string {
+  const spec = TABLE_SPECS[table];
+  const cols = [`${q('site')} VARCHAR(64) NOT NULL`, ...spec.columns.map((c) => `${q(c.column)} ${mariaType(c.type, c.maxLength)}`)];
+  const key = ['site', ...spec.key].map(q).join(', ');
+  return `CREATE TABLE IF NOT EXISTS ${tableName(prefix, table)} (${cols.join(', ')}, PRIMARY KEY (${key})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+}
+
+export interface CentralMigration {
+  readonly version: number;
+  statements(prefix: string): string[];
+}
+
+export const CENTRAL_MIGRATIONS: readonly CentralMigration[] = [
+  { version: 1, statements: (prefix) => Object.values(TABLE_SPECS).map((spec) => createTableSql(prefix, spec.name)) },
+];
+
+export function versionTableSql(prefix: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${tableName(prefix, 'wwtp_schema_version')} (version INT NOT NULL PRIMARY KEY,
+    applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB`;
+}
+
+/** Idempotent insert: a duplicate natural key leaves the stored row as it was. */
+export function insertSql(prefix: string, table: HistoryTable): string {
+  const spec = TABLE_SPECS[table];
+  const cols = ['site', ...spec.columns.map((c) => c.column)];
+  return `INSERT INTO ${tableName(prefix, table)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
+    ON DUPLICATE KEY UPDATE ${q('site')} = ${q('site')}`;
+}
+
+export function selectSiteSql(prefix: string, table: HistoryTable): string {
+  const spec = TABLE_SPECS[table];
+  const cols = ['site', ...spec.columns.map((c) => c.column)];
+  return `SELECT ${cols.map(q).join(', ')} FROM ${tableName(prefix, table)} WHERE ${q('site')} = ? ORDER BY ${spec.key.map(q).join(', ')}`;
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { createControl } from '../../src/control/index.js';
+import type { AlarmCondition, AlarmSink } from '../../src/contract/ports.js';
+import type { SetpointMessage } from '../../src/contract/topics.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { healthyPlant, steady } from './helpers.js';
+import { defaultControl, ManualClock, MemoryStateStore, MemoryTables, RecordingPublisher } from './memory.js';
+
+const T = 1_700_000_000_000;
+const W = 300_000;
+
+class RecordingAlarms implements AlarmSink {
+  readonly active = new Map<string, AlarmCondition>();
+  raise(condition: AlarmCondition): void {
+    this.active.set(condition.id, condition);
+  }
+  clear(id: string): void {
+    this.active.delete(id);
+  }
+}
+
+function setup(state = new MemoryStateStore()) {
+  const publisher = new RecordingPublisher('plant1');
+  const tables = new MemoryTables();
+  const alarms = new RecordingAlarms();
+  const config = defaultControl();
+  const control = createControl({ config, site: 'plant1', publisher, tables, state, alarms, logger: silentLogger(), clock: new ManualClock(T) });
+  const last = (loop: string): SetpointMessage => {
+    const sent = publisher.sent.filter((s) => s.topic.endsWith(`/setpoint/${loop}`)).pop();
+    if (!sent) throw new Error(`nothing published for ${loop}`);
+    return sent.payload as SetpointMessage;
+  };
+  return { publisher, tables, alarms, control, state, config, last };
+}
+
+describe('control', () => {
+  it('publishes every loop on its stage topic, stores a row with reason and inputs, validUntil ahead', () => {
+    const { control, publisher, tables, last } = setup();
+    control.onWindow(healthyPlant(T));
+    expect(publisher.sent.map((s) => s.topic).sort()).toEqual(
+      [
+        'wwtp/plant1/aerobic/setpoint/do',
+        'wwtp/plant1/anoxic/setpoint/internal_recycle',
+        'wwtp/plant1/anoxic/setpoint/carbon_dose',
+        'wwtp/plant1/phosphorus/setpoint/coagulant_dose',
+        'wwtp/plant1/membrane/setpoint/backwash_interval',
+        'wwtp/plant1/secondary/setpoint/was_flow',
+      ].sort(),
+    );
+    expect(last('do')).toMatchObject({ mode: 'auto', unit: 'mg/L', ts: T, validUntil: T + 900_000 });
+    const row = tables.rows.setpoints.find((r) => r.loop === 'do')!;
+    expect(row.reason).toContain('NH4-N');
+    expect(JSON.parse(row.inputs)).toHaveProperty('nh4_n', 1.5);
+  });
+
+  it('stale inputs jump to the fallback and raise fallback.<loop>; healthy inputs clear it, step limited back', () => {
+    const { control, alarms, last, config } = setup();
+    const doLoop = config.loops.find((l) => l.id === 'do')!;
+    control.onWindow(healthyPlant(T, { 'aerobic/nh4_n': steady(6) }));
+    control.onWindow(healthyPlant(T + W, { 'aerobic/nh4_n': steady(6) }));
+    const before = last('do').value;
+    control.onWindow(healthyPlant(T + 2 * W, { 'aerobic/nh4_n': steady(6, { stale: true }) }));
+    expect(last('do')).toMatchObject({ mode: 'fallback', value: doLoop.fallback });
+    expect(last('do').reason).toContain('stale');
+    expect(alarms.active.get('fallback.do')).toMatchObject({ stage: 'aerobic', severity: 'medium' });
+    control.onWindow(healthyPlant(T + 3 * W, { 'aerobic/nh4_n': steady(0) }));
+    expect(alarms.active.has('fallback.do')).toBe(false);
+    expect(last('do').mode).toBe('auto');
+    expect(Math.abs(last('do').value - doLoop.fallback)).toBeLessThanOrEqual(doLoop.maxStep);
+    expect(before).not.toBe(doLoop.fallback);
+  });
+
+  it('an anomaly on a stage the loop reads forces the fallback', () => {
+    const { control, last } = setup();
+    control.onWindow(healthyPlant(T), { anomalies: [{ stage: 'anoxic', ts: T, score: 3, threshold: 1, isAnomaly: true, contributors: '[]', model: 'ae@1' }] });
+    expect(last('internal_recycle').mode).toBe('fallback');
+    expect(last('carbon_dose').mode).toBe('fallback');
+    expect(last('do').mode).toBe('auto');
+  });
+
+  it('windows not newer than the last one are ignored', () => {
+    const { control, publisher } = setup();
+    control.onWindow(healthyPlant(T + W));
+    const n = publisher.sent.length;
+    control.onWindow(healthyPlant(T + W));
+    control.onWindow(healthyPlant(T));
+    expect(publisher.sent.length).toBe(n);
+  });
+
+  it('manual mode wins, is clamped, survives a restart, and auto returns bumplessly', () => {
+    const state = new MemoryStateStore();
+    const first = setup(state);
+    first.control.onWindow(healthyPlant(T));
+    first.control.onCommand({ kind: 'loop_mode', loop: 'do', mode: 'manual', value: 9, by: 'anna', ts: T + 1000 });
+    expect(first.last('do')).toMatchObject({ mode: 'manual', value: 3 });
+
+    const second = setup(state);
+    second.control.onWindow(healthyPlant(T + W, { 'aerobic/nh4_n': steady(0) }));
+    expect(second.last('do')).toMatchObject({ mode: 'manual', value: 3 });
+    expect(second.control.snapshot()['do']?.mode).toBe('manual');
+
+    second.control.onCommand({ kind: 'loop_mode', loop: 'do', mode: 'auto', by: 'anna', ts: T + W + 1000 });
+    second.control.onWindow(healthyPlant(T + 2 * W, { 'aerobic/nh4_n': steady(0) }));
+    const auto = second.last('do');
+    expect(auto.mode).toBe('auto');
+    expect(auto.value).toBeCloseTo(2.5);
+  });
+});

@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const repoRoot = join(import.meta.dirname, '..', '..');
+export const binPath = join(repoRoot, 'bin', 'wwtp-edge.js');
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface DaemonProcess {
+  readonly child: ChildProcess;
+  readonly mqttPort: number;
+  readonly httpPort: number;
+  readonly logs: string[];
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `wwtp-edge run` as a child process with env overrides and resolves once it logged
+ * "wwtp-edge running" with its bound ports.
+ */
+export function startDaemon(env: Record<string, string>, args: string[] = ['run'], timeoutMs = 30_000): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [binPath, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, WWTP_EDGE_LOG__LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`daemon did not start in ${timeoutMs} ms:\n${logs.slice(-20).join('\n')}`));
+    }, timeoutMs);
+    void exit.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited early (${code ?? signal}):\n${logs.slice(-20).join('\n')}`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      logs.push(line);
+      if (!line.includes('"wwtp-edge running"')) return;
+      const entry = JSON.parse(line) as { mqtt: number; http: number };
+      clearTimeout(timer);
+      resolve({ child, mqttPort: entry.mqtt, httpPort: entry.http, logs, exited: () => exit });
+    });
+  });
+}

@@ -1,0 +1,40 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../src/config/load.js';
+import { scanBundles } from '../../src/inference/registry-file.js';
+import { loadVerifiedModel } from '../../src/inference/session.js';
+import { PREDICTOR_SPECS } from '../../src/models/specs.js';
+
+const modelsDir = resolve(repoRoot, 'models');
+
+describe('shipped bundles', () => {
+  it('every bundle in models/ passes the activation gate in onnxruntime-node and carries metrics and provenance', async () => {
+    const bundles = await scanBundles(modelsDir);
+    const names = new Set(bundles.map((b) => b.name));
+    for (const stage of ['influent', 'primary', 'anaerobic', 'anoxic', 'aerobic', 'secondary', 'membrane', 'phosphorus']) expect(names).toContain(`anomaly-${stage}`);
+    expect(names).not.toContain('anomaly-effluent');
+    for (const spec of PREDICTOR_SPECS) expect(names).toContain(`predict-${spec.stage}`);
+    for (const b of bundles) {
+      const model = await loadVerifiedModel(b.dir, { intraOpThreads: 1 });
+      try {
+        const m = model.manifest;
+        expect(m.onnx.bytes).toBeLessThan(64 * 1024);
+        // Trained on the plant the daemon runs, under every control regime it sees.
+        expect(m.training.source).toMatch(/plant twin \(full nine-stage plant\)/);
+        expect(m.training.source).toMatch(/control default\/supervisory\/operated/);
+        expect(m.training.rows).toBeGreaterThan(1000);
+        expect(Number.isInteger(m.training.seed)).toBe(true);
+        expect(m.verification.maxAbsDiff).toBeLessThan(1e-4);
+        if (m.kind === 'autoencoder') {
+          expect(m.threshold).toBeGreaterThan(0);
+          expect(m.metrics['heldOutFalseAlarmRate']).toBeLessThan(0.01);
+        } else {
+          expect(m.metrics['r2Min']).toBeGreaterThanOrEqual(0.85);
+          expect(m.metrics['mapeMax']).toBeLessThan(10);
+        }
+      } finally {
+        await model.session.release();
+      }
+    }
+  });
+});

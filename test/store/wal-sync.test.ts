@@ -1,0 +1,55 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WalSync } from '../../src/store/wal-sync.js';
+import { openStore, readingsFrom, tempDir } from './helpers.js';
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const request = (sync: WalSync): Promise<unknown> => new Promise((resolve) => sync.request(resolve));
+
+describe('WAL fsync off the event loop', () => {
+  it('shares one fsync among the commits that wait while another runs', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    writeFileSync(`${tmp.dir}/x.sqlite-wal`, 'frames');
+    const sync = new WalSync(`${tmp.dir}/x.sqlite-wal`);
+    const results = await Promise.all(Array.from({ length: 10 }, () => request(sync)));
+    expect(results).toEqual(Array.from({ length: 10 }, () => undefined));
+    // The first runs alone, the nine that came while it ran share the second.
+    expect(sync.count).toBe(2);
+    await sync.close();
+  });
+
+  it('reports a missing WAL as an error (nothing is acknowledged) and follows a replaced WAL file', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const wal = `${tmp.dir}/x.sqlite-wal`;
+    const sync = new WalSync(wal);
+    expect(await request(sync)).toMatchObject({ code: 'ENOENT' });
+    writeFileSync(wal, 'frames');
+    expect(await request(sync)).toBeUndefined();
+    rmSync(wal);
+    writeFileSync(wal, 'new frames');
+    expect(await request(sync)).toBeUndefined();
+    expect(sync.count).toBe(2);
+    await sync.close();
+  });
+
+  it('stop() commits what is queued and settles it after its fsync, before the file closes', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const path = `${tmp.dir}/edge.sqlite`;
+    const store = openStore(path, { synchronous: 'full', groupCommitMs: 1_000 });
+    await store.start(new AbortController().signal);
+    const appends = Array.from({ length: 5 }, (_, i) => store.appendReadings(readingsFrom(i * 300, 300)));
+    await store.stop();
+    expect(await Promise.allSettled(appends)).toEqual(Array.from({ length: 5 }, () => ({ status: 'fulfilled', value: undefined })));
+    const reopened = openStore(path);
+    await reopened.start(new AbortController().signal);
+    cleanups.push(() => reopened.stop());
+    expect(reopened.count('readings')).toBe(1_500);
+  });
+});

@@ -1,0 +1,20 @@
+import type { HistoryTable, TableRows } from '../../src/contract/rows.js';
+import type { SiteRow } from '../../src/store/reader.js';
+
+/** One row per table, with awkward values: nulls, quotes, unicode, big timestamps, non-round doubles. */
+export function sampleRows(i: number): { [T in HistoryTable]: TableRows[T] } {
+  const ts = 1_700_000_000_000 + i * 60_000;
+  return {
+    readings: { stage: 'aerobic', signal: 'do', ts, value: 1.1 + i / 7, quality: 'good' },
+    windows: { stage: 'anoxic', windowStart: ts - 300_000, windowEnd: ts, quality: 0.875, features: JSON.stringify({ no3: { mean: 3.3 + i } }) },
+    indicators: { stage: 'effluent', name: 'tn_load', ts, value: 123.456 * i, unit: 'kg/d' },
+    predictions: { stage: 'aerobic', signal: 'nh4', ts, horizonMin: 30, value: 0.1 + i / 3, unit: 'mg/L', model: 'pred-aerobic@3' },
+    anomalies: { stage: 'aerobic', ts, score: 0.02 * i, threshold: 0.5, isAnomaly: i % 2 === 0, contributors: '[{"signal":"do","share":0.7}]', model: 'ae@1' },
+    alarm_events: { alarmId: `stale.aerobic.do`, ts, state: i % 2 ? 'active_unack' : 'cleared', severity: 'high', stage: 'aerobic', signal: i % 3 ? 'do' : null, message: `DO stale "${i}" – ünïcode`, by: i % 2 ? null : 'op1' },
+    setpoints: { loop: 'do', stage: 'aerobic', ts, value: 2 + i / 9, unit: 'mg/L', mode: 'auto', reason: 'policy', model: i % 2 ? null : 'ctl@2', validUntil: ts + 900_000, inputs: '{"nh4":1.2}' },
+  };
+}
+
+export function withSite<T extends HistoryTable>(site: string, rows: readonly TableRows[T][]): SiteRow<T>[] {
+  return rows.map((r) => ({ ...r, site }) as SiteRow<T>);
+}
