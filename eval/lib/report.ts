@@ -1,14 +1,13 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultDataDir } from '../../src/sim/simulate.js';
 
 /** Repository root, whichever script asks. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Shared evaluation data (never copied into the repository). */
-export function dataDir(): string {
-  return process.env['WWTP_EDGE_DATA'] ?? resolve(repoRoot, '..', 'shared', 'data');
-}
+export const dataDir = defaultDataDir;
 
 /**
  * Replaces (or appends) one named section of a markdown report, so several evaluation and benchmark

@@ -59,8 +59,9 @@ export interface SimulateResult {
   wallMs: number;
 }
 
+/** The BSM1 and SKAB files: `WWTP_EDGE_DATA`, else `../shared/data` next to the installation. */
 export function defaultDataDir(): string {
-  return resolve(repoRoot, '..', 'shared', 'data');
+  return process.env['WWTP_EDGE_DATA'] ?? resolve(repoRoot, '..', 'shared', 'data');
 }
 
 export function resolveInfluent(source: InfluentName | InfluentSeries | string, dataDir: string): InfluentSeries {
