@@ -83,6 +83,17 @@ export function createControl(ctx: ControlContext): Control {
     return { row, memory: { ...memory, last: { value: out.value, ts, mode: out.mode }, fallbackActive } };
   }
 
+  function republishLast(loop: LoopConfig): void {
+    const memory = loadLoopMemory(ctx.state, loop.id);
+    if (!memory.last) return;
+    const { value, ts, mode } = memory.last;
+    ctx.publisher.publish(
+      'setpoint',
+      { stage: loop.stage, loop: loop.id },
+      { value, unit: loop.unit, ts, mode, reason: 'last setpoint before the restart, republished', validUntil: ts + validForMs },
+    );
+  }
+
   function runLoop(loop: LoopConfig, plant: PlantWindow, extras: ControlExtras): SetpointRow | undefined {
     let memory = loadLoopMemory(ctx.state, loop.id);
     const ts = plant.end;
@@ -138,6 +149,15 @@ export function createControl(ctx: ControlContext): Control {
     name: 'control',
     start() {
       running = true;
+      // A broker without persistence (the embedded one after a restart) lost the retained setpoints: the
+      // HMI sees each loop's last setpoint again, with its original time and validity, until the next window.
+      for (const loop of loops) {
+        try {
+          republishLast(loop);
+        } catch (error) {
+          log.warn({ loop: loop.id, err: String(error) }, 'last setpoint not republished');
+        }
+      }
       return Promise.resolve();
     },
     stop() {

@@ -78,4 +78,30 @@ describe('control over MQTT (embedded aedes)', () => {
     expect(back.value).toBe(2.7);
     await control.stop();
   });
+
+  it('republishes each loop\'s last setpoint, retained, when it starts on a broker that lost its retained messages', async () => {
+    const state = new MemoryStateStore();
+    const alarms: AlarmSink = { raise: () => undefined, clear: () => undefined };
+    const make = (publisher: Parameters<typeof createControl>[0]['publisher']) =>
+      createControl({ config: defaultControl(), site: SITE, publisher, tables: new MemoryTables(), state, alarms, logger: silentLogger(), clock: new ManualClock(T) });
+    const first = await startBroker(SITE);
+    const before = make(first.publisher);
+    await before.start();
+    const [published] = before.onWindow(healthyPlant(T)).filter((r) => r.loop === 'do');
+    await before.stop();
+    await first.close();
+
+    // A new embedded broker: nothing retained until the control starts again.
+    const second = await startBroker(SITE);
+    cleanups.push(() => second.close());
+    const after = make(second.publisher);
+    await after.start();
+    const inbox = new Inbox();
+    const hmi = await connect(second.url, inbox);
+    await hmi.subscribeAsync(`wwtp/${SITE}/aerobic/setpoint/do`, { qos: 1 });
+    const retained = await inbox.next(() => true);
+    expect(retained.retain).toBe(true);
+    expect(setpointMessage.parse(JSON.parse(retained.payload))).toMatchObject({ value: published?.value, ts: T, mode: 'auto', validUntil: published?.validUntil });
+    await after.stop();
+  });
 });

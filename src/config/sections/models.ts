@@ -28,7 +28,7 @@ export const sensorChecksSchema = z
         'membrane.permeate_flow',
         'membrane.permeability',
         'membrane.backwash',
-        // The plant's outflow is the permeate pumps' flow: it dips with every backwash.
+        // The plant's outflow follows the pumps upstream: primary sludge cycles and the wasting flow.
         'effluent.flow',
       ]),
     /** Jump: the window mean moved by more than this many times the 95th percentile of its usual moves. */
