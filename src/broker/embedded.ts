@@ -6,6 +6,7 @@ import { EdgeError } from '../lib/lifecycle.js';
 import { maySubscribe, mayPublish, verifyPassword, type Role } from './auth.js';
 import { TokenBucket, topicLevels } from './limits.js';
 import { listenTcp, listenTls, listenWebSocket, type ConnectionHandler, type Listener } from './listeners.js';
+import { InFlight } from './in-flight.js';
 import type { Broker, BrokerContext, InboundAck, InboundMessage, PublishOptions } from './types.js';
 
 /**
@@ -58,8 +59,7 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
   let aedes: Aedes | undefined;
   let intakeOpen = false;
   let running = false;
-  let held = 0;
-  let drainWaiters: (() => void)[] = [];
+  const inFlight = new InFlight(clock);
   let stopping: Promise<void> | undefined;
   let intakeStopping: Promise<void> | undefined;
 
@@ -67,15 +67,6 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     if (running === value) return;
     running = value;
     for (const listener of connectionListeners) listener(value);
-  };
-
-  const release = (): void => {
-    held -= 1;
-    if (held === 0 && drainWaiters.length > 0) {
-      const waiters = drainWaiters;
-      drainWaiters = [];
-      waiters.forEach((w) => w());
-    }
   };
 
   const refuse = (packet: PublishPacket, message: InboundMessage, reason: DeadLetterReason, detail: string, limit?: string): void => {
@@ -129,8 +120,8 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
       refuse(packet, message, refusal[0], refusal[1], refusal[2]);
       return callback(null);
     }
-    held += 1;
-    const ack = heldAck(packet.qos, callback, release);
+    inFlight.take();
+    const ack = heldAck(packet.qos, callback, inFlight.release);
     try {
       ctx.onMessage(message, ack);
     } catch (error) {
@@ -171,16 +162,8 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     intakeStopping ??= (async () => {
       intakeOpen = false;
       for (const listener of listeners.values()) listener.stopAccepting();
-      if (held > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = clock.setTimeout(resolve, ctx.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
-          drainWaiters.push(() => {
-            timer.clear();
-            resolve();
-          });
-        });
-      }
-      if (held > 0) log.warn({ held }, 'messages still waiting for their commit at shutdown; their publishers will resend them');
+      await inFlight.drain(ctx.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+      if (inFlight.count > 0) log.warn({ held: inFlight.count }, 'messages still waiting for their commit at shutdown; their publishers will resend them');
       // The last PUBACKs are written on the next tick (mqtt-packet corks the socket): let them out.
       await new Promise((resolve) => setImmediate(resolve));
       await Promise.all([...listeners.values()].map((l) => l.close()));

@@ -6,6 +6,7 @@ import { systemClock } from '../lib/clock.js';
 import { EdgeError } from '../lib/lifecycle.js';
 import { counter, gauge } from './metrics.js';
 import { OfflineQueue, type QueuedPublish } from './offline-queue.js';
+import { InFlight } from './in-flight.js';
 import type { Broker, BrokerContext, PublishOptions } from './types.js';
 
 const FIRST_CONNECT_WAIT_MS = 5_000;
@@ -56,21 +57,11 @@ export function createExternalBroker(config: BrokerConfig['external'], ctx: Brok
   let closing = false;
   let attempt = 0;
   let reconnectTimer: { clear(): void } | undefined;
-  let held = 0;
-  let drainWaiters: (() => void)[] = [];
+  const inFlight = new InFlight(clock);
   let stopping: Promise<void> | undefined;
   let intakeStopping: Promise<void> | undefined;
   const url = new URL(config.url);
   const tcpPort = Number(url.port) || (url.protocol === 'mqtts:' || url.protocol === 'ssl:' ? 8883 : 1883);
-
-  const release = (): void => {
-    held -= 1;
-    if (held === 0 && drainWaiters.length > 0) {
-      const waiters = drainWaiters;
-      drainWaiters = [];
-      waiters.forEach((w) => w());
-    }
-  };
 
   const send = (c: MqttClient, item: QueuedPublish): void => {
     c.publish(item.topic, item.payload, { qos: item.qos, retain: item.retain }, (error) => (error ? item.reject(error) : item.resolve()));
@@ -88,12 +79,12 @@ export function createExternalBroker(config: BrokerConfig['external'], ctx: Brok
     }
     const stream = c.stream;
     const qos = packet.qos;
-    held += 1;
+    inFlight.take();
     let done = false;
     const ack = (ok: boolean): void => {
       if (done) return;
       done = true;
-      release();
+      inFlight.release();
       if (qos === 0) return;
       const sameConnection = c.connected && c.stream === stream;
       if (ok && sameConnection && packet.messageId !== undefined) {
@@ -137,15 +128,7 @@ export function createExternalBroker(config: BrokerConfig['external'], ctx: Brok
     intakeStopping ??= (async () => {
       // Subscriptions stay: with a persistent session the broker keeps queueing for the next start.
       intakeOpen = false;
-      if (held > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = clock.setTimeout(resolve, ctx.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
-          drainWaiters.push(() => {
-            timer.clear();
-            resolve();
-          });
-        });
-      }
+      await inFlight.drain(ctx.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
       // The last PUBACKs are written on the next tick (mqtt-packet corks the socket): let them out.
       await new Promise((resolve) => setImmediate(resolve));
     })();
