@@ -10,6 +10,7 @@ import type { Metrics } from '../lib/metrics.js';
 import type { ModelActivationEvent } from './registry-file.js';
 import { ModelRegistry, type ModelInfo } from './registry.js';
 import { anomalyRow, runModels, type SkippedModel } from './run.js';
+import { checkFlowBalances } from './flow-balance.js';
 import { SensorChecks, type Band, type SensorFlag } from './sensor-checks.js';
 import type { LoadedModel } from './session.js';
 
@@ -80,6 +81,12 @@ export function createInference(ctx: InferenceContext): Inference {
   const listeners = new Set<(event: ModelActivationEvent) => void>();
   const recent: ModelActivationEvent[] = [];
   let checks = new SensorChecks(cfg.sensorChecks, checked);
+  // A balance over a meter this plant does not have is left out, once, with a warning.
+  const balances = cfg.sensorChecks.flowBalances.filter((b) => {
+    const missing = [...b.inflow, ...b.outflow].filter((key) => !units.has(key));
+    if (missing.length > 0) log.warn({ balance: b.id, missing }, 'flow balance names signals that are not configured; not checked');
+    return missing.length === 0;
+  });
   const activeAlarms = new Set<string>();
   const aboveFor = new Map<StageId, number>();
   let lastTs = 0;
@@ -139,6 +146,7 @@ export function createInference(ctx: InferenceContext): Inference {
       const started = performance.now();
       const flags: SensorFlag[] = [];
       for (const window of Object.values(plant.stages)) flags.push(...checks.update(window));
+      if (cfg.sensorChecks.enabled) flags.push(...checkFlowBalances(balances, plant));
       const runs = cfg.enabled ? await runModels(registry, plant, (stage, signal) => units.get(`${stage}.${signal}`) ?? '') : { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
       runSeconds.observe((performance.now() - started) / 1000);
       const ts = plant.end;

@@ -1,6 +1,19 @@
 import { z } from 'zod';
 
 /** Sensor-level checks that complement the autoencoder (src/inference/sensor-checks.ts). */
+/** Flows (`stage.signal`, same unit) that must balance over a window: inflow = sum of the outflows. */
+export const flowBalanceSchema = z
+  .object({
+    id: z.string().min(1),
+    inflow: z.array(z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/)).min(1),
+    outflow: z.array(z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/)).min(1),
+    /** Largest |inflow - outflow| / inflow of a healthy window (storage, meter accuracy, backwash water). */
+    tolerance: z.number().positive().max(1),
+    /** Below this inflow (standstill) the balance is not judged. */
+    minInflow: z.number().nonnegative().default(1),
+  })
+  .strict();
+
 export const sensorChecksSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -31,6 +44,14 @@ export const sensorChecksSchema = z
         // The plant's outflow follows the pumps upstream: primary sludge cycles and the wasting flow.
         'effluent.flow',
       ]),
+    /**
+     * Hydraulic balances; the default is the plant's: influent = effluent + waste sludge + primary sludge,
+     * within 30 % per window (healthy windows of the twin stay within 11 %). Plants with a storm tank or
+     * an equalisation basin set their own, or [].
+     */
+    flowBalances: z
+      .array(flowBalanceSchema)
+      .default([{ id: 'plant', inflow: ['influent.flow'], outflow: ['effluent.flow', 'secondary.was_flow', 'primary.sludge_flow'], tolerance: 0.3, minInflow: 1 }]),
     /** Jump: the window mean moved by more than this many times the 95th percentile of its usual moves. */
     jumpFactor: z.number().positive().default(16),
     /** Out of band: window mean outside the operating band for at least this long (event time). */
@@ -59,3 +80,4 @@ export const modelsSchema = z
 
 export type ModelsConfig = z.infer<typeof modelsSchema>;
 export type SensorChecksConfig = z.infer<typeof sensorChecksSchema>;
+export type FlowBalanceConfig = z.infer<typeof flowBalanceSchema>;

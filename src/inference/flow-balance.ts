@@ -1,0 +1,46 @@
+import type { PlantWindow } from '../contract/ports.js';
+import type { StageId } from '../contract/plant.js';
+import type { FlowBalanceConfig } from '../config/sections/models.js';
+import type { SensorFlag } from './sensor-checks.js';
+
+const splitKey = (key: string): { stage: StageId; signal: string } => {
+  const dot = key.indexOf('.');
+  return { stage: key.slice(0, dot) as StageId, signal: key.slice(dot + 1) };
+};
+
+/** Sum of the window means of `keys`, or undefined when one of them has no fresh readings. */
+function sumOf(plant: PlantWindow, keys: readonly string[]): number | undefined {
+  let total = 0;
+  for (const key of keys) {
+    const { stage, signal } = splitKey(key);
+    const f = plant.stages[stage]?.signals[signal];
+    if (!f || f.stale || !Number.isFinite(f.mean)) return undefined;
+    total += f.mean;
+  }
+  return total;
+}
+
+/**
+ * Hydraulic balance over the plant window: what flows in leaves again as effluent and sludge (the
+ * tanks overflow at constant volume). A flow meter with a bias or a wrong scaling breaks it at once,
+ * where the meter's own history (a storm doubles the flow) cannot tell. The flag goes to the balance's
+ * first inflow meter; its message names both sides.
+ */
+export function checkFlowBalances(balances: readonly FlowBalanceConfig[], plant: PlantWindow): SensorFlag[] {
+  const flags: SensorFlag[] = [];
+  for (const b of balances) {
+    const inflow = sumOf(plant, b.inflow);
+    const outflow = sumOf(plant, b.outflow);
+    if (inflow === undefined || outflow === undefined || inflow < b.minInflow) continue;
+    const imbalance = (inflow - outflow) / inflow;
+    if (Math.abs(imbalance) <= b.tolerance) continue;
+    const first = splitKey(b.inflow[0] ?? '');
+    flags.push({
+      stage: first.stage,
+      signal: first.signal,
+      check: 'balance',
+      message: `flow balance ${b.id}: in ${inflow.toPrecision(4)}, out ${outflow.toPrecision(4)} (${(imbalance * 100).toFixed(0)} %, tolerance ${(b.tolerance * 100).toFixed(0)} %)`,
+    });
+  }
+  return flags;
+}
