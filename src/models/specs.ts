@@ -17,12 +17,19 @@ const ref = (stage: StageId, signal: string, feature: FeatureName | `${FeatureNa
  */
 export function autoencoderInputs(stage: StageId, signals: readonly SignalConfig[]): FeatureRef[] {
   // Pump and valve states switch by design; their consequences show in the flows the model does watch.
-  const own = signals.filter((s) => s.stage === stage && s.unit !== 'state');
+  const own = signals.filter((s) => s.stage === stage && s.unit !== 'state' && !AUTOENCODER_EXCLUDED.has(`${s.stage}.${s.id}`));
   return [
     ...own.map((s) => ref(stage, s.id, 'mean')),
     ...own.filter((s) => s.periodSec <= 60 && !SETPOINT_DRIVEN.has(`${s.stage}.${s.id}`)).map((s) => ref(stage, s.id, 'range')),
   ];
 }
+
+/**
+ * Effluent signals that move with the dosing and wasting setpoints and the upstream pump cycles in ways
+ * the training runs do not cover (pH with the coagulant's alkalinity, flow with the sludge pumps,
+ * turbidity with the backwash): left to the sensor checks, they made the effluent autoencoder's false alarms.
+ */
+export const AUTOENCODER_EXCLUDED: ReadonlySet<string> = new Set(['effluent.ph', 'effluent.flow', 'effluent.turbidity']);
 
 /**
  * Flows that follow a supervisory setpoint one to one: their in-window range is the setpoint's step

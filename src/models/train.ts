@@ -1,4 +1,3 @@
-import type { StageId } from '../contract/plant.js';
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { EdgeConfig } from '../config/schema.js';
@@ -24,14 +23,6 @@ export type TrainableModel = (typeof TRAINABLE_MODELS)[number];
  * every control regime it sees: BSM1 default control, the daemon's supervisory control, and the latter
  * with operator moves. The evaluations use other seeds.
  */
-/**
- * Stages without an autoencoder: under supervisory control the effluent signals (pH, flow) move with the
- * dosing and wasting setpoints in ways the twin's training runs do not cover, and its autoencoder gave most
- * of the false alarms on the healthy plant. The effluent stays watched by the sensor checks, the effluent
- * predictor and the effluent limit alarms.
- */
-export const NO_AUTOENCODER_STAGES: readonly StageId[] = ['effluent'];
-
 export const TRAINING_TWIN = {
   plant: 'full' as PlantKind,
   weathers: ['dry', 'rain', 'storm'] as Weather[],
@@ -170,7 +161,7 @@ export async function trainModel(opts: TrainModelOptions, onProgress?: (p: Train
   };
   const bundles: Bundle[] = [];
   if (opts.model === 'autoencoder') {
-    for (const stage of stagesWithSignals(opts.config.signals).filter((s) => !NO_AUTOENCODER_STAGES.includes(s))) {
+    for (const stage of stagesWithSignals(opts.config.signals)) {
       const bundle = await trainStageAutoencoder(ctx, stage);
       if (bundle) {
         bundles.push(bundle);

@@ -11,8 +11,7 @@ describe('shipped bundles', () => {
   it('every bundle in models/ passes the activation gate in onnxruntime-node and carries metrics and provenance', async () => {
     const bundles = await scanBundles(modelsDir);
     const names = new Set(bundles.map((b) => b.name));
-    for (const stage of ['influent', 'primary', 'anaerobic', 'anoxic', 'aerobic', 'secondary', 'membrane', 'phosphorus']) expect(names).toContain(`anomaly-${stage}`);
-    expect(names).not.toContain('anomaly-effluent');
+    for (const stage of ['influent', 'primary', 'anaerobic', 'anoxic', 'aerobic', 'secondary', 'membrane', 'phosphorus', 'effluent']) expect(names).toContain(`anomaly-${stage}`);
     for (const spec of PREDICTOR_SPECS) expect(names).toContain(`predict-${spec.stage}`);
     for (const b of bundles) {
       const model = await loadVerifiedModel(b.dir, { intraOpThreads: 1 });
