@@ -1,25 +1,26 @@
 /**
  * Latency from a plant window closing to its setpoints being handed to the broker, with every shipped
- * model active: twin readings (BSM1 dry weather, all 64 signals each plant minute) are published over
- * MQTT into the embedded broker of an in-process daemon.
+ * model active: twin readings (full plant, dry weather, every signal each plant minute) are published over
+ * MQTT, from a separate publisher process (bench/latency/twin-publisher.ts), into the embedded broker.
  * Readings are paced at --rate readings/s (default 10,000, the soak's rate): a busy plant's load, not a
  * flood that only measures queueing behind the broker.
  *   npx tsx bench/latency/run.ts [--days D] [--rate R]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt from 'mqtt';
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { createRuntime } from '../../src/runtime.js';
-import { simulate } from '../../src/sim/index.js';
 import { writeReportSection } from '../../eval/lib/report.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
+const here = dirname(fileURLToPath(import.meta.url));
 const DAYS = arg('days', 2);
 const RATE = arg('rate', 10_000);
 
@@ -34,30 +35,19 @@ const config = loadConfig({
     log: { level: 'silent' },
   },
 });
-const sim = simulate({ influent: 'dry', days: DAYS, seed: 7, sampleMin: 1, signals: config.signals });
 const samples: number[] = [];
 const runtime = createRuntime(config, { logger: silentLogger(), onWindowProcessed: (_plant, ms) => samples.push(ms) });
 await runtime.start(new AbortController().signal);
-const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${runtime.ports().mqtt}`, { clientId: 'bench-latency' });
-const keys = Object.keys(sim.series.readings);
-let published = 0;
-const started = performance.now();
-for (let i = 0; i < sim.series.ts.length; i += 1) {
-  const due = started + (published / RATE) * 1000;
-  const wait = due - performance.now();
-  if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-  const ts = sim.series.ts[i] ?? 0;
-  const sends: Promise<unknown>[] = [];
-  for (const key of keys) {
-    const value = sim.series.readings[key]?.[i];
-    if (value === undefined || !Number.isFinite(value)) continue;
-    sends.push(client.publishAsync(`wwtp/bench/${key}`, JSON.stringify({ value, ts }), { qos: 1 }));
-  }
-  await Promise.all(sends);
-  published += sends.length;
-}
+// The readings come from another process, as from the PLCs: the daemon's event loop carries only the daemon.
+const publisher = spawn(process.execPath, ['--import', 'tsx', join(here, 'twin-publisher.ts'), `mqtt://127.0.0.1:${runtime.ports().mqtt}`, 'bench', String(DAYS), String(RATE)], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let output = '';
+publisher.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+const code = await new Promise<number | null>((resolve) => publisher.on('exit', resolve));
+if (code !== 0) throw new Error(`latency publisher exited with ${String(code)}`);
+const { published, signals } = JSON.parse(output.trim()) as { published: number; signals: number };
 await runtime.idle();
-await client.endAsync();
 const rss = process.memoryUsage.rss() / 1024 ** 2;
 await runtime.stop();
 rmSync(dir, { recursive: true, force: true });
@@ -71,9 +61,9 @@ writeReportSection(
   'latency',
   `## Latency: plant window closed -> setpoints handed to the broker
 
-Command: \`npx tsx bench/latency/run.ts --days ${DAYS} --rate ${RATE}\`. ${DAYS} plant days of BSM1 dry weather from the twin (all ${keys.length}
-signals every plant minute, ${published.toLocaleString('en')} readings at QoS 1, paced at ${RATE.toLocaleString('en')} readings/s, over MQTT into the
-embedded broker of an in-process daemon with every shipped model active); latency is measured per plant window from the moment
+Command: \`npx tsx bench/latency/run.ts --days ${DAYS} --rate ${RATE}\`. ${DAYS} plant days of dry weather from the twin (full plant, all ${signals}
+signals every plant minute, ${published.toLocaleString('en')} readings at QoS 1, paced at ${RATE.toLocaleString('en')} readings/s by a separate publisher
+process, over MQTT into the embedded broker of the daemon with every shipped model active); latency is measured per plant window from the moment
 the window operator emits it, through indicators, every anomaly model and predictor (ONNX Runtime),
 alarms, the six control policies and the envelope, to the setpoint publish. The same figure is exported
 live as \`wwtp_edge_window_to_setpoint_seconds\`.
