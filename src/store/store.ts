@@ -7,6 +7,7 @@ import type { StateStore, ReadingSink, TableWriter } from '../contract/ports.js'
 import type { DeadLetter, Reading } from '../contract/reading.js';
 import type { HistoryTable, TableRows } from '../contract/rows.js';
 import type { Clock } from '../lib/clock.js';
+import { AUTOCHECKPOINT_PAGES, Checkpointer } from './checkpointer.js';
 import { EdgeError, type Component } from '../lib/lifecycle.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
@@ -37,10 +38,14 @@ export interface SyncCursor {
 /** The sync target whose cursors decide what counts as "synced" for shedding and retention. */
 export const CENTRAL_TARGET = 'central';
 
+/** How often the checkpoint worker copies the WAL into the database. */
+const CHECKPOINT_EVERY_MS = 1_000;
+
 type Entry =
   | (QueueEntry & { readonly kind: 'readings'; readonly readings: readonly Reading[] })
   | (QueueEntry & { readonly kind: 'deadletter'; readonly deadLetter: DeadLetter })
-  | (QueueEntry & { readonly kind: 'derived'; readonly table: Exclude<HistoryTable, 'readings'>; readonly rows_: readonly unknown[] });
+  | (QueueEntry & { readonly kind: 'derived'; readonly table: Exclude<HistoryTable, 'readings'>; readonly rows_: readonly unknown[] })
+  | (QueueEntry & { readonly kind: 'state'; readonly key: string; readonly value: unknown });
 
 const TRANSIENT = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|PROTOCOL|NOMEM)/;
 
@@ -112,6 +117,26 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     }
   }
 
+  let checkpointer: Checkpointer | undefined;
+  /** WAL checkpoints on a worker thread; SQLite's automatic one (inside a commit) only if that fails. */
+  function startCheckpointer(handle: Database.Database): void {
+    const restore = (): void => {
+      try {
+        if (handle.open) handle.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      } catch (error) {
+        log.error({ err: error }, 'could not turn the automatic checkpoint back on');
+      }
+    };
+    try {
+      checkpointer = new Checkpointer(config.path, CHECKPOINT_EVERY_MS, log, restore);
+      checkpointer.start();
+      handle.pragma('wal_autocheckpoint = 0');
+    } catch (error) {
+      log.warn({ err: error }, 'checkpoint worker not started; SQLite checkpoints inside the commits');
+      checkpointer = undefined;
+    }
+  }
+
   function open(): void {
     mkdirSync(dirname(config.path), { recursive: true });
     const handle = new Database(config.path);
@@ -123,6 +148,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     handle.pragma('journal_size_limit = 67108864');
     handle.pragma('foreign_keys = OFF');
     migrate(handle, ctx.clock.now());
+    startCheckpointer(handle);
     const insertReadings = createReadingWriter(handle);
     const insertDead = handle.prepare('INSERT INTO deadletters (topic, reason, payload, detail, ts) VALUES (?, ?, ?, ?, ?)');
     const insertDerived = new Map<string, Database.Statement>();
@@ -139,6 +165,8 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
         } else if (e.kind === 'deadletter') {
           const d = e.deadLetter;
           insertDead.run(d.topic, d.reason, d.payload, d.detail ?? null, d.ts);
+        } else if (e.kind === 'state') {
+          writeState(e.key, e.value);
         } else {
           const stmt = insertDerived.get(e.table);
           const spec = TABLE_SPECS[e.table];
@@ -147,7 +175,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       }
       if (readings.length > 0) insertReadings(readings);
     });
-    // Every other write (state, cursors, shedding) keeps the configured mode and syncs in place.
+    // Every other write (state before start and while stopping, shedding) keeps the configured mode and syncs in place.
     writeRows = walSync
       ? (batch) => {
           handle.exec('PRAGMA synchronous = NORMAL');
@@ -260,6 +288,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
         if (db) {
           queue.drain();
           await walSync?.close();
+          await checkpointer?.close();
           queue.rejectAll(new EdgeError('STORE_CLOSED', 'store stopped before the rows were committed'));
           try {
             db.pragma('wal_checkpoint(TRUNCATE)');
@@ -300,9 +329,14 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       return state.get(key) as T | undefined;
     },
 
+    /**
+     * Kept in memory at once and written with the next group commit, in the same transaction as the rows
+     * it goes with (a loop's memory with its setpoint row), so no window pays an fsync of its own.
+     */
     setState(key: string, value: unknown): void {
       state.set(key, value);
-      writeState(key, value);
+      // Before start, while stopping or with the queue full (a failing disk), it is written in place.
+      if (!db || stopping || !queue.push({ kind: 'state', key, value, rows: 1 })) writeState(key, value);
     },
 
     /** Commits everything queued now (tests, benchmarks, shutdown paths). */
