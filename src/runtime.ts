@@ -52,7 +52,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   const site = config.site;
   const version = deps.version ?? packageVersion();
 
-  const store = createStore(config.storage, { site, logger: logger.child({ component: 'store' }), metrics, clock, syncEnabled: config.sync.enabled });
+  const store = createStore(config.storage, { site, logger, metrics, clock, syncEnabled: config.sync.enabled });
   let lastShedding: { ts: number; rows: number; exhausted: boolean } | undefined;
 
   let ingestHandle: ReturnType<typeof createIngest>['handle'] | undefined;
@@ -69,9 +69,9 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   });
   const publisher = createPublisher({ site, send: (topic, payload, options) => broker.publish(topic, payload, options), logger, metrics });
 
-  const alarms = createAlarms({ config: config.alarms, site, publisher, tables: store, state: store, logger: logger.child({ component: 'alarms' }), clock, signals: config.signals });
-  const inference = createInference({ config, site, publisher, tables: store, state: store, alarms: alarms.sink, logger: logger.child({ component: 'inference' }), metrics, clock });
-  const control = createControl({ config: config.control, site, publisher, tables: store, state: store, alarms: alarms.sink, logger: logger.child({ component: 'control' }), clock });
+  const alarms = createAlarms({ config: config.alarms, site, publisher, tables: store, state: store, logger, clock, signals: config.signals });
+  const inference = createInference({ config, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, metrics, clock });
+  const control = createControl({ config: config.control, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, clock });
   const pipeline = createPlantPipeline({ config, publisher, tables: store, inference, alarms, control, logger: logger.child({ component: 'pipeline' }), metrics, onProcessed: deps.onWindowProcessed });
 
   const commissioning = createCommissioningLog(logger.child({ component: 'ingest' }), config.signals.length);
@@ -101,7 +101,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
     ? createSync(config.sync, {
         site,
         store,
-        logger: logger.child({ component: 'sync' }),
+        logger,
         metrics,
         clock,
         onLagAlarm: (event) => {
