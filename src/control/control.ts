@@ -54,6 +54,14 @@ export function createControl(ctx: ControlContext): Control {
   const loops = ctx.config.loops.filter((l) => l.enabled !== false);
   let running = false;
 
+  function publishSetpoint(loop: LoopConfig, sp: Pick<SetpointRow, 'value' | 'ts' | 'mode' | 'reason' | 'model' | 'validUntil'>): void {
+    ctx.publisher.publish(
+      'setpoint',
+      { stage: loop.stage, loop: loop.id },
+      { value: sp.value, unit: loop.unit, ts: sp.ts, mode: sp.mode, reason: sp.reason, ...(sp.model ? { model: sp.model } : {}), validUntil: sp.validUntil },
+    );
+  }
+
   function emit(loop: LoopConfig, memory: LoopMemory, ts: number, proposal: Proposal, inputs: Record<string, number>, model: string | undefined): { row: SetpointRow; memory: LoopMemory } {
     const out = applyEnvelope(loop, memory.last?.value, proposal);
     const row: SetpointRow = {
@@ -69,11 +77,7 @@ export function createControl(ctx: ControlContext): Control {
       inputs: JSON.stringify(inputs, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),
     };
     ctx.tables.insert('setpoints', [row]);
-    ctx.publisher.publish(
-      'setpoint',
-      { stage: loop.stage, loop: loop.id },
-      { value: row.value, unit: row.unit, ts, mode: row.mode, reason: row.reason, ...(row.model ? { model: row.model } : {}), validUntil: row.validUntil },
-    );
+    publishSetpoint(loop, row);
     const fallbackActive = out.mode === 'fallback';
     if (fallbackActive) {
       ctx.alarms.raise({ id: `fallback.${loop.id}`, severity: 'medium', stage: loop.stage, message: `loop ${loop.id} on fallback setpoint ${out.value} ${loop.unit}: ${out.reason}` }, ts);
@@ -84,14 +88,8 @@ export function createControl(ctx: ControlContext): Control {
   }
 
   function republishLast(loop: LoopConfig): void {
-    const memory = loadLoopMemory(ctx.state, loop.id);
-    if (!memory.last) return;
-    const { value, ts, mode } = memory.last;
-    ctx.publisher.publish(
-      'setpoint',
-      { stage: loop.stage, loop: loop.id },
-      { value, unit: loop.unit, ts, mode, reason: 'last setpoint before the restart, republished', validUntil: ts + validForMs },
-    );
+    const last = loadLoopMemory(ctx.state, loop.id).last;
+    if (last) publishSetpoint(loop, { ...last, reason: 'last setpoint before the restart, republished', model: null, validUntil: last.ts + validForMs });
   }
 
   function runLoop(loop: LoopConfig, plant: PlantWindow, extras: ControlExtras): SetpointRow | undefined {

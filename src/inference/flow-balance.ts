@@ -1,6 +1,7 @@
 import type { PlantWindow } from '../contract/ports.js';
 import type { StageId } from '../contract/plant.js';
 import type { FlowBalanceConfig } from '../config/sections/models.js';
+import { freshMean, type SignalRef } from '../indicators/define.js';
 import type { SensorFlag } from './sensor-checks.js';
 
 const splitKey = (key: string): { stage: StageId; signal: string } => {
@@ -12,10 +13,9 @@ const splitKey = (key: string): { stage: StageId; signal: string } => {
 function sumOf(plant: PlantWindow, keys: readonly string[]): number | undefined {
   let total = 0;
   for (const key of keys) {
-    const { stage, signal } = splitKey(key);
-    const f = plant.stages[stage]?.signals[signal];
-    if (!f || f.stale || !Number.isFinite(f.mean)) return undefined;
-    total += f.mean;
+    const mean = freshMean(plant, key as SignalRef);
+    if (mean === undefined) return undefined;
+    total += mean;
   }
   return total;
 }

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 
-/** Sensor-level checks that complement the autoencoder (src/inference/sensor-checks.ts). */
+/** A signal as `stage.signal`. */
+const signalKey = z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/);
+
 /** Flows (`stage.signal`, same unit) that must balance over a window: inflow = sum of the outflows. */
 export const flowBalanceSchema = z
   .object({
     id: z.string().min(1),
-    inflow: z.array(z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/)).min(1),
-    outflow: z.array(z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/)).min(1),
+    inflow: z.array(signalKey).min(1),
+    outflow: z.array(signalKey).min(1),
     /** Largest |inflow - outflow| / inflow of a healthy window (storage, meter accuracy, backwash water). */
     tolerance: z.number().positive().max(1),
     /** Below this inflow (standstill) the balance is not judged. */
@@ -14,6 +16,7 @@ export const flowBalanceSchema = z
   })
   .strict();
 
+/** Sensor-level checks that complement the autoencoder (src/inference/sensor-checks.ts). */
 export const sensorChecksSchema = z
   .object({
     enabled: z.boolean().default(true),
