@@ -3,7 +3,7 @@ import type { EdgeConfig } from './config/schema.js';
 import type { PlantWindow } from './contract/ports.js';
 import { createAlarms } from './alarms/index.js';
 import { createBroker } from './broker/index.js';
-import { createControl } from './control/index.js';
+import { createControl, SetpointHistory } from './control/index.js';
 import { createIngest } from './ingest/index.js';
 import { createInference } from './inference/index.js';
 import { createHttpServer, type RouteHandler } from './http/server.js';
@@ -70,8 +70,9 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   const publisher = createPublisher({ site, send: (topic, payload, options) => broker.publish(topic, payload, options), logger, metrics });
 
   const alarms = createAlarms({ config: config.alarms, site, publisher, tables: store, state: store, logger, clock, signals: config.signals });
-  const inference = createInference({ config, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, metrics, clock });
-  const control = createControl({ config: config.control, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, clock });
+  const setpoints = new SetpointHistory();
+  const inference = createInference({ config, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, metrics, clock, setpoints });
+  const control = createControl({ config: config.control, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, clock, history: setpoints });
   const pipeline = createPlantPipeline({ config, publisher, tables: store, inference, alarms, control, logger: logger.child({ component: 'pipeline' }), metrics, onProcessed: deps.onWindowProcessed });
 
   const commissioning = createCommissioningLog(logger.child({ component: 'ingest' }), config.signals.length);

@@ -15,6 +15,7 @@ import { fitCsv, scoreCsv, defaultDetectorSettings, type DetectorSettings } from
 import { defaultHidden } from '../../src/anomaly/fit.js';
 import { readCsv } from '../../src/anomaly/csv.js';
 import { dataDir, writeReportSection } from '../lib/report.js';
+import { chooseMargin, metrics, pooledCounts, twoFold, MARGIN_GRID, type Counts, type ScoredFile } from './twofold.js';
 
 const TRAIN_ROWS = 400;
 
@@ -63,16 +64,6 @@ class Collect extends Writable {
   }
 }
 
-interface Counts { tp: number; fp: number; fn: number; tn: number }
-
-function metrics(c: Counts): { f1: number; far: number; mar: number } {
-  return {
-    f1: (2 * c.tp) / (2 * c.tp + c.fp + c.fn),
-    far: (c.fp / (c.fp + c.tn)) * 100,
-    mar: (c.fn / (c.fn + c.tp)) * 100,
-  };
-}
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const settings = parseSettings(args);
@@ -83,7 +74,8 @@ async function main(): Promise<void> {
   const total: Counts = { tp: 0, fp: 0, fn: 0, tn: 0 };
   const started = Date.now();
   const perFile: string[] = [];
-  const dump: { name: string; threshold: number; scores: number[]; labels: number[] }[] = [];
+  const effective = { ...defaultDetectorSettings, ...settings };
+  const scoredFiles: ScoredFile[] = [];
   try {
     for (const [k, file] of files.entries()) {
       const name = file.slice(root.length + 1);
@@ -105,14 +97,12 @@ async function main(): Promise<void> {
         else if (label) c.fn += 1;
         else c.tn += 1;
       }
-      if (args.includes('--dump')) {
-        dump.push({
-          name,
-          threshold: Number(scored[0]?.split(',')[2]),
-          scores: scored.map((line) => Number(line.split(',')[1])),
-          labels: table.cells.map((row) => Number(row[labelIndex])),
-        });
-      }
+      scoredFiles.push({
+        name,
+        base: Number(scored[0]?.split(',')[2]) / effective.thresholdMargin,
+        scores: scored.map((line) => Number(line.split(',')[1])),
+        labels: table.cells.map((row) => Number(row[labelIndex])),
+      });
       total.tp += c.tp; total.fp += c.fp; total.fn += c.fn; total.tn += c.tn;
       perFile.push(`${name.padEnd(16)} TP ${String(c.tp).padStart(4)} FP ${String(c.fp).padStart(4)} FN ${String(c.fn).padStart(4)} TN ${String(c.tn).padStart(4)}`);
     }
@@ -121,10 +111,20 @@ async function main(): Promise<void> {
   }
   const seconds = (Date.now() - started) / 1000;
   const dumpPath = args[args.indexOf('--dump') + 1];
-  if (args.includes('--dump') && dumpPath) writeFileSync(dumpPath, JSON.stringify(dump));
+  if (args.includes('--dump') && dumpPath) writeFileSync(dumpPath, JSON.stringify(scoredFiles.map((f) => ({ ...f, threshold: f.base * effective.thresholdMargin }))));
   const m = metrics(total);
   if (args.includes('--verbose')) console.log(perFile.join('\n'));
-  const effective = { ...defaultDetectorSettings, ...settings };
+  const rule = { persistence: effective.persistence, hold: effective.hold, firstTestRow: TRAIN_ROWS };
+  const check = twoFold(scoredFiles, rule);
+  const held = metrics(check.pooled);
+  const allMargin = chooseMargin(scoredFiles, rule);
+  const all = metrics(pooledCounts(scoredFiles, allMargin, rule));
+  const foldLines = check.folds.map((f) => {
+    const h = metrics(f.heldOut);
+    return `- margin chosen on the ${f.tunedOn}: ${f.margin}; the other 17 files: F1 ${h.f1.toFixed(3)}, FAR ${h.far.toFixed(2)} %, MAR ${h.mar.toFixed(2)} %.`;
+  });
+  const replay = metrics(pooledCounts(scoredFiles, effective.thresholdMargin, rule));
+  if (Math.abs(replay.f1 - m.f1) > 1e-3) console.error(`warning: re-thresholded scores give F1 ${replay.f1.toFixed(4)}, scoreCsv flags ${m.f1.toFixed(4)}`);
   const hidden = effective.hidden.length > 0 ? effective.hidden : defaultHidden(8);
   const rows = [
     `| **wwtp-edge detector (this run)** | **${m.f1.toFixed(2)}** | **${m.far.toFixed(2)}** | **${m.mar.toFixed(2)}** |`,
@@ -156,6 +156,15 @@ async function main(): Promise<void> {
     '',
     'Published figures: SKAB README leaderboard (current protocol), as quoted in data/skab/PROTOCOL.md.',
     '',
+    'How much is tuning: all settings above were chosen by measuring on these same 34 files (there is no separate tuning set).',
+    `Two-fold check of the margin (eval/skab/twofold.ts): the margin is taken from the grid ${MARGIN_GRID[0]}, ${MARGIN_GRID[1]}, ... ${MARGIN_GRID[MARGIN_GRID.length - 1]} as the one with the highest F1 at FAR <= 10 %`,
+    'on 17 files (even or odd positions of the sorted list), then applied to the other 17 files; the other settings stay as they are,',
+    'so this bounds only the margin\'s share of the tuning.',
+    '',
+    ...foldLines,
+    `- both held-out halves together: F1 ${held.f1.toFixed(3)}, FAR ${held.far.toFixed(2)} %, MAR ${held.mar.toFixed(2)} %.`,
+    `- for comparison, the same rule on all 34 files picks ${allMargin}: F1 ${all.f1.toFixed(3)}, FAR ${all.far.toFixed(2)} %.`,
+    '',
     'What was measured on the way (this script, `--set key=value`, or its `--dump` scores re-thresholded; one change at a time from the row above unless said):',
     '',
     '| detector | F1 | FAR, % | MAR, % |',
@@ -171,6 +180,38 @@ async function main(): Promise<void> {
     '| ensemble, residual weight 0.2, margin 2.2 | 0.84 | 14.45 | 19.10 |',
     '| default + hold 20 rows | 0.845 | 14.32 | 17.71 |',
     '',
+    'Score variants measured without the autoencoder (`npx tsx eval/skab/variants.ts`, about 10 s): standard scores of the smoothed,',
+    'drift-guarded inputs, i.e. the linear part of the ensemble score; margin from a 0.05 grid at the best F1 with FAR <= 10 % on all 34',
+    'files (in-sample), and the two-fold check above (held out). The first row is the reference; one change from it per row.',
+    '',
+    '| variant (no autoencoder) | in-sample margin | F1 | FAR, % | two-fold held-out F1 | FAR, % |',
+    '|---|---|---|---|---|---|',
+    '| standard scores, max over inputs, one threshold (linear part of the default) | 1.95 | 0.842 | 9.84 | 0.839 | 9.37 |',
+    '| per-input thresholds, own training max (no margin up to 4 keeps FAR <= 10 %) | 4 | 0.762 | 10.70 | 0.765 | 11.72 |',
+    '| per-input thresholds, floor 2.5 | 2.3 | 0.844 | 9.73 | 0.841 | 9.52 |',
+    '| per-input thresholds, floor = mean of the inputs\' maxima | 2.5 | 0.844 | 9.95 | 0.843 | 10.48 |',
+    '| Mahalanobis distance (covariance shrunk 0.3) alone | 2.4 | 0.828 | 9.94 | 0.828 | 8.75 |',
+    '| max(standard score, Mahalanobis), each over its training max | 2.45 | 0.828 | 9.93 | 0.826 | 8.77 |',
+    '| two-level alarm: 0.8 x threshold for 30 rows | 2.15 | 0.841 | 9.77 | 0.841 | 9.09 |',
+    '| causal median of 5 rows before the EWMA | 2 | 0.826 | 9.90 | 0.825 | 10.13 |',
+    '| robust scaling (median, IQR/1.349) | 1.8 | 0.809 | 9.48 | 0.809 | 9.48 |',
+    '| EWMA span 25 (sensitivity) | 1.9 | 0.823 | 9.77 | 0.823 | 9.77 |',
+    '| EWMA span 31 (sensitivity) | 1.8 | 0.846 | 9.92 | 0.843 | 9.56 |',
+    '| EWMA span 47 (sensitivity) | 2.1 | 0.832 | 9.90 | 0.834 | 9.52 |',
+    '| scale floor 0.002 x abs(mean) (sensitivity) | 2.45 | 0.809 | 10.00 | 0.821 | 11.41 |',
+    '| scale floor 0.004 x abs(mean) (sensitivity) | 1.75 | 0.838 | 9.58 | 0.830 | 11.17 |',
+    '| drift ratio 2.5 (sensitivity) | 1.95 | 0.826 | 9.84 | 0.824 | 9.37 |',
+    '| drift ratio 4 (sensitivity) | 2.2 | 0.826 | 9.67 | 0.828 | 9.83 |',
+    '',
+    'None of these variants beats the reference by more than the noise of this benchmark: the largest gains are 0.004 F1 (per-input',
+    'thresholds with a floor, held out at FAR 10.48 %; span 31, whose neighbour span 25 loses 0.02), so the detector keeps one',
+    'threshold over the standard scores and the residual, and no setting was moved to a better-scoring neighbour. The',
+    'sensitivity rows show how much of 0.84 rests on settings chosen on these files: one file decides the drift-guard rows',
+    '(other/4, whose flow travels 2.5 noise widths in training: left out at ratio 2.5, its fault is missed; at ratio 4 valve1/2',
+    'keeps a drifting temperature and other/12 a drifting flow, which raise false alarms), and the relative scale floor moves F1',
+    'by 0.03 between 0.002 and 0.003 (at 0.003 the floor, not the training spread, sets the scale of the thermocouple in 32 files',
+    'and of the quantised flow in 20).',
+    '',
     'Also tried in a linear prototype (standard scores of the smoothed inputs, same protocol) and dropped: per-window standard',
     'deviation of each signal next to the mean (FAR up, F1 down); top-2 or sum instead of max over inputs (F1 0.01-0.03 lower at equal FAR);',
     'PCA residual (Q) and T² on all inputs (FAR 26-30 %); slow differencing, linear detrending or a random-walk drift allowance for',
@@ -181,7 +222,8 @@ async function main(): Promise<void> {
     '35 rows after it has recovered, which no causal detector on these signals sees (about 14 % MAR over the 20 valve files alone);',
     'other/13, valve1/2 and other/8 hardly move the sensors, and other/2 is trained on rows labelled anomalous. An off-delay',
     '(hold) recovers some of the tail but adds false alarms after faults where the rig stays shifted (other/6, other/7, other/8).',
-    'The settings were chosen by measuring on these 34 files (there is no separate tuning set), so the figures are optimistic.',
+    'The settings were chosen by measuring on these 34 files (there is no separate tuning set), so the figures are optimistic;',
+    'the two-fold check above gives the margin\'s share, and the sensitivity rows the share of span, scale floor and drift ratio.',
   ].join('\n');
   console.log(markdown);
   if (!args.includes('--no-report')) writeReportSection('docs/evaluation.md', 'skab', markdown);

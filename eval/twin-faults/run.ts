@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config/load.js';
+import { SetpointHistory } from '../../src/control/index.js';
 import { createInference } from '../../src/inference/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { createMetrics } from '../../src/lib/metrics.js';
@@ -17,13 +18,13 @@ import { repoRoot, writeReportSection } from '../lib/report.js';
 import { episodesOf, scoreDetections, type TruthEvent } from './matching.js';
 import { evaluationRuns, EVENT_SPACING_HOURS } from './scenario.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, days: { type: 'string', default: '12' }, grace: { type: 'string', default: '3' }, models: { type: 'string' }, control: { type: 'string', default: 'supervisory' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, days: { type: 'string', default: '12' }, grace: { type: 'string', default: '3' }, models: { type: 'string' }, control: { type: 'string', default: 'supervisory' }, 'first-seed': { type: 'string', default: '301' }, config: { type: 'string' } } });
 const regime = values.control as ControlRegime;
-const base = loadConfig();
+const base = loadConfig({ file: values.config });
 const runs = evaluationRuns(Number(values.runs), Number(values.days), (stage, signal) => {
   const s = base.signals.find((c) => c.stage === stage && c.id === signal);
   return s ? s.max - s.min : 1;
-});
+}, Number(values['first-seed']));
 const graceMs = Number(values.grace) * 3_600_000;
 const config = { ...base, models: { ...base.models, dir: values.models ?? resolve(repoRoot, 'models') } };
 const windowMs = config.windows.sizeSec * 1000;
@@ -39,12 +40,14 @@ const started = performance.now();
 for (const run of runs) {
   const epochMs = Date.UTC(2025, 0, 1) + runs.indexOf(run) * 30 * 86_400_000;
   const twin = createTwinStepper({ influent: run.influent, days: run.days, seed: run.seed, faults: run.faults, signals: config.signals, windows: config.windows, epochMs, plant: 'full', control: regime });
-  const supervisor = regime === 'default' ? undefined : createSupervisor(config.control, regime, run.seed);
+  // The daemon's runtime shares one setpoint history between control and the models' loop-deviation check.
+  const setpoints = new SetpointHistory();
+  const supervisor = regime === 'default' ? undefined : createSupervisor(config.control, regime, run.seed, setpoints);
   const line = supervisor ? createSetpointLine(supervisor) : undefined;
   const noop = (): void => undefined;
   const inference = createInference({
     config, site: 'eval', publisher: { publish: noop }, tables: { insert: noop }, state: { getState: () => undefined, setState: noop },
-    alarms: { raise: noop, clear: noop }, logger: silentLogger(), metrics: createMetrics(false), clock: systemClock,
+    alarms: { raise: noop, clear: noop }, logger: silentLogger(), metrics: createMetrics(false), clock: systemClock, setpoints,
   });
   await inference.start(new AbortController().signal);
   let runWindows = 0;
@@ -84,6 +87,8 @@ const score = scoreDetections(events, anomalousEnds, windowMs, slideMs, graceMs)
 const falseCauses = new Map<string, number>();
 for (const ep of episodesOf([...anomalousEnds].sort((a, b) => a - b), windowMs, slideMs)) {
   if (events.some((e) => ep.end > e.start && ep.start < e.end + graceMs)) continue;
+  const before = events.filter((e) => e.end <= ep.start).at(-1);
+  console.log(`false episode ${new Date(ep.start).toISOString()} - ${new Date(ep.end).toISOString()}: ${[...(causeOf.get(ep.firstDetection) ?? [])].join('; ')}${before ? ` (${((ep.start - before.end) / 3_600_000).toFixed(1)} h after ${before.kind} ${before.stage}${before.signal ? `.${before.signal}` : ''} ended)` : ''}`);
   for (const c of causeOf.get(ep.firstDetection) ?? new Set(['unknown'])) falseCauses.set(c, (falseCauses.get(c) ?? 0) + 1);
 }
 const days = runs.reduce((a, r) => a + r.days, 0);
@@ -100,7 +105,7 @@ for (const o of score.events) {
 const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const md = `## Anomaly detection on the twin's fault scenarios
 
-Command: \`npx tsx eval/twin-faults/run.ts --runs ${values.runs} --days ${values.days} --grace ${values.grace} --control ${regime}\` (shipped bundles in models/,
+Command: \`npx tsx eval/twin-faults/run.ts --runs ${values.runs} --days ${values.days} --grace ${values.grace} --control ${regime}${values['first-seed'] === '301' ? '' : ` --first-seed ${values['first-seed']}`}\` (shipped bundles in models/,
 ${runs.length} twin runs of ${values.days} d: ${runs.map((r) => `${r.influent}/seed ${r.seed}`).join(', ')}; training used seeds 101-102, held-out metrics seed 201).
 Plant and control as the daemon runs them: the full nine-stage plant (\`plant: 'full'\`), ${regime === 'default' ? 'BSM1 default control only' : `the daemon's supervisory control (createControl, regime \`${regime}\`) on every window close, fed with that window's anomaly rows as the daemon's pipeline does (a loop whose stage is anomalous falls back to its fallback setpoint), its setpoints reaching the twin's PLC after a seeded latency of 0-12 min (real time to lockstep)`}.
 Each run starts from the stabilised state of that plant and covers the weather file's rain/storm events; one fault every

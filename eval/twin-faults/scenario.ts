@@ -55,9 +55,10 @@ export const FIRST_EVENT_HOURS = 6;
 
 /**
  * Runs of the twin with one fault every EVENT_SPACING_HOURS, kinds taken in turn so every kind appears
- * in every weather; seeds 301+ (training used 101-102, held-out metrics 201).
+ * in every weather; seeds firstSeed+ (default 301; training used 101-102, held-out metrics 201; settings of
+ * the sensor checks are tried on a development set, e.g. 401+, before the evaluation seeds).
  */
-export function evaluationRuns(runs: number, days: number, spanOf: (stage: string, signal: string) => number): EvalRun[] {
+export function evaluationRuns(runs: number, days: number, spanOf: (stage: string, signal: string) => number, firstSeed = 301): EvalRun[] {
   const weathers: Weather[] = ['dry', 'rain', 'storm'];
   const perRun = Math.floor((days * 24 - FIRST_EVENT_HOURS) / EVENT_SPACING_HOURS);
   let k = 0;
@@ -76,6 +77,6 @@ export function evaluationRuns(runs: number, days: number, spanOf: (stage: strin
       const start = (FIRST_EVENT_HOURS + i * EVENT_SPACING_HOURS) / 24;
       faults.push({ kind: t.kind, stage: t.stage, ...(t.signal ? { signal: t.signal } : {}), start, end: start + t.hours / 24, ...(t.magnitude !== undefined ? { magnitude: t.magnitude } : {}) });
     }
-    return { influent: weathers[r % weathers.length] as Weather, seed: 301 + r, days, faults };
+    return { influent: weathers[r % weathers.length] as Weather, seed: firstSeed + r, days, faults };
   });
 }

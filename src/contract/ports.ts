@@ -31,6 +31,12 @@ export interface Publisher {
   publish<K extends OutKind>(kind: K, params: OutTopics[K]['params'], payload: OutTopics[K]['payload']): void;
 }
 
+/** The setpoints a loop had in effect over a span of event time (published by control, read by the models). */
+export interface SetpointView {
+  /** Lowest and highest setpoint in effect at some time in [from, to]; undefined when none was valid all along. */
+  range(loop: LoopId, from: number, to: number): { readonly min: number; readonly max: number } | undefined;
+}
+
 /** HMI commands, decoded and validated by ingest. */
 export type HmiCommand =
   | { readonly kind: 'alarm_ack'; readonly alarmId: string; readonly by: string; readonly comment?: string | undefined; readonly ts: number }

@@ -8,6 +8,7 @@ import { applyEnvelope, type Proposal } from './envelope.js';
 import { loadLoopMemory, saveLoopMemory, type LoopMemory } from './memory.js';
 import { POLICIES } from './policies/index.js';
 import { checkInputs } from './inputs.js';
+import type { SetpointHistory } from './setpoint-history.js';
 
 export interface ControlContext {
   readonly config: {
@@ -22,6 +23,8 @@ export interface ControlContext {
   readonly alarms: AlarmSink;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Where every published setpoint is also kept, for the models' loop-deviation check. */
+  readonly history?: SetpointHistory | undefined;
 }
 
 /** What arrives with a window besides the readings' features. */
@@ -55,6 +58,7 @@ export function createControl(ctx: ControlContext): Control {
   let running = false;
 
   function publishSetpoint(loop: LoopConfig, sp: Pick<SetpointRow, 'value' | 'ts' | 'mode' | 'reason' | 'model' | 'validUntil'>): void {
+    ctx.history?.record(loop.id, sp.value, sp.ts, sp.validUntil);
     ctx.publisher.publish(
       'setpoint',
       { stage: loop.stage, loop: loop.id },

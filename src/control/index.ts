@@ -3,3 +3,4 @@ export { applyEnvelope, safeFallback, type Envelope, type Proposal, type Envelop
 export { checkInputs } from './inputs.js';
 export { loadLoopMemory, loopStateKey, type LoopMemory } from './memory.js';
 export { POLICIES, type LoopPolicy, type PolicyInput, type PolicyResult, type SignalRef } from './policies/index.js';
+export { SetpointHistory } from './setpoint-history.js';

@@ -20,10 +20,15 @@ export interface IndicatorDefinition {
 }
 
 /** The window mean of a signal, or undefined when it is absent, stale or not finite. */
-export function freshMean(window: PlantWindow, ref: SignalRef): number | undefined {
+/** `stage.signal` into its parts. */
+export function splitSignalRef(ref: SignalRef | string): { stage: StageId; signal: string } {
   const dot = ref.indexOf('.');
-  const stage = ref.slice(0, dot) as StageId;
-  const features = window.stages[stage]?.signals[ref.slice(dot + 1)];
+  return { stage: ref.slice(0, dot) as StageId, signal: ref.slice(dot + 1) };
+}
+
+export function freshMean(window: PlantWindow, ref: SignalRef): number | undefined {
+  const { stage, signal } = splitSignalRef(ref);
+  const features = window.stages[stage]?.signals[signal];
   if (!features || features.stale || !Number.isFinite(features.mean)) return undefined;
   return features.mean;
 }

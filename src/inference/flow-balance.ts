@@ -1,13 +1,7 @@
 import type { PlantWindow } from '../contract/ports.js';
-import type { StageId } from '../contract/plant.js';
 import type { FlowBalanceConfig } from '../config/sections/models.js';
-import { freshMean, type SignalRef } from '../indicators/define.js';
+import { freshMean, splitSignalRef, type SignalRef } from '../indicators/define.js';
 import type { SensorFlag } from './sensor-checks.js';
-
-const splitKey = (key: string): { stage: StageId; signal: string } => {
-  const dot = key.indexOf('.');
-  return { stage: key.slice(0, dot) as StageId, signal: key.slice(dot + 1) };
-};
 
 /** Sum of the window means of `keys`, or undefined when one of them has no fresh readings. */
 function sumOf(plant: PlantWindow, keys: readonly string[]): number | undefined {
@@ -34,7 +28,7 @@ export function checkFlowBalances(balances: readonly FlowBalanceConfig[], plant:
     if (inflow === undefined || outflow === undefined || inflow < b.minInflow) continue;
     const imbalance = (inflow - outflow) / inflow;
     if (Math.abs(imbalance) <= b.tolerance) continue;
-    const first = splitKey(b.inflow[0] ?? '');
+    const first = splitSignalRef(b.inflow[0] ?? '');
     flags.push({
       stage: first.stage,
       signal: first.signal,

@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { EdgeConfig } from '../config/schema.js';
-import type { AlarmSink, PlantWindow, Publisher, StateStore, TableWriter } from '../contract/ports.js';
+import type { AlarmSink, PlantWindow, Publisher, SetpointView, StateStore, TableWriter } from '../contract/ports.js';
 import type { StageId } from '../contract/plant.js';
 import type { AnomalyRow, PredictionRow } from '../contract/rows.js';
 import type { Clock } from '../lib/clock.js';
@@ -11,6 +11,8 @@ import type { ModelActivationEvent } from './registry-file.js';
 import { ModelRegistry, type ModelInfo } from './registry.js';
 import { anomalyRow, runModels, type SkippedModel } from './run.js';
 import { checkFlowBalances } from './flow-balance.js';
+import { LevelShifts } from './level-shift.js';
+import { LoopDeviations } from './loop-deviation.js';
 import { SensorChecks, type Band, type SensorFlag } from './sensor-checks.js';
 import type { LoadedModel } from './session.js';
 
@@ -31,6 +33,8 @@ export interface InferenceContext {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly clock: Clock;
+  /** The setpoints control published (loop-deviation check); without it that check is off. */
+  readonly setpoints?: SetpointView | undefined;
 }
 
 export interface WindowOutcome {
@@ -81,12 +85,17 @@ export function createInference(ctx: InferenceContext): Inference {
   const listeners = new Set<(event: ModelActivationEvent) => void>();
   const recent: ModelActivationEvent[] = [];
   let checks = new SensorChecks(cfg.sensorChecks, checked);
-  // A balance over a meter this plant does not have is left out, once, with a warning.
-  const balances = cfg.sensorChecks.flowBalances.filter((b) => {
-    const missing = [...b.inflow, ...b.outflow].filter((key) => !units.has(key));
-    if (missing.length > 0) log.warn({ balance: b.id, missing }, 'flow balance names signals that are not configured; not checked');
+  // A check over a meter this plant does not have is left out, once, with a warning.
+  const known = (what: string, id: string, keys: readonly (string | undefined)[]): boolean => {
+    const missing = keys.filter((key): key is string => key !== undefined && !units.has(key));
+    if (missing.length > 0) log.warn({ check: what, id, missing }, `${what} names signals that are not configured; not checked`);
     return missing.length === 0;
-  });
+  };
+  const balances = cfg.sensorChecks.flowBalances.filter((b) => known('flow balance', b.id, [...b.inflow, ...b.outflow]));
+  const deviationsConfig = cfg.sensorChecks.loopDeviations.filter((d) => known('loop deviation', d.loop, [d.signal]));
+  const shiftsConfig = cfg.sensorChecks.levelShifts.filter((s) => known('level shift', s.id, [s.signal, s.per, s.load]));
+  let deviations = new LoopDeviations(deviationsConfig, ctx.setpoints);
+  let shifts = new LevelShifts(shiftsConfig);
   const activeAlarms = new Set<string>();
   const aboveFor = new Map<StageId, number>();
   let lastTs = 0;
@@ -127,6 +136,8 @@ export function createInference(ctx: InferenceContext): Inference {
     name: 'inference',
     async start(signal) {
       checks = new SensorChecks(cfg.sensorChecks, checked);
+      deviations = new LoopDeviations(deviationsConfig, ctx.setpoints);
+      shifts = new LevelShifts(shiftsConfig);
       if (!cfg.enabled) return;
       await registry.reconcile();
       if (signal.aborted) return;
@@ -146,7 +157,7 @@ export function createInference(ctx: InferenceContext): Inference {
       const started = performance.now();
       const flags: SensorFlag[] = [];
       for (const window of Object.values(plant.stages)) flags.push(...checks.update(window));
-      if (cfg.sensorChecks.enabled) flags.push(...checkFlowBalances(balances, plant));
+      if (cfg.sensorChecks.enabled) flags.push(...checkFlowBalances(balances, plant), ...deviations.update(plant), ...shifts.update(plant));
       const runs = cfg.enabled ? await runModels(registry, plant, (stage, signal) => units.get(`${stage}.${signal}`) ?? '') : { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
       runSeconds.observe((performance.now() - started) / 1000);
       const ts = plant.end;

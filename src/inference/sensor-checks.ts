@@ -2,7 +2,7 @@ import type { SignalFeatures, StageWindow } from '../contract/ports.js';
 import type { StageId } from '../contract/plant.js';
 import type { SensorChecksConfig } from '../config/sections/models.js';
 
-export type SensorCheckKind = 'stuck' | 'spike' | 'out_of_range' | 'dropout' | 'balance';
+export type SensorCheckKind = 'stuck' | 'spike' | 'out_of_range' | 'dropout' | 'balance' | 'deviation' | 'shift';
 
 export interface SensorFlag {
   readonly stage: StageId;

@@ -2,7 +2,7 @@ import type { ControlConfig, LoopConfig } from '../config/schema.js';
 import type { LoopId, StageId } from '../contract/plant.js';
 import type { PlantWindow } from '../contract/ports.js';
 import type { AnomalyRow } from '../contract/rows.js';
-import { createControl } from '../control/index.js';
+import { createControl, type SetpointHistory } from '../control/index.js';
 import type { Clock } from '../lib/clock.js';
 import { silentLogger } from '../lib/logger.js';
 import type { LoopSetpoints } from '../sim/engine.js';
@@ -56,7 +56,7 @@ interface OperatorMove {
  * for twin runs in process. Operator moves go through the control's own HMI command path, so the
  * envelope treats them exactly as the daemon would.
  */
-export function createSupervisor(config: ControlConfig, regime: Exclude<ControlRegime, 'default'>, seed: number): Supervisor {
+export function createSupervisor(config: ControlConfig, regime: Exclude<ControlRegime, 'default'>, seed: number, history?: SetpointHistory): Supervisor {
   const state = new Map<string, string>();
   let now = 0;
   const clock: Clock = { now: () => now, setTimeout: () => ({ clear: () => undefined }), setInterval: () => ({ clear: () => undefined }) };
@@ -72,6 +72,7 @@ export function createSupervisor(config: ControlConfig, regime: Exclude<ControlR
     alarms: { raise: () => undefined, clear: () => undefined },
     logger: silentLogger(),
     clock,
+    history,
   });
   const loops = config.loops.filter((l) => l.enabled !== false);
   const current: LoopSetpoints = {};

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOOP_IDS, type LoopId } from '../../contract/plant.js';
 
 /** A signal as `stage.signal`. */
 const signalKey = z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/);
@@ -13,6 +14,56 @@ export const flowBalanceSchema = z
     tolerance: z.number().positive().max(1),
     /** Below this inflow (standstill) the balance is not judged. */
     minInflow: z.number().nonnegative().default(1),
+  })
+  .strict();
+
+/**
+ * A loop's measured value against the setpoints the daemon published for it: a measurement that stays
+ * away from every setpoint in effect (a biased or drifting probe the PLC does not control on, a blower at
+ * its limit, a broken actuator) while the daemon holds the loop.
+ */
+export const loopDeviationSchema = z
+  .object({
+    loop: z.enum(LOOP_IDS as [LoopId, ...LoopId[]]),
+    /** The loop's measured value, `stage.signal`, in the loop's unit. */
+    signal: signalKey,
+    /** Largest healthy distance between the window mean and the setpoints in effect, in the loop's unit. */
+    band: z.number().positive(),
+    /** The distance must last this long (event time) before it is flagged. */
+    forSec: z.number().nonnegative().default(600),
+    /** Setpoints published this long before the window still count: the PLC and the process need time to follow. */
+    settleSec: z.number().nonnegative().default(900),
+  })
+  .strict();
+
+/**
+ * A quantity leaving its own recent level in one direction while the load that explains such a move did
+ * not rise, e.g. the peak TMP per unit of flux rising under steady flux (membrane fouling). Judged on one
+ * window feature of a signal, optionally divided by another signal's window mean.
+ */
+export const levelShiftSchema = z
+  .object({
+    id: z.string().min(1),
+    signal: signalKey,
+    /** Which window feature of the signal: mean, max, min or last. */
+    feature: z.enum(['mean', 'max', 'min', 'last']).default('mean'),
+    /** Divide by this signal's window mean (`stage.signal`), e.g. TMP per flux. */
+    per: signalKey.optional(),
+    direction: z.enum(['rise', 'fall']),
+    /** Share of the baseline level the quantity must move, e.g. 0.15 for 15 %. */
+    change: z.number().positive(),
+    /** Baseline: median of the window values over this long before the confirmation period. */
+    baselineSec: z.number().positive().default(7200),
+    /** The median of the window values over this long must stay beyond the line. */
+    confirmSec: z.number().positive().default(900),
+    /** ... and beyond the baseline by this many standard errors of that median (robust sigma of the baseline). */
+    sigmas: z.number().nonnegative().default(3),
+    /** The load (`stage.signal`) whose rise explains the move; none: every move counts. */
+    load: signalKey.optional(),
+    /** A load above (1 + loadRise) x its baseline median suspends the judgement. */
+    loadRise: z.number().positive().default(0.2),
+    /** Baseline of the load, longer: a storm's flux stays high for hours. */
+    loadBaselineSec: z.number().positive().default(21600),
   })
   .strict();
 
@@ -55,6 +106,12 @@ export const sensorChecksSchema = z
     flowBalances: z
       .array(flowBalanceSchema)
       .default([{ id: 'plant', inflow: ['influent.flow'], outflow: ['effluent.flow', 'secondary.was_flow', 'primary.sludge_flow'], tolerance: 0.3, minInflow: 1 }]),
+    /** Loops whose measured value must follow the published setpoints (none unless listed). */
+    loopDeviations: z.array(loopDeviationSchema).default([{ loop: 'do', signal: 'aerobic.do', band: 0.6, forSec: 600, settleSec: 900 }]),
+    /** Level shifts not explained by their load; the default watches membrane fouling. */
+    levelShifts: z
+      .array(levelShiftSchema)
+      .default([{ id: 'membrane_fouling', signal: 'membrane.tmp', feature: 'max', per: 'membrane.flux', direction: 'rise', change: 0.15, baselineSec: 7200, confirmSec: 900, sigmas: 3, load: 'membrane.flux', loadRise: 0.2, loadBaselineSec: 21600 }]),
     /** Jump: the window mean moved by more than this many times the 95th percentile of its usual moves. */
     jumpFactor: z.number().positive().default(16),
     /** Out of band: window mean outside the operating band for at least this long (event time). */
@@ -84,3 +141,5 @@ export const modelsSchema = z
 export type ModelsConfig = z.infer<typeof modelsSchema>;
 export type SensorChecksConfig = z.infer<typeof sensorChecksSchema>;
 export type FlowBalanceConfig = z.infer<typeof flowBalanceSchema>;
+export type LoopDeviationConfig = z.infer<typeof loopDeviationSchema>;
+export type LevelShiftConfig = z.infer<typeof levelShiftSchema>;

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { sensorChecksSchema } from '../../src/config/sections/models.js';
+import type { PlantWindow, SignalFeatures } from '../../src/contract/ports.js';
+import { SetpointHistory } from '../../src/control/setpoint-history.js';
+import { LoopDeviations } from '../../src/inference/loop-deviation.js';
+
+const { loopDeviations } = sensorChecksSchema.parse({});
+const MIN = 60_000;
+const WINDOW = 5 * MIN;
+const feature = (mean: number, stale = false): SignalFeatures => ({ mean, last: mean, min: mean, max: mean, slope: 0, count: 5, filled: 0, stale, gappy: false });
+const plant = (end: number, dissolvedOxygen: number, stale = false): PlantWindow => ({
+  start: end - WINDOW,
+  end,
+  stages: { aerobic: { stage: 'aerobic', start: end - WINDOW, end, quality: 1, signals: { do: feature(dissolvedOxygen, stale) } } },
+});
+
+/** Control's side: one DO setpoint per window close, valid 15 min. */
+function publishEvery(history: SetpointHistory, from: number, to: number, value: (t: number) => number): void {
+  for (let t = from; t <= to; t += WINDOW) history.record('do', value(t), t, t + 15 * MIN);
+}
+
+describe('loop deviation', () => {
+  it('is quiet while the DO follows its setpoint, steps of the setpoint included', () => {
+    const history = new SetpointHistory();
+    const check = new LoopDeviations(loopDeviations, history);
+    // The setpoint steps 0.8 -> 1.3 -> 1.8; the DO reaches each step a window later.
+    publishEvery(history, 0, 12 * WINDOW, (t) => (t < 4 * WINDOW ? 0.8 : t < 8 * WINDOW ? 1.3 : 1.8));
+    for (let k = 1; k <= 12; k += 1) {
+      const lagged = k <= 4 ? 0.8 : k <= 8 ? 1.3 : 1.8;
+      expect(check.update(plant(k * WINDOW, lagged + 0.1))).toEqual([]);
+    }
+  });
+
+  it('flags a DO probe reading 1.2 mg/L above every setpoint once it lasted forSec, and clears when it returns', () => {
+    const history = new SetpointHistory();
+    const check = new LoopDeviations(loopDeviations, history);
+    publishEvery(history, 0, 20 * WINDOW, () => 1.0);
+    // Judged once the settling time before a window is covered by setpoints (window 4 on).
+    expect(check.update(plant(4 * WINDOW, 1.05))).toEqual([]);
+    expect(check.update(plant(5 * WINDOW, 2.2))).toEqual([]);
+    const flags = check.update(plant(6 * WINDOW, 2.2));
+    expect(flags).toHaveLength(1);
+    expect(flags[0]).toMatchObject({ stage: 'aerobic', signal: 'do', check: 'deviation' });
+    expect(flags[0]?.message).toMatch(/loop do: aerobic\.do 2\.20 away from its setpoint 1\.00 by more than 0\.6/);
+    expect(check.update(plant(7 * WINDOW, 0.3))).toHaveLength(1);
+    expect(check.update(plant(8 * WINDOW, 1.1))).toEqual([]);
+  });
+
+  it('does not judge without a valid setpoint all along, or without fresh readings', () => {
+    const history = new SetpointHistory();
+    const check = new LoopDeviations(loopDeviations, history);
+    // One setpoint, then nothing: after its validity the PLC runs on its own setpoint.
+    history.record('do', 1.0, 0, 15 * MIN);
+    for (let k = 4; k <= 8; k += 1) expect(check.update(plant(k * WINDOW, 3))).toEqual([]);
+    publishEvery(history, 9 * WINDOW, 20 * WINDOW, () => 1.0);
+    for (let k = 13; k <= 16; k += 1) expect(check.update(plant(k * WINDOW, 3, true))).toEqual([]);
+    expect(new LoopDeviations(loopDeviations, undefined).update(plant(20 * WINDOW, 5))).toEqual([]);
+  });
+});
+
+describe('setpoint history', () => {
+  it('gives the lowest and highest setpoint in effect over a span, the one before it included', () => {
+    const history = new SetpointHistory();
+    history.record('do', 1.0, 0, 15 * MIN);
+    history.record('do', 1.5, 5 * MIN, 20 * MIN);
+    history.record('do', 0.5, 10 * MIN, 25 * MIN);
+    expect(history.range('do', 2 * MIN, 4 * MIN)).toEqual({ min: 1.0, max: 1.0 });
+    expect(history.range('do', 2 * MIN, 7 * MIN)).toEqual({ min: 1.0, max: 1.5 });
+    expect(history.range('do', 6 * MIN, 12 * MIN)).toEqual({ min: 0.5, max: 1.5 });
+    // Before the first setpoint, after the last one's validity, and for a loop never published: unknown.
+    expect(history.range('do', -MIN, 2 * MIN)).toBeUndefined();
+    expect(history.range('do', 20 * MIN, 30 * MIN)).toBeUndefined();
+    expect(history.range('was_flow', 0, MIN)).toBeUndefined();
+  });
+
+  it('treats a gap in validity as unknown and ignores setpoints older than the newest', () => {
+    const history = new SetpointHistory();
+    history.record('do', 1.0, 0, 5 * MIN);
+    history.record('do', 2.0, 10 * MIN, 25 * MIN);
+    expect(history.range('do', MIN, 12 * MIN)).toBeUndefined();
+    history.record('do', 9.0, 8 * MIN, 30 * MIN);
+    expect(history.range('do', 11 * MIN, 12 * MIN)).toEqual({ min: 2.0, max: 2.0 });
+  });
+});
