@@ -72,7 +72,9 @@ async function runClient(index: number, share: number): Promise<void> {
   await client.endAsync();
 }
 
+// Wall clock (shared with the daemon's process) at the start of the first connection, after start-up.
+const startedAt = Date.now();
 const t0 = performance.now();
 await Promise.all(Array.from({ length: clients }, (_, i) => runClient(i, Math.floor(count / clients))));
 const cpu = process.cpuUsage();
-process.stdout.write(`${JSON.stringify({ sent: Math.floor(count / clients) * clients, ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+process.stdout.write(`${JSON.stringify({ sent: Math.floor(count / clients) * clients, startedAt, ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);

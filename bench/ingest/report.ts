@@ -5,6 +5,40 @@
  */
 import { cpus, loadavg } from 'node:os';
 
+/** Measured by hand (see the header); refresh after a new profile. */
+const PROFILE = `**Where the time goes** (CPU profile of the daemon's main thread while messages arrive, 2026-11-24, load 0.9; shares of busy
+time, QoS 0 / QoS 1): MQTT parsing, aedes routing and PUBACK writing (aedes, mqtt-packet, bl, debug, mqemitter)
+31 % / 40 %; SQLite inserts 19 % / 12 %; garbage collection 16 % / 16 %; SQLite BEGIN/COMMIT, the commit queue and
+the fsync hand-off 3 % / 4 %; ingest (route, decode, validate, batch) and the broker's checks 8 % / 7 %; windows
+pipeline and commissioning log 5 % / 5 %; timers, ticks and the rest of Node 19 % / 16 % (clock reads, timers, ticks, socket reads; at QoS 0 also a few % of modules and configuration loaded while the first messages arrived). The profiler samples wall time on the main
+thread, so on a busy machine the shares of calls that wake another thread (fsync, socket writes) grow; busy time
+per reading under the profiler 8.3 / 11.4 µs. The reading fast path took decoding from 8 % to 2 %, the topic-match
+caches took qlobber's 4 % / 7 % to nothing.
+Allocation: about 4 KB of JavaScript heap per reading, a fifth of it the argument lists of mqtt-packet's disabled
+\`debug\` calls; the messages held until their commit (aedes' packets and callbacks, the readings) are
+still alive when the young generation is collected, so those collections (most of the GC time) copy them. SQLite inserts cost 1.7-1.9 µs per row alone (half of it the natural-key
+index); sorting a commit's rows by key, larger statements or a larger page cache change nothing measurable.`;
+
+const HISTORY = `**Regression check (2026-11-24).** The drop from 68,000-82,000 readings/s at 7.5-9.2 µs per reading to
+35,500-42,500/s at 17.6-20.0 µs came from the machine, not the code: the code of the earlier figures (before the
+state writes joined the group commit, WAL checkpoints moved to a worker thread and the latency bench changed) and
+the code after those changes, run alternately in the same minutes (3 pairs, load 1.6-6.0), cost the same: QoS 0
+9.5-11.5 against 9.4-10.6 µs per reading, QoS 1 12.7-13.3 against 12.6-13.8 µs, at the same wall rates. A busy machine
+(another process's evaluations on both cores) raises both the wall time and the CPU time per reading.
+
+**Before/after** (3 alternating runs each, same minutes, load 2.2-3.5, \`--no-reference\`): daemon CPU per reading QoS 0
+9.5-10.0 -> 8.5-9.1 µs, QoS 1 11.3-12.6 -> 9.7-10.4 µs; wall rates in those runs QoS 0 66,000-91,000 ->
+70,000-93,000 readings/s, QoS 1 37,000-53,000 -> 44,000-60,000. Changes: the usual reading payloads (a bare number,
+or \`{"value":N}\` with \`"ts":N\` and \`"quality"\`, no whitespace) are read straight from the bytes, to the same
+double JSON.parse gives (15 significant digits at most, no exponent; anything else goes through JSON.parse and the
+schema as before, which still produce every refusal); aedes' topic matches (its emitter, and at QoS 1 its
+persistence's offline-queue lookup) are cached per topic and cleared by every subscription change, so forwarding to
+subscribers is unchanged; the broker remembers each topic's depth check with its role verdict. The round before:
+multi-row \`INSERT\`s (128 rows per execution, in arrival order), the commit's fsync off the event loop, a hand
+check of well-formed JSON in front of the schema and one counter update per commit took QoS 0 from 9.7-11.7 to
+7.5-9.2 µs per reading. With \`--interleaved\` every signal arrives out of event-time order and the windows' sorted
+insert costs O(buffered samples) per reading; real PLCs publish each signal in order.`;
+
 export interface ReportOptions {
   readonly readings: number;
   readonly clients: number;
@@ -21,7 +55,9 @@ readings, ${o.pattern === 'own' ? 'each connection publishing its own signals in
 ${o.inflight} messages in flight per connection, each PUBACK sent only after the reading's SQLite commit and its fsync
 (\`storage.synchronous: full\`); the whole daemon runs: ingest, store, windows, control). Reference: the same
 publishers through the machine's Mosquitto (127.0.0.1:1883, default limits) to one mqtt.js subscriber, measured in
-the same run. Ratios: daemon committed/s over Mosquitto's pass-through (delivered to the subscriber) and over what
+the same run. Rates run from the publishers' first connection (their process start-up, about half a second in
+which the daemon idles, is not counted) to the last commit, or for Mosquitto to the last message delivered.
+Ratios: daemon committed/s over Mosquitto's pass-through (delivered to the subscriber) and over what
 Mosquitto accepted from the same publishers (at QoS 1: PUBACKed, from memory). At QoS 1 Mosquitto drops what passes
 its \`max_queued_messages\` (1000) for the subscriber, hence the delivered share; the second ratio compares like with like.
 
@@ -30,27 +66,12 @@ its \`max_queued_messages\` (1000) for the subscriber, hence the delivered share
 ${rows.join('\n')}
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${cpus().length} cores shared with other work (load
-average ${loadavg()[0]?.toFixed(1) ?? 'n/a'} at the end of the run): the wall rate follows the machine's load from run to run; CPU per reading does not. "Capacity on one core" is 10^6 / daemon CPU time per reading (all daemon threads);
-the wall rate is lower because the publishers, which cost as much CPU per message as the daemon, share the second
-core with the rest of the machine.
+average ${loadavg()[0]?.toFixed(1) ?? 'n/a'} at the end of the run): the wall rate follows the machine's load from run to run, and so, less, does
+CPU per reading (a busy machine slows every instruction); compare CPU per reading across runs of the same minutes.
+"Capacity on one core" is 10^6 / daemon CPU time per reading (all daemon threads); the wall rate is lower because
+the publishers, which cost about as much CPU per message as the daemon, share the machine with it.
 
-**Where the time goes** (CPU profile of the daemon's main thread while messages arrive, 2026-11-23; shares of busy
-time, QoS 0 / QoS 1): MQTT parsing, aedes routing and PUBACK writing (aedes, mqtt-packet, bl, qlobber, debug)
-36 % / 45 %; SQLite inserts 23 % / 14 %; garbage collection 16 % / 13 %; ingest (route, decode, validate) 10 % / 9 %;
-windows pipeline 5 % / 4 %; SQLite BEGIN/COMMIT with automatic checkpoints 4 % / 5 %; sockets, timers and the rest
-of Node 3 % / 7 %. The group commit's fsync no longer runs on the main thread: the WAL is fsynced on the libuv pool
-(median 1 ms, p90 5 ms, one fsync per commit of 1,300-2,600 rows) and the acks wait for it. Before the changes below
-the same profile read: aedes/MQTT 31 % / 42 %, inserts 22 % / 16 %, GC 16 % / 15 %, ingest 12 % / 10 %, BEGIN/COMMIT
-with the fsync in line 10 % / 8 %, windows 5 % / 2 %; busy time per reading under the profiler 10.9 / 16.9 µs
-before, 8.1 / 13.0 µs after.
+${PROFILE}
 
-**Before/after** (3 alternating runs each, same minutes, \`--no-reference\`): QoS 0 55,400-67,700 -> 68,100-81,900
-readings/s, daemon CPU 9.7-11.7 -> 7.5-9.2 µs per reading; QoS 1 37,900-49,100 -> 51,500-54,900 readings/s,
-12.0-16.7 -> 10.1-11.0 µs per reading. Changes: multi-row \`INSERT\` statements (128 rows per execution, in
-arrival order, so \`seq\` and the natural-key \`INSERT OR IGNORE\` behave as before); the commit's fsync moved off
-the event loop (transaction in \`synchronous = NORMAL\`, then fsync of the WAL file, then the acks); a hand check of
-well-formed JSON readings in front of the zod schema (which still produces every refusal); one counter update per
-commit instead of one per append. The previous publisher pattern (\`--interleaved\`) delivers every signal out of
-event-time order; the windows' sorted insert then costs O(buffered samples) per reading (24 % of the daemon's time)
-and QoS 0 stays near 44,000 readings/s before and after; real PLCs publish each signal in order.`;
+${HISTORY}`;
 }

@@ -7,6 +7,7 @@ import { maySubscribe, mayPublish, verifyPassword, type Role } from './auth.js';
 import { TokenBucket, topicLevels } from './limits.js';
 import { listenTcp, listenTls, listenWebSocket, type ConnectionHandler, type Listener } from './listeners.js';
 import { InFlight } from './in-flight.js';
+import { cacheEmitterMatches, cachePersistenceMatches } from './match-cache.js';
 import type { Broker, BrokerContext, InboundAck, InboundMessage, PublishOptions } from './types.js';
 
 /**
@@ -81,13 +82,20 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     }
   };
 
-  // PLCs publish the same few hundred topics over and over: remember the verdicts (bounded).
-  const verdicts: Record<Role, Map<string, boolean>> = { plc: new Map(), hmi: new Map(), viewer: new Map() };
-  const allowed = (role: Role, topic: string): boolean => {
+  // PLCs publish the same few hundred topics over and over: remember each topic's depth check and
+  // role verdict (bounded).
+  const enum Verdict {
+    Allowed,
+    TooDeep,
+    NotAllowed,
+  }
+  const verdicts: Record<Role, Map<string, Verdict>> = { plc: new Map(), hmi: new Map(), viewer: new Map() };
+  const topicVerdict = (role: Role, topic: string): Verdict => {
     const cache = verdicts[role];
     let verdict = cache.get(topic);
     if (verdict === undefined) {
-      verdict = mayPublish(role, topic, ctx.site);
+      if (topicLevels(topic) > limits.maxTopicLevels) verdict = Verdict.TooDeep;
+      else verdict = mayPublish(role, topic, ctx.site) ? Verdict.Allowed : Verdict.NotAllowed;
       if (cache.size >= 4096) cache.clear();
       cache.set(topic, verdict);
     }
@@ -96,16 +104,18 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
 
   /** Returns the refusal, if any, of a client publish; cheap checks first. */
   const check = (client: Client, message: InboundMessage): [DeadLetterReason, string, string | undefined] | undefined => {
-    if (topicLevels(message.topic) > limits.maxTopicLevels) return ['topic_too_deep', `more than ${limits.maxTopicLevels} levels`, 'topic_depth'];
-    if (message.payload.length > limits.maxPayloadBytes) return ['oversized', `${message.payload.length} > ${limits.maxPayloadBytes} bytes`, 'payload_size'];
     const role = roles.get(client) ?? 'viewer';
-    if (!allowed(role, message.topic)) return ['not_authorized', `role ${role} may not publish here`, undefined];
+    const verdict = topicVerdict(role, message.topic);
+    if (verdict === Verdict.TooDeep) return ['topic_too_deep', `more than ${limits.maxTopicLevels} levels`, 'topic_depth'];
+    if (message.payload.length > limits.maxPayloadBytes) return ['oversized', `${message.payload.length} > ${limits.maxPayloadBytes} bytes`, 'payload_size'];
+    if (verdict === Verdict.NotAllowed) return ['not_authorized', `role ${role} may not publish here`, undefined];
+    const now = clock.now();
     let bucket = buckets.get(client);
     if (!bucket) {
-      bucket = new TokenBucket(limits.maxPublishesPerSecond, clock.now());
+      bucket = new TokenBucket(limits.maxPublishesPerSecond, now);
       buckets.set(client, bucket);
     }
-    if (!bucket.take(clock.now())) return ['rate_limited', `over ${limits.maxPublishesPerSecond} publishes/s`, 'publish_rate'];
+    if (!bucket.take(now)) return ['rate_limited', `over ${limits.maxPublishesPerSecond} publishes/s`, 'publish_rate'];
     return undefined;
   };
 
@@ -188,6 +198,9 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
         authorizeForward: (_client, packet) => (packet.topic === REFUSED_TOPIC ? null : packet),
       });
       aedes = broker;
+      const internals = broker as unknown as { mq?: unknown; persistence?: unknown };
+      const cached = [cacheEmitterMatches(internals.mq), cachePersistenceMatches(internals.persistence)];
+      if (cached.includes(false)) log.warn({ emitter: cached[0], persistence: cached[1] }, 'aedes internals not as expected: topic matches are not cached');
       const onClients = (): void => ctx.metrics.clients.set(broker.connectedClients);
       broker.on('client', onClients);
       broker.on('clientDisconnect', onClients);

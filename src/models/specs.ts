@@ -76,8 +76,13 @@ export const PREDICTOR_SPECS: readonly PredictorSpec[] = [
   },
   {
     stage: 'effluent',
-    description: 'effluent total N and nitrate from the biological stages',
-    inputs: [ref('influent', 'flow', 'mean'), ref('influent', 'cod', 'mean'), ref('aerobic', 'nh4_n', 'mean'), ref('aerobic', 'no3_n', 'mean'), ref('secondary', 'tss_out', 'mean'), ref('effluent', 'cod', 'mean'), ref('effluent', 'tn', 'mean'), ref('effluent', 'no3_n', 'mean')],
+    description: 'effluent total N and nitrate from the biological stages and the effluent analyzers',
+    // Total N is ammonium + nitrate + organic N: the minute-by-minute ammonium and nitrate probes carry most of
+    // what the 15-min TN analyzer will read next, their trends the rest.
+    inputs: [
+      ref('influent', 'flow', 'mean'), ref('influent', 'cod', 'mean'), ref('aerobic', 'nh4_n', 'mean'), ref('aerobic', 'no3_n', 'mean'), ref('secondary', 'tss_out', 'mean'),
+      ref('effluent', 'cod', 'mean'), ref('effluent', 'tn', 'mean'), ref('effluent', 'no3_n', 'mean'), ref('effluent', 'nh4_n', 'mean'), ref('effluent', 'nh4_n', 'slope'), ref('effluent', 'no3_n', 'slope'),
+    ],
     // Effluent COD is mostly inert soluble COD: too little variance for R^2 to mean anything.
     targets: [ref('effluent', 'tn', ahead), ref('effluent', 'no3_n', ahead)],
   },

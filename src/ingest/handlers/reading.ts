@@ -1,5 +1,6 @@
 import { readingJson } from '../../contract/topics.js';
 import type { Quality } from '../../contract/reading.js';
+import { scanReading, type DecodedReading } from '../fast-reading.js';
 import type { Handler } from '../kit.js';
 import type { Route } from '../router.js';
 import { isRejection, parseTimestamp, validateReading, type Rejection } from '../validate.js';
@@ -7,11 +8,7 @@ import { isRejection, parseTimestamp, validateReading, type Rejection } from '..
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NOT_FINITE_WORDS = /^[+-]?(?:nan|inf|infinity)$/i;
 
-export interface DecodedReading {
-  readonly value: number;
-  readonly ts: number | string | undefined;
-  readonly quality: Quality;
-}
+export type { DecodedReading } from '../fast-reading.js';
 
 /**
  * A reading payload: a bare decimal number, or JSON `{"value", "ts"?, "quality"?}` (contract
@@ -19,6 +16,9 @@ export interface DecodedReading {
  */
 export function decodeReading(payload: Buffer): DecodedReading | Rejection {
   if (payload.length === 0) return { reason: 'unparseable', detail: 'empty payload' };
+  // The usual shapes straight from the bytes; everything else (and every refusal) below.
+  const usual = scanReading(payload);
+  if (usual) return usual;
   const text = payload.toString('utf8').trim();
   if (DECIMAL.test(text)) {
     const value = Number(text);
