@@ -41,14 +41,10 @@ await inference.start(new AbortController().signal);
 const modelCount = inference.models().length;
 for (const w of windows.slice(0, 200)) await inference.onWindow(w);
 const ortMs: number[] = [];
-const ortCpuMs: number[] = [];
 for (const w of windows) {
-  const c = process.cpuUsage();
   const t = performance.now();
   await inference.onWindow(w);
   ortMs.push(performance.now() - t);
-  const used = process.cpuUsage(c);
-  ortCpuMs.push((used.user + used.system) / 1000);
 }
 await inference.stop();
 
@@ -88,22 +84,17 @@ for (const w of windows.slice(0, Math.min(windows.length, 1000))) {
 }
 // onnxruntime-node sessions alone: feature vectors and runs, one model after the other
 const sessionMs: number[] = [];
-const sessionCpuMs: number[] = [];
 for (const w of windows) {
-  const c = process.cpuUsage();
   const t = performance.now();
   for (const m of tfModels) {
     const v = buildInputVector(w, m.model.inputs);
     if (v.ok) await runSession(m.model.session, v.values, m.model.inputs.length);
   }
   sessionMs.push(performance.now() - t);
-  const used = process.cpuUsage(c);
-  sessionCpuMs.push((used.user + used.system) / 1000);
 }
 for (const m of tfModels) await m.model.session.release();
 
-const row = (name: string, xs: number[], cpu?: number[]): string =>
-  `| ${name} | ${xs.length} | ${quantile(xs, 0.5).toFixed(3)} | ${quantile(xs, 0.99).toFixed(3)} | ${Math.max(...xs).toFixed(3)} | ${cpu ? `${quantile(cpu, 0.5).toFixed(3)} / ${quantile(cpu, 0.99).toFixed(3)}` : 'n/a'} |`;
+const row = (name: string, xs: number[]): string => `| ${name} | ${xs.length} | ${quantile(xs, 0.5).toFixed(3)} | ${quantile(xs, 0.99).toFixed(3)} | ${Math.max(...xs).toFixed(3)} |`;
 const load = (await import('node:os')).loadavg()[0] ?? 0;
 const md = `## Inference per plant window
 
@@ -112,13 +103,12 @@ predictors) on every plant window of a 2-day rain run of the twin (windows repea
 The onnxruntime-node row is the daemon's whole \`onWindow\` (sensor checks, feature vectors, every session, rows and messages to no-op
 ports); the TensorFlow.js row (${backend} backend) runs the same weights, read back from each model.onnx, one model after the other.
 Goal: p99 <= 1 ms per window for all stages together. p99 on a shared 2-core build machine includes garbage collection and
-other processes; p50 is the steady cost. The CPU column is the process's CPU time per window (all threads; with one intra-op
-thread onnxruntime computes on the calling thread), which the machine's other load does not stretch.
+other processes (the load average below tells how busy the machine was); p50 is the steady cost.
 
-| path | windows | p50 (ms) | p99 (ms) | max (ms) | CPU p50 / p99 (ms) |
-|---|---|---|---|---|---|
-${row('onnxruntime-node, sessions only (all models in turn)', sessionMs, sessionCpuMs)}
-${row('onnxruntime-node, daemon onWindow (plus sensor checks, rows, messages)', ortMs, ortCpuMs)}
+| path | windows | p50 (ms) | p99 (ms) | max (ms) |
+|---|---|---|---|---|
+${row('onnxruntime-node, sessions only (all models in turn)', sessionMs)}
+${row('onnxruntime-node, daemon onWindow (plus sensor checks, rows, messages)', ortMs)}
 ${row(`TensorFlow.js (${backend})`, tfMs)}
 
 Node ${process.version}, ${process.arch}; load average ${load.toFixed(2)} when the run ended.

@@ -1,6 +1,7 @@
 import type { SignalFeatures, StageWindow } from '../contract/ports.js';
 import type { StageId } from '../contract/plant.js';
 import type { SensorChecksConfig } from '../config/sections/models.js';
+import { RollingValues } from './rolling.js';
 
 export type SensorCheckKind = 'stuck' | 'spike' | 'out_of_range' | 'dropout' | 'balance' | 'deviation' | 'shift';
 
@@ -27,13 +28,13 @@ export interface Band {
 
 interface SignalState {
   /** Recent windows judged healthy; faulty windows never teach the baseline. */
-  readonly ranges: number[];
+  readonly ranges: RollingValues;
   /** 1 when the value changed in that window, else 0. */
-  readonly moved: number[];
+  readonly moved: RollingValues;
   /** In-window excursions of healthy windows (backwash, pump cycles make some signals jumpy by design). */
-  readonly excursions: number[];
+  readonly excursions: RollingValues;
   /** |change of the window mean| between consecutive healthy windows. */
-  readonly steps: number[];
+  readonly steps: RollingValues;
   lastMean: number | undefined;
   lastValue: number | undefined;
   lastSeen: number | undefined;
@@ -48,24 +49,13 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-function quantileOf(values: readonly number[], q: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-}
-
-const push = (list: number[], value: number, limit: number): void => {
-  list.push(value);
-  if (list.length > limit) list.shift();
-};
-
 /**
  * A robust sigma of the signal's noise from the ranges of healthy windows: the range of a handful of
  * Gaussian samples is about 2 sigma, and the median of ranges ignores the odd disturbed window.
  */
-export function robustSigma(ranges: readonly number[], level: number): number {
+export function robustSigma(medianRange: number, level: number): number {
   const floor = Math.max(1e-6, Math.abs(level) * 1e-4);
-  const m = median(ranges);
+  const m = medianRange;
   return Number.isFinite(m) ? Math.max(m / 2, floor) : floor;
 }
 
@@ -91,7 +81,8 @@ export class SensorChecks {
   private stateOf(key: string): SignalState {
     let s = this.state.get(key);
     if (!s) {
-      s = { ranges: [], moved: [], excursions: [], steps: [], lastMean: undefined, lastValue: undefined, lastSeen: undefined, unchangedSamples: 0, outOfBandSince: undefined };
+      const n = this.config.historyWindows;
+      s = { ranges: new RollingValues(n), moved: new RollingValues(n), excursions: new RollingValues(n), steps: new RollingValues(n), lastMean: undefined, lastValue: undefined, lastSeen: undefined, unchangedSamples: 0, outOfBandSince: undefined };
       this.state.set(key, s);
     }
     return s;
@@ -119,14 +110,14 @@ export class SensorChecks {
       const band = this.config.bands[key] ?? this.bands.get(key);
       const judged = this.judge(s, features, band, window, signal, flag);
       if (!judged.faulty) {
-        push(s.ranges, features.max - features.min, this.config.historyWindows);
-        push(s.moved, judged.moved ? 1 : 0, this.config.historyWindows);
-        if (s.lastMean !== undefined) push(s.steps, Math.abs(features.mean - s.lastMean), this.config.historyWindows);
+        s.ranges.push(features.max - features.min);
+        s.moved.push(judged.moved ? 1 : 0);
+        if (s.lastMean !== undefined) s.steps.push(Math.abs(features.mean - s.lastMean));
       }
       s.lastMean = features.mean;
       // Spikes teach the excursion baseline too: a signal that jumps in every few windows (backwash,
       // pump cycles) stops being flagged, while a one-off spike hardly moves the 90th percentile.
-      if (!judged.faulty || judged.spikeOnly) push(s.excursions, judged.excursion, this.config.historyWindows);
+      if (!judged.faulty || judged.spikeOnly) s.excursions.push(judged.excursion);
     }
     return flags;
   }
@@ -151,7 +142,7 @@ export class SensorChecks {
     s.lastValue = f.last;
     const warm = s.ranges.length >= this.config.warmupWindows;
     // "Normally moves": most healthy windows saw a change; a pump state or a fixed setpoint never does.
-    const normallyMoves = warm && s.moved.reduce((a, b) => a + b, 0) >= 0.75 * s.moved.length;
+    const normallyMoves = warm && s.moved.sum() >= 0.75 * s.moved.length;
     const clipped = f.last <= signal.min || f.last >= signal.max;
     if (f.max === f.min && normallyMoves && !clipped && s.unchangedSamples >= this.config.stuckPeriods) {
       flag('stuck', `${key}: ${s.unchangedSamples} identical readings (${f.last})`);
@@ -159,18 +150,18 @@ export class SensorChecks {
       faulty = true;
     }
     if (warm) {
-      const sigma = robustSigma(s.ranges, f.mean);
+      const sigma = robustSigma(s.ranges.median(), f.mean);
       // An excursion beyond both the level before the window and the level at its end: a step leaves
       // one of them at the new level, a spike neither.
       const up = f.max - Math.max(f.mean, f.last, before);
       const down = Math.min(f.mean, f.last, before) - f.min;
       excursion = Math.max(up, down);
       // Well beyond the largest excursions healthy windows had: a backwash or a pump cycle is no spike.
-      const usual = 3 * quantileOf(s.excursions, 0.9);
+      const usual = 3 * s.excursions.quantile(0.9);
       // A jump: the mean moved from one window to the next far more than the signal ever does
       // (a bias appearing, a recalibration); a process change ramps over several windows.
       const step = s.lastMean === undefined ? 0 : Math.abs(f.mean - s.lastMean);
-      const usualStep = this.config.jumpFactor * quantileOf(s.steps, 0.95);
+      const usualStep = this.config.jumpFactor * s.steps.quantile(0.95);
       // Actuator feedbacks (dosing, recycle and wasting flows, aeration, backwash) step with their setpoint.
       const actuated = this.config.actuated.includes(key);
       if (!actuated && s.steps.length >= 2 * this.config.warmupWindows && step > this.config.spikeSigmas * sigma && step > usualStep) {
