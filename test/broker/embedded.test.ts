@@ -3,29 +3,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashPassword, verifyPassword } from '../../src/broker/index.js';
 import { outTopic, readingTopic } from '../../src/contract/topics.js';
 import { counterValue } from '../ingest/helpers.js';
-import { client, sleep, startDaemonSide, until, type DaemonSide } from './helpers.js';
+import { client, openedPerTest, sleep, startDaemonSide, until } from './helpers.js';
 
-const open: { daemons: DaemonSide[]; clients: MqttClient[] } = { daemons: [], clients: [] };
-afterEach(async () => {
-  await Promise.all(open.clients.map((c) => c.endAsync(true)));
-  open.clients = [];
-  await Promise.all(open.daemons.map((d) => d.stop()));
-  open.daemons = [];
-});
-async function daemon(broker: Record<string, unknown> = {}): Promise<DaemonSide> {
-  const d = await startDaemonSide({ mode: 'embedded', broker });
-  open.daemons.push(d);
-  return d;
-}
-async function connect(url: string, options: Parameters<typeof client>[1] = {}): Promise<MqttClient> {
-  const c = await client(url, options);
-  open.clients.push(c);
-  return c;
-}
+const { daemon, track, connect } = openedPerTest();
 
 const users = async () => [
   { username: 'plc1', passwordHash: await hashPassword('plc-secret'), role: 'plc' },
@@ -51,8 +35,7 @@ describe('embedded broker: acknowledgement', () => {
 
 describe('embedded broker: shutdown drains held acknowledgements', () => {
   it('still sends the PUBACK of a reading whose commit lands while intake stops', async () => {
-    const d = await startDaemonSide({ mode: 'embedded', drainTimeoutMs: 10_000 });
-    open.daemons.push(d);
+    const d = track(await startDaemonSide({ mode: 'embedded', drainTimeoutMs: 10_000 }));
     d.sink.mode = 'hold';
     const plc = await connect(d.url());
     let acked = false;

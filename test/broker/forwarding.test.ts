@@ -1,21 +1,10 @@
 import type { MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cacheEmitterMatches, cachePersistenceMatches } from '../../src/broker/match-cache.js';
 import { readingTopic } from '../../src/contract/topics.js';
-import { client, sleep, startDaemonSide, until, type DaemonSide } from './helpers.js';
+import { client, openedPerTest, sleep, startDaemonSide, until } from './helpers.js';
 
-const open: { daemons: DaemonSide[]; clients: MqttClient[] } = { daemons: [], clients: [] };
-afterEach(async () => {
-  await Promise.all(open.clients.map((c) => c.endAsync(true)));
-  open.clients = [];
-  await Promise.all(open.daemons.map((d) => d.stop()));
-  open.daemons = [];
-});
-async function connect(url: string, options: Parameters<typeof client>[1] = {}): Promise<MqttClient> {
-  const c = await client(url, options);
-  open.clients.push(c);
-  return c;
-}
+const { daemon, connect } = openedPerTest();
 function received(c: MqttClient): string[] {
   const got: string[] = [];
   c.on('message', (topic, payload) => got.push(`${topic} ${payload.toString()}`));
@@ -24,8 +13,7 @@ function received(c: MqttClient): string[] {
 
 describe('embedded broker: readings forwarded to subscribers (topic matches cached)', () => {
   it('forwards to a subscriber that came after the topic was routed, and stops after it unsubscribed', async () => {
-    const d = await startDaemonSide({ mode: 'embedded' });
-    open.daemons.push(d);
+    const d = await daemon();
     const topic = readingTopic(d.config.site, 'aerobic', 'do');
     const plc = await connect(d.url());
     // Routed (and its "no subscriber" match remembered) before anyone subscribes.
@@ -48,8 +36,7 @@ describe('embedded broker: readings forwarded to subscribers (topic matches cach
   });
 
   it('queues QoS 1 readings for a persistent subscriber while it is away, subscribed after the topic was routed', async () => {
-    const d = await startDaemonSide({ mode: 'embedded' });
-    open.daemons.push(d);
+    const d = await daemon();
     const topic = readingTopic(d.config.site, 'aerobic', 'ph');
     const plc = await connect(d.url());
     await plc.publishAsync(topic, '7', { qos: 1 });
@@ -66,8 +53,7 @@ describe('embedded broker: readings forwarded to subscribers (topic matches cach
   });
 
   it('keeps a retained reading for late subscribers', async () => {
-    const d = await startDaemonSide({ mode: 'embedded' });
-    open.daemons.push(d);
+    const d = await daemon();
     const topic = readingTopic(d.config.site, 'aerobic', 'mlss');
     const plc = await connect(d.url());
     await plc.publishAsync(topic, '3000', { qos: 1, retain: true });

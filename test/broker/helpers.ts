@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createBroker, type Broker } from '../../src/broker/index.js';
 import type { EdgeConfig } from '../../src/config/schema.js';
@@ -111,3 +112,35 @@ export async function until(check: () => boolean, what: string, timeoutMs = 10_0
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Daemons and clients a test file opens, stopped and closed after each test (registers its own afterEach).
+ * `daemon` starts an embedded-broker daemon side; `track` adopts one started with other options.
+ */
+export function openedPerTest(): {
+  daemon(broker?: Record<string, unknown>): Promise<DaemonSide>;
+  track(d: DaemonSide): DaemonSide;
+  connect(url: string, options?: IClientOptions): Promise<MqttClient>;
+} {
+  let daemons: DaemonSide[] = [];
+  let clients: MqttClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+    clients = [];
+    await Promise.all(daemons.map((d) => d.stop()));
+    daemons = [];
+  });
+  const track = (d: DaemonSide): DaemonSide => {
+    daemons.push(d);
+    return d;
+  };
+  return {
+    daemon: async (broker = {}) => track(await startDaemonSide({ mode: 'embedded', broker })),
+    track,
+    async connect(url, options = {}) {
+      const c = await client(url, options);
+      clients.push(c);
+      return c;
+    },
+  };
+}

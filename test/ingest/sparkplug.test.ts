@@ -68,6 +68,20 @@ describe('ingest: Sparkplug B', () => {
     expect(h.sink.readings.at(-1)).toMatchObject({ stage: 'aerobic', signal: 'do', value: 2, quality: 'bad', ts: now });
   });
 
+  it('ignores a death from an earlier session (bdSeq of another birth) and keeps the node alive', async () => {
+    const h = harness();
+    await h.send('spBv1.0/plant/NBIRTH/plc1', encode({ timestamp: now - 20, seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 4 }, { name: 'Aeration/DO', alias: 7, type: 'Float', value: 2 }] }));
+    // The will of the connection before the reconnect, delivered late by the broker.
+    await h.send('spBv1.0/plant/NDEATH/plc1', encode({ timestamp: now - 10, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 3 }] }));
+    expect(h.sink.readings.map((r) => r.quality)).toEqual(['good']);
+    expect(await counterValue(h.metrics, 'wwtp_edge_ingest_events_total', { event: 'ignored:sparkplug_stale_death' })).toBe(1);
+    // Aliases of the current birth still resolve; the current session's death still counts.
+    await h.send('spBv1.0/plant/NDATA/plc1', encode({ timestamp: now - 5, seq: 1, metrics: [{ alias: 7, type: 'Float', value: 2.2 }] }));
+    await h.send('spBv1.0/plant/NDEATH/plc1', encode({ timestamp: now, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 4 }] }));
+    expect(h.sink.readings.map((r) => r.quality)).toEqual(['good', 'good', 'bad']);
+    expect(h.raw).toHaveLength(0);
+  });
+
   it.each([
     ['sparkplug_decode', 'spBv1.0/plant/NDATA/plc1', Buffer.from([0xff, 0xff, 0xff, 0x01])],
     ['unknown_topic', 'spBv1.0/plant/NDATA', Buffer.from([])],

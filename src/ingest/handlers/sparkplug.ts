@@ -16,6 +16,8 @@ const REBIRTH_INTERVAL_MS = 10_000;
 interface NodeState {
   readonly aliases: Map<number, string>;
   seq: number | undefined;
+  /** The birth/death sequence of the node's current session (its NBIRTH's bdSeq metric). */
+  bdSeq: number | undefined;
   lastRebirthRequest: number;
   /** Last value of each mapped signal, to mark it bad with the node's death. */
   readonly last: Map<SignalEntry, { value: number; device: string | undefined }>;
@@ -38,7 +40,7 @@ function toNumber(value: unknown): number | undefined {
 /**
  * Sparkplug B: births define aliases, data maps metrics to stage/signal through config
  * `ingest.sparkplug.metrics`, a seq gap or an unknown alias asks the node to rebirth, a death marks
- * the node's signals bad.
+ * the node's signals bad unless its bdSeq shows it belongs to an earlier session.
  */
 export function createSparkplugHandler(config: IngestConfig['sparkplug'], entries: ReadonlyMap<string, SignalEntry>): Handler<Extract<Route, { kind: 'sparkplug' }>> {
   const nodes = new Map<string, NodeState>();
@@ -53,7 +55,7 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
   const nodeState = (key: string): NodeState => {
     let state = nodes.get(key);
     if (!state) {
-      state = { aliases: new Map(), seq: undefined, lastRebirthRequest: -Infinity, last: new Map() };
+      state = { aliases: new Map(), seq: undefined, bdSeq: undefined, lastRebirthRequest: -Infinity, last: new Map() };
       nodes.set(key, state);
     }
     return state;
@@ -98,6 +100,16 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
     const seq = toNumber(decoded.seq);
     const payloadTs = toNumber(decoded.timestamp);
 
+    if (type === 'NDEATH') {
+      // The broker sends a node's will when its old connection times out, which may be after the node
+      // has reconnected and born again: a death whose bdSeq is not the current birth's is that old
+      // session's and changes nothing.
+      const deathBdSeq = bdSeqOf(decoded);
+      if (state.bdSeq !== undefined && deathBdSeq !== undefined && deathBdSeq !== state.bdSeq) {
+        kit.count('ignored', 'sparkplug_stale_death');
+        return false;
+      }
+    }
     if (type === 'NDEATH' || type === 'DDEATH') {
       const deathDevice = type === 'DDEATH' ? device : undefined;
       const bad: Reading[] = [];
@@ -107,6 +119,7 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
       }
       if (type === 'NDEATH') {
         state.seq = undefined;
+        state.bdSeq = undefined;
         state.aliases.clear();
       }
       if (bad.length === 0) return false;
@@ -117,6 +130,7 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
     if (type === 'NBIRTH') {
       state.aliases.clear();
       state.seq = seq;
+      state.bdSeq = bdSeqOf(decoded);
     } else if (state.seq === undefined) {
       requestRebirth(kit, group, node, state, now);
       state.seq = seq;
@@ -167,6 +181,12 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
     kit.commit(readings, ack);
     return true;
   };
+}
+
+/** The `bdSeq` metric of a node birth or death, if it carries one. */
+function bdSeqOf(payload: Payload): number | undefined {
+  const metric = (payload.metrics ?? []).find((m) => m.name === 'bdSeq');
+  return metric ? toNumber(metric.value) : undefined;
 }
 
 function metricReading(entry: SignalEntry, metric: Metric, payloadTs: number | undefined, now: number, kit: IngestKit) {
