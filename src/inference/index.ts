@@ -92,7 +92,7 @@ export function createInference(ctx: InferenceContext): Inference {
     return missing.length === 0;
   };
   const balances = cfg.sensorChecks.flowBalances.filter((b) => known('flow balance', b.id, [...b.inflow, ...b.outflow]));
-  const deviationsConfig = cfg.sensorChecks.loopDeviations.filter((d) => known('loop deviation', d.loop, [d.signal]));
+  const deviationsConfig = cfg.sensorChecks.loopDeviations.filter((d) => known('loop deviation', d.loop, [d.signal, d.actuator]));
   const shiftsConfig = cfg.sensorChecks.levelShifts.filter((s) => known('level shift', s.id, [s.signal, s.per, s.load]));
   let deviations = new LoopDeviations(deviationsConfig, ctx.setpoints);
   let shifts = new LevelShifts(shiftsConfig);

@@ -8,10 +8,12 @@ const { loopDeviations } = sensorChecksSchema.parse({});
 const MIN = 60_000;
 const WINDOW = 5 * MIN;
 const feature = (mean: number, stale = false): SignalFeatures => ({ mean, last: mean, min: mean, max: mean, slope: 0, count: 5, filled: 0, stale, gappy: false });
-const plant = (end: number, dissolvedOxygen: number, stale = false): PlantWindow => ({
+/** The blowers' air flow swings between 1000 and 3000 m3/h through the day unless a test pins it. */
+const airflowAt = (end: number): number => 2000 + 1000 * Math.sin(end / (37 * MIN));
+const plant = (end: number, dissolvedOxygen: number, stale = false, airflow = airflowAt(end)): PlantWindow => ({
   start: end - WINDOW,
   end,
-  stages: { aerobic: { stage: 'aerobic', start: end - WINDOW, end, quality: 1, signals: { do: feature(dissolvedOxygen, stale) } } },
+  stages: { aerobic: { stage: 'aerobic', start: end - WINDOW, end, quality: 1, signals: { do: feature(dissolvedOxygen, stale), airflow: feature(airflow) } } },
 });
 
 /** Control's side: one DO setpoint per window close, valid 15 min. */
@@ -34,26 +36,50 @@ describe('loop deviation', () => {
   it('flags a DO probe reading 1.2 mg/L above every setpoint once it lasted forSec, and clears when it returns', () => {
     const history = new SetpointHistory();
     const check = new LoopDeviations(loopDeviations, history);
-    publishEvery(history, 0, 20 * WINDOW, () => 1.0);
-    // Judged once the settling time before a window is covered by setpoints (window 4 on).
-    expect(check.update(plant(4 * WINDOW, 1.05))).toEqual([]);
-    expect(check.update(plant(5 * WINDOW, 2.2))).toEqual([]);
-    const flags = check.update(plant(6 * WINDOW, 2.2));
+    publishEvery(history, 0, 60 * WINDOW, () => 1.0);
+    // Judged once the settling time before a window is covered by setpoints and the air flow has a history.
+    for (let k = 4; k <= 40; k += 1) expect(check.update(plant(k * WINDOW, 1.05, false, airflowAt(k * WINDOW)))).toEqual([]);
+    expect(check.update(plant(41 * WINDOW, 2.2, false, 2000))).toEqual([]);
+    const flags = check.update(plant(42 * WINDOW, 2.2, false, 2000));
     expect(flags).toHaveLength(1);
     expect(flags[0]).toMatchObject({ stage: 'aerobic', signal: 'do', check: 'deviation' });
     expect(flags[0]?.message).toMatch(/loop do: aerobic\.do 2\.20 away from its setpoint 1\.00 by more than 0\.6/);
-    expect(check.update(plant(7 * WINDOW, 0.3))).toHaveLength(1);
-    expect(check.update(plant(8 * WINDOW, 1.1))).toEqual([]);
+    expect(check.update(plant(43 * WINDOW, 0.3, false, 2000))).toHaveLength(1);
+    expect(check.update(plant(44 * WINDOW, 1.1, false, 2000))).toEqual([]);
+  });
+
+  it('does not judge while the blowers sit at their lowest or highest air flow (capacity, not a fault)', () => {
+    const history = new SetpointHistory();
+    const check = new LoopDeviations(loopDeviations, history);
+    publishEvery(history, 0, 60 * WINDOW, () => 0.5);
+    // A day's worth of air flow between 1000 and 3000 teaches the limits.
+    for (let k = 4; k <= 40; k += 1) check.update(plant(k * WINDOW, 0.5));
+    // Night: minimum turndown, the DO stays 2 mg/L above a low setpoint.
+    for (let k = 41; k <= 46; k += 1) expect(check.update(plant(k * WINDOW, 2.5, false, 1000))).toEqual([]);
+    // Storm: full output, the DO falls below its setpoint.
+    for (let k = 47; k <= 52; k += 1) expect(check.update(plant(k * WINDOW, 0.0, false, 3000))).toEqual([]);
+    // The same DO with the blowers in mid-range: the loop or its probe is wrong.
+    check.update(plant(53 * WINDOW, 2.5, false, 2000));
+    expect(check.update(plant(54 * WINDOW, 2.5, false, 2000)).map((f) => f.check)).toEqual(['deviation']);
+    // No air flow reading: the loop's state is unknown, no judgement.
+    const blind: PlantWindow = { start: 54 * WINDOW, end: 55 * WINDOW, stages: { aerobic: { stage: 'aerobic', start: 54 * WINDOW, end: 55 * WINDOW, quality: 1, signals: { do: feature(2.5) } } } };
+    expect(check.update(blind)).toEqual([]);
   });
 
   it('does not judge without a valid setpoint all along, or without fresh readings', () => {
     const history = new SetpointHistory();
     const check = new LoopDeviations(loopDeviations, history);
-    // One setpoint, then nothing: after its validity the PLC runs on its own setpoint.
-    history.record('do', 1.0, 0, 15 * MIN);
-    for (let k = 4; k <= 8; k += 1) expect(check.update(plant(k * WINDOW, 3))).toEqual([]);
-    publishEvery(history, 9 * WINDOW, 20 * WINDOW, () => 1.0);
-    for (let k = 13; k <= 16; k += 1) expect(check.update(plant(k * WINDOW, 3, true))).toEqual([]);
+    publishEvery(history, 0, 40 * WINDOW, () => 1.0);
+    for (let k = 4; k <= 40; k += 1) check.update(plant(k * WINDOW, 1.0));
+    // The daemon stops publishing (last setpoint at window 40, valid 15 min): once its validity has run
+    // out the PLC runs on its own setpoint, which the daemon does not know.
+    for (let k = 41; k <= 43; k += 1) check.update(plant(k * WINDOW, 3, false, 2000));
+    for (let k = 44; k <= 50; k += 1) expect(check.update(plant(k * WINDOW, 3, false, 2000))).toEqual([]);
+    publishEvery(history, 51 * WINDOW, 70 * WINDOW, () => 1.0);
+    for (let k = 55; k <= 58; k += 1) expect(check.update(plant(k * WINDOW, 3, true, 2000))).toEqual([]);
+    // The same windows with fresh readings are flagged: what held it back was the stale value.
+    expect(check.update(plant(59 * WINDOW, 3, false, 2000))).toEqual([]);
+    expect(check.update(plant(60 * WINDOW, 3, false, 2000)).map((f) => f.check)).toEqual(['deviation']);
     expect(new LoopDeviations(loopDeviations, undefined).update(plant(20 * WINDOW, 5))).toEqual([]);
   });
 });

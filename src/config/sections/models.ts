@@ -33,6 +33,15 @@ export const loopDeviationSchema = z
     forSec: z.number().nonnegative().default(600),
     /** Setpoints published this long before the window still count: the PLC and the process need time to follow. */
     settleSec: z.number().nonnegative().default(900),
+    /**
+     * The loop's actuator feedback (`stage.signal`, e.g. the air flow of the DO loop): while it sits at the
+     * lowest or highest level it had over `actuatorHistorySec`, a deviation is the plant's capacity (blowers
+     * at minimum turndown at night, at full output in a storm), not a fault, and is not judged.
+     */
+    actuator: signalKey.optional(),
+    /** "At a limit": within this share of the actuator's seen range from its lowest or highest level. */
+    actuatorMargin: z.number().nonnegative().lt(0.5).default(0.05),
+    actuatorHistorySec: z.number().positive().default(7 * 86_400),
   })
   .strict();
 
@@ -107,7 +116,9 @@ export const sensorChecksSchema = z
       .array(flowBalanceSchema)
       .default([{ id: 'plant', inflow: ['influent.flow'], outflow: ['effluent.flow', 'secondary.was_flow', 'primary.sludge_flow'], tolerance: 0.3, minInflow: 1 }]),
     /** Loops whose measured value must follow the published setpoints (none unless listed). */
-    loopDeviations: z.array(loopDeviationSchema).default([{ loop: 'do', signal: 'aerobic.do', band: 0.6, forSec: 600, settleSec: 900 }]),
+    loopDeviations: z
+      .array(loopDeviationSchema)
+      .default([{ loop: 'do', signal: 'aerobic.do', band: 0.6, forSec: 600, settleSec: 900, actuator: 'aerobic.airflow', actuatorMargin: 0.05, actuatorHistorySec: 604_800 }]),
     /** Level shifts not explained by their load; the default watches membrane fouling. */
     levelShifts: z
       .array(levelShiftSchema)
