@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createControl } from '../../src/control/index.js';
+import { createControl, SetpointHistory } from '../../src/control/index.js';
 import type { AlarmCondition, AlarmSink } from '../../src/contract/ports.js';
 import type { SetpointMessage } from '../../src/contract/topics.js';
 import { silentLogger } from '../../src/lib/logger.js';
@@ -19,12 +19,12 @@ class RecordingAlarms implements AlarmSink {
   }
 }
 
-function setup(state = new MemoryStateStore()) {
+function setup(state = new MemoryStateStore(), history?: SetpointHistory) {
   const publisher = new RecordingPublisher('plant1');
   const tables = new MemoryTables();
   const alarms = new RecordingAlarms();
   const config = defaultControl();
-  const control = createControl({ config, site: 'plant1', publisher, tables, state, alarms, logger: silentLogger(), clock: new ManualClock(T) });
+  const control = createControl({ config, site: 'plant1', publisher, tables, state, alarms, logger: silentLogger(), clock: new ManualClock(T), history });
   const last = (loop: string): SetpointMessage => {
     const sent = publisher.sent.filter((s) => s.topic.endsWith(`/setpoint/${loop}`)).pop();
     if (!sent) throw new Error(`nothing published for ${loop}`);
@@ -34,6 +34,22 @@ function setup(state = new MemoryStateStore()) {
 }
 
 describe('control', () => {
+  it('keeps every published setpoint in the history the models read, the one republished after a restart too', async () => {
+    const history = new SetpointHistory();
+    const first = setup(new MemoryStateStore(), history);
+    first.control.onWindow(healthyPlant(T));
+    first.control.onWindow(healthyPlant(T + W, { 'aerobic/nh4_n': steady(6) }));
+    const published = (ts: number): number => first.tables.rows.setpoints.find((r) => r.loop === 'do' && r.ts === ts)!.value;
+    expect(history.range('do', T, T)).toEqual({ min: published(T), max: published(T) });
+    expect(history.range('do', T, T + W)).toEqual({ min: Math.min(published(T), published(T + W)), max: Math.max(published(T), published(T + W)) });
+    // A new daemon on the same state: its history starts from the republished last setpoint.
+    const after = new SetpointHistory();
+    const second = setup(first.state, after);
+    await second.control.start();
+    expect(after.range('do', T + W, T + W + 60_000)).toEqual({ min: published(T + W), max: published(T + W) });
+    expect(after.range('do', T, T + W)).toBeUndefined();
+  });
+
   it('publishes every loop on its stage topic, stores a row with reason and inputs, validUntil ahead', () => {
     const { control, publisher, tables, last } = setup();
     control.onWindow(healthyPlant(T));
