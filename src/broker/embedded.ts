@@ -8,6 +8,7 @@ import { TokenBucket, topicLevels } from './limits.js';
 import { listenTcp, listenTls, listenWebSocket, type ConnectionHandler, type Listener } from './listeners.js';
 import { InFlight } from './in-flight.js';
 import { cacheEmitterMatches, cachePersistenceMatches } from './match-cache.js';
+import { forwardEveryPacket } from './dedupe.js';
 import type { Broker, BrokerContext, InboundAck, InboundMessage, PublishOptions } from './types.js';
 
 /**
@@ -209,8 +210,13 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
         log.debug({ clientId: client.id, err: error.message }, 'client error');
       });
       broker.on('connectionError', (_client, error) => log.debug({ err: error.message }, 'connection error'));
+      let dedupeWarned = false;
       const onConnection: ConnectionHandler = (stream, request) => {
-        broker.handle(stream, request);
+        const client: unknown = broker.handle(stream, request);
+        if (!forwardEveryPacket(client) && !dedupeWarned) {
+          dedupeWarned = true;
+          log.warn('aedes client internals not as expected: packets published out of order may not reach subscribers');
+        }
       };
       try {
         listeners.set('tcp', await listenTcp({ host: config.host, port: config.port, signal, onConnection }));

@@ -126,3 +126,23 @@ describe('topic-match caches', () => {
     expect(cachePersistenceMatches({ subscriptionsByTopic: () => undefined })).toBe(false);
   });
 });
+
+describe('embedded broker: the daemon\'s own outputs reach an HMI in any publish order', () => {
+  it('delivers a retained alarm followed at once by a non-retained anomaly message, both at QoS 1', async () => {
+    const d = await daemon();
+    const hmi = await connect(d.url());
+    const got = received(hmi);
+    await hmi.subscribeAsync(`wwtp/${d.config.site}/#`, { qos: 1 });
+    // As a window close does: an alarm (retained, so aedes stores it first) and right after it the
+    // stage's anomaly message (not retained), many times over.
+    const sends: Promise<void>[] = [];
+    for (let k = 0; k < 20; k += 1) {
+      sends.push(d.broker.publish(`wwtp/${d.config.site}/alarms/sensor.aerobic.do.deviation`, `{"k":${k}}`, { qos: 1, retain: true }));
+      sends.push(d.broker.publish(`wwtp/${d.config.site}/anomaly/aerobic`, `{"k":${k}}`, { qos: 1, retain: false }));
+    }
+    await Promise.all(sends);
+    await until(() => got.length >= 40, 'every alarm and anomaly message delivered', 5_000);
+    expect(got.filter((m) => m.includes('/alarms/'))).toHaveLength(20);
+    expect(got.filter((m) => m.includes('/anomaly/'))).toHaveLength(20);
+  });
+});

@@ -45,7 +45,12 @@ describe('loop deviation', () => {
     expect(flags[0]).toMatchObject({ stage: 'aerobic', signal: 'do', check: 'deviation' });
     expect(flags[0]?.message).toMatch(/loop do: aerobic\.do 2\.20 away from its setpoint 1\.00 by more than 0\.6/);
     expect(check.update(plant(43 * WINDOW, 0.3, false, 2000))).toHaveLength(1);
-    expect(check.update(plant(44 * WINDOW, 1.1, false, 2000))).toEqual([]);
+    // Back within the band: still flagged for clearSec (30 min), so the loop's own fallback step cannot
+    // make it flicker; then clear.
+    const back: number[] = [];
+    for (let k = 44; k <= 52; k += 1) if (check.update(plant(k * WINDOW, 1.1, false, 2000)).length > 0) back.push(k);
+    expect(back).toEqual([44, 45, 46, 47, 48]);
+    expect(check.update(plant(44 * WINDOW + 9 * WINDOW, 1.1, false, 2000))).toEqual([]);
   });
 
   it('does not judge while the blowers sit at their lowest or highest air flow (capacity, not a fault)', () => {
@@ -58,12 +63,15 @@ describe('loop deviation', () => {
     for (let k = 41; k <= 46; k += 1) expect(check.update(plant(k * WINDOW, 2.5, false, 1000))).toEqual([]);
     // Storm: full output, the DO falls below its setpoint.
     for (let k = 47; k <= 52; k += 1) expect(check.update(plant(k * WINDOW, 0.0, false, 3000))).toEqual([]);
-    // The same DO with the blowers in mid-range: the loop or its probe is wrong.
-    check.update(plant(53 * WINDOW, 2.5, false, 2000));
-    expect(check.update(plant(54 * WINDOW, 2.5, false, 2000)).map((f) => f.check)).toEqual(['deviation']);
-    // No air flow reading: the loop's state is unknown, no judgement.
-    const blind: PlantWindow = { start: 54 * WINDOW, end: 55 * WINDOW, stages: { aerobic: { stage: 'aerobic', start: 54 * WINDOW, end: 55 * WINDOW, quality: 1, signals: { do: feature(2.5) } } } };
+    // No air flow reading: the loop's state is unknown, a deviation does not start.
+    const blind: PlantWindow = { start: 52 * WINDOW, end: 53 * WINDOW, stages: { aerobic: { stage: 'aerobic', start: 52 * WINDOW, end: 53 * WINDOW, quality: 1, signals: { do: feature(2.5) } } } };
     expect(check.update(blind)).toEqual([]);
+    // The same DO with the blowers in mid-range: the loop or its probe is wrong.
+    check.update(plant(54 * WINDOW, 2.5, false, 2000));
+    expect(check.update(plant(55 * WINDOW, 2.5, false, 2000)).map((f) => f.check)).toEqual(['deviation']);
+    // Once under way it is followed even when the blowers then run to a limit (the fallback drives them there).
+    expect(check.update(plant(56 * WINDOW, 2.5, false, 3000)).map((f) => f.check)).toEqual(['deviation']);
+    expect(check.update(plant(57 * WINDOW, 0.5, false, 3000))[0]?.message).toMatch(/back within 0\.6 of its setpoint/);
   });
 
   it('does not judge without a valid setpoint all along, or without fresh readings', () => {

@@ -31,6 +31,8 @@ export const loopDeviationSchema = z
     band: z.number().positive(),
     /** The distance must last this long (event time) before it is flagged. */
     forSec: z.number().nonnegative().default(600),
+    /** A flagged deviation clears once the value has been back within the band this long. */
+    clearSec: z.number().nonnegative().default(1800),
     /** Setpoints published this long before the window still count: the PLC and the process need time to follow. */
     settleSec: z.number().nonnegative().default(900),
     /**
@@ -118,7 +120,7 @@ export const sensorChecksSchema = z
     /** Loops whose measured value must follow the published setpoints (none unless listed). */
     loopDeviations: z
       .array(loopDeviationSchema)
-      .default([{ loop: 'do', signal: 'aerobic.do', band: 0.6, forSec: 600, settleSec: 900, actuator: 'aerobic.airflow', actuatorMargin: 0.05, actuatorHistorySec: 604_800 }]),
+      .default([{ loop: 'do', signal: 'aerobic.do', band: 0.6, forSec: 600, clearSec: 1800, settleSec: 900, actuator: 'aerobic.airflow', actuatorMargin: 0.05, actuatorHistorySec: 604_800 }]),
     /** Level shifts not explained by their load; the default watches membrane fouling. */
     levelShifts: z
       .array(levelShiftSchema)
