@@ -19,13 +19,13 @@ export interface IndicatorDefinition {
   readonly evaluate: (window: PlantWindow, geometry: PlantGeometry) => number | undefined;
 }
 
-/** The window mean of a signal, or undefined when it is absent, stale or not finite. */
 /** `stage.signal` into its parts. */
 export function splitSignalRef(ref: SignalRef | string): { stage: StageId; signal: string } {
   const dot = ref.indexOf('.');
   return { stage: ref.slice(0, dot) as StageId, signal: ref.slice(dot + 1) };
 }
 
+/** The window mean of a signal, or undefined when it is absent, stale or not finite. */
 export function freshMean(window: PlantWindow, ref: SignalRef): number | undefined {
   const { stage, signal } = splitSignalRef(ref);
   const features = window.stages[stage]?.signals[signal];

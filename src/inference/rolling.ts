@@ -10,6 +10,14 @@ function lowerBound(sorted: readonly number[], value: number): number {
   return lo;
 }
 
+/** Median of values sorted ascending (NaN when empty). */
+export function medianOfSorted(sorted: readonly number[]): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const mid = n >> 1;
+  return n % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
 /**
  * The last `limit` values of a series with its order statistics at hand: a FIFO and the same values
  * kept sorted, so a median or a quantile per window costs no sort. Non-finite values are not kept.
@@ -43,10 +51,7 @@ export class RollingValues {
 
   /** Median (NaN when empty). */
   median(): number {
-    const n = this.sorted.length;
-    if (n === 0) return Number.NaN;
-    const mid = n >> 1;
-    return n % 2 === 1 ? (this.sorted[mid] ?? Number.NaN) : ((this.sorted[mid - 1] ?? 0) + (this.sorted[mid] ?? 0)) / 2;
+    return medianOfSorted(this.sorted);
   }
 
   /** Sum of the kept values. */

@@ -1,7 +1,7 @@
 import type { SignalFeatures, StageWindow } from '../contract/ports.js';
 import type { StageId } from '../contract/plant.js';
 import type { SensorChecksConfig } from '../config/sections/models.js';
-import { RollingValues } from './rolling.js';
+import { medianOfSorted, RollingValues } from './rolling.js';
 
 export type SensorCheckKind = 'stuck' | 'spike' | 'out_of_range' | 'dropout' | 'balance' | 'deviation' | 'shift';
 
@@ -43,10 +43,7 @@ interface SignalState {
 }
 
 export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return medianOfSorted([...values].sort((a, b) => a - b));
 }
 
 /**
@@ -55,8 +52,7 @@ export function median(values: readonly number[]): number {
  */
 export function robustSigma(medianRange: number, level: number): number {
   const floor = Math.max(1e-6, Math.abs(level) * 1e-4);
-  const m = medianRange;
-  return Number.isFinite(m) ? Math.max(m / 2, floor) : floor;
+  return Number.isFinite(medianRange) ? Math.max(medianRange / 2, floor) : floor;
 }
 
 /**

@@ -1,15 +1,13 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/lib/logger.js';
 import { Checkpointer } from '../../src/store/checkpointer.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { openStore, readingsFrom, tempDir } from './helpers.js';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 describe('WAL checkpoints on a worker thread', () => {
   it('copies the WAL into the database while the daemon writes, with the automatic checkpoint off', async () => {

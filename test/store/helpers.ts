@@ -35,3 +35,4 @@ export function readingsFrom(start: number, count: number, t0 = 1_700_000_000_00
   }
   return out;
 }
+

@@ -1,16 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { historyRequest, matchHistoryPath } from '../../src/http/history.js';
 import { createMemorySink } from '../../src/sync/memory-sink.js';
 import { createSync } from '../../src/sync/sync.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { createMetrics } from '../../src/lib/metrics.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { openStore, readingsFrom, tempDir } from './helpers.js';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 describe('GET /api/v1/history/{table}', () => {
   it('pages with cursors, caps the limit, and serves the rows the push path sends', async () => {

@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import type { AlarmEventRow, WindowRow } from '../../src/contract/rows.js';
 import { createMetrics } from '../../src/lib/metrics.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { openStore, readingsFrom, tempDir } from './helpers.js';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 async function started(over: Parameters<typeof openStore>[1] = {}, ctx: Parameters<typeof openStore>[2] = {}) {
   const tmp = tempDir();

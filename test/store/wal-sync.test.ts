@@ -1,12 +1,10 @@
 import { rmSync, writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WalSync } from '../../src/store/wal-sync.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { openStore, readingsFrom, tempDir } from './helpers.js';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const request = (sync: WalSync): Promise<unknown> => new Promise((resolve) => sync.request(resolve));
 

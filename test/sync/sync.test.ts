@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { createMetrics } from '../../src/lib/metrics.js';
@@ -6,14 +6,12 @@ import { CENTRAL_TARGET } from '../../src/store/index.js';
 import { backoffDelay } from '../../src/sync/backoff.js';
 import { createMemorySink } from '../../src/sync/memory-sink.js';
 import { createSync, type SyncLagEvent } from '../../src/sync/sync.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { openStore, readingsFrom, tempDir } from '../store/helpers.js';
 import { centralDigest, localDigest, syncConfig } from './helpers.js';
 import { sampleRows } from './sample-rows.js';
 
-const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 async function fixture(clock: Clock = systemClock) {
   const tmp = tempDir();
