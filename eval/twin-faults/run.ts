@@ -1,5 +1,5 @@
 /**
- * Anomaly detection on the plant twin's fault scenarios: `npx tsx eval/twin-faults/run.ts [--runs N] [--days D] [--control R]`.
+ * Anomaly detection on the plant twin's fault scenarios: `npx tsx eval/twin-faults/run.ts [--runs N] [--days D] [--control R] [--first-seed S] [--config FILE] [--no-report]`.
  * Twin (in process, full plant) -> the daemon's windows -> the daemon's inference with the shipped bundles in models/
  * -> the daemon's control (with the window's anomaly rows, as its pipeline passes them) -> setpoints back to the twin.
  */
@@ -18,7 +18,7 @@ import { repoRoot, writeReportSection } from '../lib/report.js';
 import { episodesOf, scoreDetections, type TruthEvent } from './matching.js';
 import { evaluationRuns, EVENT_SPACING_HOURS } from './scenario.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, days: { type: 'string', default: '12' }, grace: { type: 'string', default: '3' }, models: { type: 'string' }, control: { type: 'string', default: 'supervisory' }, 'first-seed': { type: 'string', default: '301' }, config: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, days: { type: 'string', default: '12' }, grace: { type: 'string', default: '3' }, models: { type: 'string' }, control: { type: 'string', default: 'supervisory' }, 'first-seed': { type: 'string', default: '301' }, config: { type: 'string' }, 'no-report': { type: 'boolean', default: false } } });
 const regime = values.control as ControlRegime;
 const base = loadConfig({ file: values.config });
 const runs = evaluationRuns(Number(values.runs), Number(values.days), (stage, signal) => {
@@ -144,5 +144,5 @@ function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length === 0 ? Number.NaN : s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
 }
-writeReportSection('docs/evaluation.md', 'twin-faults', md);
+if (values['no-report'] !== true) writeReportSection('docs/evaluation.md', 'twin-faults', md);
 console.log(md);

@@ -4,7 +4,7 @@ import { freshMean, splitSignalRef, type SignalRef } from '../indicators/define.
 import type { SensorFlag } from './sensor-checks.js';
 
 /** Sum of the window means of `keys`, or undefined when one of them has no fresh readings. */
-function sumOf(plant: PlantWindow, keys: readonly string[]): number | undefined {
+export function sumOf(plant: PlantWindow, keys: readonly string[]): number | undefined {
   let total = 0;
   for (const key of keys) {
     const mean = freshMean(plant, key as SignalRef);

@@ -11,6 +11,7 @@ import type { ModelActivationEvent } from './registry-file.js';
 import { ModelRegistry, type ModelInfo } from './registry.js';
 import { anomalyRow, runModels, type SkippedModel } from './run.js';
 import { checkFlowBalances } from './flow-balance.js';
+import { checkSpeciesSums } from './species-sum.js';
 import { LevelShifts } from './level-shift.js';
 import { LoopDeviations } from './loop-deviation.js';
 import { SensorChecks, type Band, type SensorFlag } from './sensor-checks.js';
@@ -92,6 +93,7 @@ export function createInference(ctx: InferenceContext): Inference {
     return missing.length === 0;
   };
   const balances = cfg.sensorChecks.flowBalances.filter((b) => known('flow balance', b.id, [...b.inflow, ...b.outflow]));
+  const speciesSums = cfg.sensorChecks.speciesSums.filter((s) => known('species sum', s.id, [...s.parts, s.total]));
   const deviationsConfig = cfg.sensorChecks.loopDeviations.filter((d) => known('loop deviation', d.loop, [d.signal, d.actuator]));
   const shiftsConfig = cfg.sensorChecks.levelShifts.filter((s) => known('level shift', s.id, [s.signal, s.per, s.load]));
   let deviations = new LoopDeviations(deviationsConfig, ctx.setpoints);
@@ -157,7 +159,7 @@ export function createInference(ctx: InferenceContext): Inference {
       const started = performance.now();
       const flags: SensorFlag[] = [];
       for (const window of Object.values(plant.stages)) flags.push(...checks.update(window));
-      if (cfg.sensorChecks.enabled) flags.push(...checkFlowBalances(balances, plant), ...deviations.update(plant), ...shifts.update(plant));
+      if (cfg.sensorChecks.enabled) flags.push(...checkFlowBalances(balances, plant), ...checkSpeciesSums(speciesSums, plant), ...deviations.update(plant), ...shifts.update(plant));
       const runs = cfg.enabled ? await runModels(registry, plant, (stage, signal) => units.get(`${stage}.${signal}`) ?? '') : { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
       runSeconds.observe((performance.now() - started) / 1000);
       const ts = plant.end;

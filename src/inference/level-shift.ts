@@ -13,15 +13,20 @@ const MAD_TO_SIGMA = 1.4826;
 
 const valuesIn = (points: readonly Point[], from: number, to: number): number[] => points.filter((p) => p.end > from && p.end <= to).map((p) => p.value);
 
-/** The watched quantity of one window: a feature of the signal, per the mean of another signal if asked. */
-function quantityOf(plant: PlantWindow, s: LevelShiftConfig): number | undefined {
-  const { stage, signal } = splitSignalRef(s.signal);
+/** One window feature of a signal, or undefined when the signal is missing, stale or not finite. */
+function freshFeature(plant: PlantWindow, key: string, feature: LevelShiftConfig['feature']): number | undefined {
+  const { stage, signal } = splitSignalRef(key);
   const features: SignalFeatures | undefined = plant.stages[stage]?.signals[signal];
   if (!features || features.stale) return undefined;
-  const value = features[s.feature];
-  if (!Number.isFinite(value)) return undefined;
-  if (!s.per) return value;
-  const per = freshMean(plant, s.per as SignalRef);
+  const value = features[feature];
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** The watched quantity of one window: a feature of the signal, per a feature of another signal if asked. */
+function quantityOf(plant: PlantWindow, s: LevelShiftConfig): number | undefined {
+  const value = freshFeature(plant, s.signal, s.feature);
+  if (value === undefined || !s.per) return value;
+  const per = freshFeature(plant, s.per, s.perFeature);
   return per === undefined || !(per > 0) ? undefined : value / per;
 }
 
@@ -72,7 +77,7 @@ export class LevelShifts {
         const loadNow = Math.max(...valuesIn(load, split, end));
         if (!Number.isFinite(loadNow) || !(loadNow < (1 + s.loadRise) * loadBaseline)) continue;
       }
-      const what = `${s.signal} ${s.feature}${s.per ? ` per ${s.per}` : ''}`;
+      const what = `${s.signal} ${s.feature}${s.per ? ` per ${s.per} ${s.perFeature}` : ''}`;
       flags.push({
         ...splitSignalRef(s.signal),
         check: 'shift',

@@ -18,6 +18,23 @@ export const flowBalanceSchema = z
   .strict();
 
 /**
+ * Analyzer plausibility: dissolved species cannot add up to more than the total they belong to
+ * (NH4-N + NO3-N <= TN, PO4-P <= TP). A part's analyzer drifting up, or the total's drifting down,
+ * breaks it, where each signal's own history still looks normal.
+ */
+export const speciesSumSchema = z
+  .object({
+    id: z.string().min(1),
+    parts: z.array(signalKey).min(1),
+    total: signalKey,
+    /** Share of the total the parts' sum may exceed it by in a healthy window (analyzer accuracy, lag). */
+    tolerance: z.number().nonnegative().max(1),
+    /** Below this total (in its unit) the sum is not judged: small totals give large shares. */
+    minTotal: z.number().nonnegative().default(1),
+  })
+  .strict();
+
+/**
  * A loop's measured value against the setpoints the daemon published for it: a measurement that stays
  * away from every setpoint in effect (a biased or drifting probe the PLC does not control on, a blower at
  * its limit, a broken actuator) while the daemon holds the loop.
@@ -58,8 +75,13 @@ export const levelShiftSchema = z
     signal: signalKey,
     /** Which window feature of the signal: mean, max, min or last. */
     feature: z.enum(['mean', 'max', 'min', 'last']).default('mean'),
-    /** Divide by this signal's window mean (`stage.signal`), e.g. TMP per flux. */
+    /** Divide by this signal's window feature (`stage.signal`), e.g. TMP per flux. */
     per: signalKey.optional(),
+    /**
+     * Which feature of `per`. For peak TMP per flux take the peak flux: a window mean also averages in the
+     * backwash minutes, so the ratio would follow how often the membrane backwashes, not how it fouls.
+     */
+    perFeature: z.enum(['mean', 'max', 'min', 'last']).default('mean'),
     direction: z.enum(['rise', 'fall']),
     /** Share of the baseline level the quantity must move, e.g. 0.15 for 15 %. */
     change: z.number().positive(),
@@ -117,6 +139,10 @@ export const sensorChecksSchema = z
     flowBalances: z
       .array(flowBalanceSchema)
       .default([{ id: 'plant', inflow: ['influent.flow'], outflow: ['effluent.flow', 'secondary.was_flow', 'primary.sludge_flow'], tolerance: 0.3, minInflow: 1 }]),
+    /** Analyzer plausibility; the default: effluent NH4-N + NO3-N within 10 % of TN (healthy twin: 4 % at most). */
+    speciesSums: z
+      .array(speciesSumSchema)
+      .default([{ id: 'effluent_nitrogen', parts: ['effluent.nh4_n', 'effluent.no3_n'], total: 'effluent.tn', tolerance: 0.1, minTotal: 2 }]),
     /** Loops whose measured value must follow the published setpoints (none unless listed). */
     loopDeviations: z
       .array(loopDeviationSchema)
@@ -124,7 +150,7 @@ export const sensorChecksSchema = z
     /** Level shifts not explained by their load; the default watches membrane fouling. */
     levelShifts: z
       .array(levelShiftSchema)
-      .default([{ id: 'membrane_fouling', signal: 'membrane.tmp', feature: 'max', per: 'membrane.flux', direction: 'rise', change: 0.15, baselineSec: 7200, confirmSec: 900, sigmas: 3, load: 'membrane.flux', loadRise: 0.2, loadBaselineSec: 21600 }]),
+      .default([{ id: 'membrane_fouling', signal: 'membrane.tmp', feature: 'max', per: 'membrane.flux', perFeature: 'max', direction: 'rise', change: 0.15, baselineSec: 7200, confirmSec: 900, sigmas: 3, load: 'membrane.flux', loadRise: 0.2, loadBaselineSec: 21600 }]),
     /** Jump: the window mean moved by more than this many times the 95th percentile of its usual moves. */
     jumpFactor: z.number().positive().default(16),
     /** Out of band: window mean outside the operating band for at least this long (event time). */
@@ -154,5 +180,6 @@ export const modelsSchema = z
 export type ModelsConfig = z.infer<typeof modelsSchema>;
 export type SensorChecksConfig = z.infer<typeof sensorChecksSchema>;
 export type FlowBalanceConfig = z.infer<typeof flowBalanceSchema>;
+export type SpeciesSumConfig = z.infer<typeof speciesSumSchema>;
 export type LoopDeviationConfig = z.infer<typeof loopDeviationSchema>;
 export type LevelShiftConfig = z.infer<typeof levelShiftSchema>;
