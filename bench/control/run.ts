@@ -3,7 +3,10 @@
  * alone, (b) the daemon's supervisory policies and safety envelope (the same createControl the daemon
  * runs), fed by PlantWindows built with the daemon's windower from the twin's sensor readings.
  *
- *   npx tsx bench/control/run.ts [--weather dry,rain,storm] [--svg docs/control] [--json FILE] [--params JSON] [--days 14] [--loops do,was_flow]
+ *   npx tsx bench/control/run.ts [--weather dry,rain,storm] [--svg docs/control] [--json FILE] [--params JSON] [--days 14] [--loops do,was_flow] [--plant full]
+ *
+ * `--plant full` runs the nine-stage plant (primary clarifier, MBR, chemical P removal) instead of the exact
+ * BSM1 plant and adds the membrane figures: pumping energy, backwash water, the backwash-interval setpoints.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
     days: { type: 'string', default: '14' },
     /** Loops the supervisory run drives; the others stay on the PLC's local setpoint (lever study). */
     loops: { type: 'string', default: 'do,internal_recycle,carbon_dose,coagulant_dose,backwash_interval,was_flow' },
+    plant: { type: 'string', default: 'bsm1' },
   },
 });
 
@@ -50,6 +54,8 @@ interface Conformance {
 }
 
 const days = Number(args.days);
+if (args.plant !== 'bsm1' && args.plant !== 'full') throw new Error(`--plant ${args.plant}: expected bsm1 or full`);
+const plantKind = args.plant;
 const evaluate = (r: SimulateResult): PerformanceFigures => (days === 14 ? r.performance! : evaluatePerformance(r.engine.samples, days - 7, days));
 
 function supervisedRun(influent: string): { result: SimulateResult; rows: SetpointRow[]; conformance: Conformance } {
@@ -79,6 +85,7 @@ function supervisedRun(influent: string): { result: SimulateResult; rows: Setpoi
   const result = simulate({
     influent,
     days,
+    plant: plantKind,
     controlIntervalMin: 1,
     control: ({ t, ts, readings }) => {
       for (const plant of windows.push(Math.round(t * 1440), ts, readings)) {
@@ -109,6 +116,36 @@ function figures(p: PerformanceFigures) {
   };
 }
 
+/**
+ * Membrane side of a full-plant run (evaluated days): energy and backwash water of the default run (PLC
+ * interval 15 min) against the supervisory one, and how the backwash-interval setpoints moved: a loop
+ * that hunts reverses direction many times a day.
+ */
+function membraneFigures(a: PerformanceFigures, b: PerformanceFigures, rows: readonly SetpointRow[]) {
+  const from = Date.UTC(2025, 0, 1) + (days - 7) * 86_400_000;
+  const values = rows.filter((r) => r.loop === 'backwash_interval' && r.ts >= from).map((r) => r.value);
+  let reversals = 0;
+  let direction = 0;
+  let anchor = values[0] ?? 0;
+  for (const v of values) {
+    if (Math.abs(v - anchor) < 2) continue;
+    const d = Math.sign(v - anchor);
+    if (direction !== 0 && d !== direction) reversals += 1;
+    direction = d;
+    anchor = v;
+  }
+  return {
+    energyKwhPerDay: [a.full?.membraneEnergy ?? Number.NaN, b.full?.membraneEnergy ?? Number.NaN] as const,
+    backwashM3PerDay: [a.full?.backwashLoss ?? Number.NaN, b.full?.backwashLoss ?? Number.NaN] as const,
+    interval: {
+      mean: values.reduce((x, y) => x + y, 0) / Math.max(values.length, 1),
+      min: Math.min(...values),
+      max: Math.max(...values),
+      reversalsPerDay: reversals / 7,
+    },
+  };
+}
+
 function effluentSeries(r: SimulateResult) {
   const s = r.engine.samples;
   const t: number[] = [], nh4: number[] = [], tn: number[] = [], qint: number[] = [];
@@ -128,7 +165,7 @@ mkdirSync(svgDir, { recursive: true });
 const report: Record<string, unknown> = {};
 for (const weather of args.weather.split(',')) {
   const started = performance.now();
-  const base = simulate({ influent: weather, days });
+  const base = simulate({ influent: weather, days, plant: plantKind });
   const sup = supervisedRun(weather);
   const a = figures(evaluate(base));
   const b = figures(evaluate(sup.result));
@@ -141,6 +178,11 @@ for (const weather of args.weather.split(',')) {
   };
   console.log(`${weather}: EQI ${a.EQI.toFixed(1)} -> ${b.EQI.toFixed(1)} (${((b.EQI / a.EQI - 1) * 100).toFixed(2)} %), OCI ${a.OCI.toFixed(1)} -> ${b.OCI.toFixed(1)} (${((b.OCI / a.OCI - 1) * 100).toFixed(2)} %), AE ${a.AE.toFixed(0)}/${b.AE.toFixed(0)} PE ${a.PE.toFixed(0)}/${b.PE.toFixed(0)} SP ${a.SP.toFixed(0)}/${b.SP.toFixed(0)} EC ${a.EC.toFixed(0)}/${b.EC.toFixed(0)}, setpoints ${c.setpoints} inside ${c.inside}, step violations ${c.stepViolations}, modes ${JSON.stringify(c.byMode)} [${((performance.now() - started) / 1000).toFixed(0)} s]`);
 
+  const membrane = plantKind === 'full' ? membraneFigures(evaluate(base), evaluate(sup.result), sup.rows) : undefined;
+  if (membrane) {
+    (report[weather] as Record<string, unknown>)['membrane'] = membrane;
+    console.log(`${weather} membrane: energy ${membrane.energyKwhPerDay[0].toFixed(0)} -> ${membrane.energyKwhPerDay[1].toFixed(0)} kWh/d, backwash water ${membrane.backwashM3PerDay[0].toFixed(0)} -> ${membrane.backwashM3PerDay[1].toFixed(0)} m3/d, interval 15 -> mean ${membrane.interval.mean.toFixed(1)} min (${membrane.interval.min}-${membrane.interval.max}), ${membrane.interval.reversalsPerDay.toFixed(1)} reversals of 2 min or more per day`);
+  }
   const ea = effluentSeries(base);
   const eb = effluentSeries(sup.result);
   const evalRows = (loop: LoopId) => sup.rows.filter((r) => r.loop === loop && r.ts >= sup.result.series.ts[0]! - 60_000);

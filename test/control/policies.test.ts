@@ -70,14 +70,44 @@ describe('control policies', () => {
     expect(trimmed.value).toBeGreaterThan(r.value);
   });
 
-  it('backwash interval: faster TMP rise, shorter interval; no rise, the longest', () => {
+  it('backwash interval: faster TMP rise while filtering, shorter interval; no rise, the longest; whole minutes', () => {
     const b = { min: 5, max: 60 };
-    const slow = backwashIntervalPolicy.propose(input(healthyPlant(T, { 'membrane/tmp': steady(20, { slope: 1 }) }), b));
-    const fast = backwashIntervalPolicy.propose(input(healthyPlant(T, { 'membrane/tmp': steady(20, { slope: 6 }) }), b));
+    const slow = backwashIntervalPolicy.propose(input(healthyPlant(T, { 'membrane/tmp': steady(20, { slope: 6 }) }), b));
+    const fast = backwashIntervalPolicy.propose(input(healthyPlant(T, { 'membrane/tmp': steady(20, { slope: 21 }) }), b));
     const flat = backwashIntervalPolicy.propose(input(healthyPlant(T, { 'membrane/tmp': steady(20, { slope: -1 }) }), b));
-    expect(fast.value).toBeLessThan(slow.value);
-    expect(slow.value).toBeCloseTo(30);
+    // base 15 min x reference 12 kPa/h / rise rate
+    expect(slow.value).toBe(30);
+    expect(fast.value).toBe(9);
     expect(flat.value).toBe(60);
+  });
+
+  it('backwash interval: the part of the TMP slope that the flux explains is not fouling', () => {
+    const b = { min: 5, max: 60 };
+    // TMP 20 kPa at 20 L/m2/h: a flux rising 6 L/m2/h per hour raises the TMP 6 kPa/h at constant resistance.
+    const r = backwashIntervalPolicy.propose(input(healthyPlant(T, { 'membrane/tmp': steady(20, { slope: 12 }), 'membrane/flux': steady(20, { slope: 6 }) }), b));
+    expect(r.inputs['riseRatePerHour']).toBeCloseTo(6, 9);
+    expect(r.value).toBe(30);
+  });
+
+  it('backwash interval: a window with a backwash in it is not measured; the rate is filtered, and returns to the reference when nothing is measured', () => {
+    const b = { min: 5, max: 60 };
+    const filtering = (slope: number) => healthyPlant(T, { 'membrane/tmp': steady(20, { slope }), 'membrane/backwash': steady(0) });
+    // The TMP drops to 0 during the backwash minute: the window's slope says where it fell, not how the membrane fouls.
+    const backwashing = healthyPlant(T, { 'membrane/tmp': steady(16, { slope: -90, min: 0 }), 'membrane/backwash': steady(0.2, { min: 0, max: 1 }) });
+    let r = backwashIntervalPolicy.propose(input(filtering(24), b));
+    expect(r.value).toBe(8);
+    const held = backwashIntervalPolicy.propose(input(backwashing, b, { state: r.state, dtHours: 5 / 60 }));
+    expect(held.value).toBe(8);
+    expect(held.state).toEqual({ riseRate: 24, unmeasured: 1 });
+    // A slower rate moves the estimate only by dt / filterHours (5 min / 4 h).
+    const next = backwashIntervalPolicy.propose(input(filtering(0), b, { state: r.state, dtHours: 5 / 60 }));
+    expect(next.state.riseRate).toBeCloseTo(24 * (1 - 1 / 48), 9);
+    // At an interval as short as the window no window is free of a backwash: after holdWindows the estimate
+    // drifts back to the reference rate (12 kPa/h), and the interval back towards baseInterval.
+    for (let k = 0; k < 6 * 12 * 4; k += 1) r = backwashIntervalPolicy.propose(input(backwashing, b, { state: r.state, dtHours: 5 / 60 }));
+    expect(r.state.unmeasured).toBe(6 * 12 * 4 + 0);
+    expect(r.state.riseRate ?? 0).toBeLessThan(12.1);
+    expect(r.value).toBe(15);
   });
 
   it('was flow: sludge mass over the SRT target, less effluent solids, over the return sludge TSS', () => {
