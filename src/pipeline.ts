@@ -12,7 +12,7 @@ import { alignPlant, stagesWithSignals, toWindowRow, windowStages } from './wind
 
 /** What the pipeline needs from the model, alarm and control stages. */
 export interface WindowConsumers {
-  readonly inference: { onWindow(plant: PlantWindow): Promise<{ anomalies: AnomalyRow[]; predictions: PredictionRow[] }> };
+  readonly inference: { onWindow(plant: PlantWindow): Promise<{ anomalies: AnomalyRow[]; untrusted: AnomalyRow[]; predictions: PredictionRow[] }> };
   readonly alarms: { onWindow(plant: PlantWindow, extras: { anomalies: readonly AnomalyRow[]; predictions: readonly PredictionRow[] }): void };
   readonly control: {
     onWindow(plant: PlantWindow, extras: { indicators: readonly IndicatorRow[]; predictions: readonly PredictionRow[]; anomalies: readonly AnomalyRow[] }): void;
@@ -63,9 +63,10 @@ export function createPlantPipeline(ctx: WindowConsumers & {
       const indicators = computeIndicators(plant, geometry);
       if (indicators.length > 0) ctx.tables.insert('indicators', indicators);
       for (const row of indicators) ctx.publisher.publish('indicator', { stage: row.stage, name: row.name }, { value: row.value, unit: row.unit, ts: row.ts });
-      const { anomalies, predictions } = await ctx.inference.onWindow(plant);
+      const { anomalies, untrusted, predictions } = await ctx.inference.onWindow(plant);
       ctx.alarms.onWindow(plant, { anomalies, predictions });
-      ctx.control.onWindow(plant, { indicators, predictions, anomalies });
+      // Loops fall back on stages whose readings are in doubt; a process alarm (membrane fouling) is theirs to answer.
+      ctx.control.onWindow(plant, { indicators, predictions, anomalies: untrusted });
       const ms = performance.now() - closedAt;
       latency.observe(ms / 1000);
       ctx.onProcessed?.(plant, ms);

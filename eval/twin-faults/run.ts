@@ -53,7 +53,7 @@ for (const run of runs) {
   let runWindows = 0;
   const score = async (w: PlantWindow, m: number): Promise<void> => {
     const out = await inference.onWindow(w);
-    supervisor?.onWindow(w, out.anomalies);
+    supervisor?.onWindow(w, out.untrusted);
     line?.send(m);
     windows += 1;
     runWindows += 1;
@@ -107,7 +107,7 @@ const md = `## Anomaly detection on the twin's fault scenarios
 
 Command: \`npx tsx eval/twin-faults/run.ts --runs ${values.runs} --days ${values.days} --grace ${values.grace} --control ${regime}${values['first-seed'] === '301' ? '' : ` --first-seed ${values['first-seed']}`}\` (shipped bundles in models/,
 ${runs.length} twin runs of ${values.days} d: ${runs.map((r) => `${r.influent}/seed ${r.seed}`).join(', ')}; training used seeds 101-102, held-out metrics seed 201).
-Plant and control as the daemon runs them: the full nine-stage plant (\`plant: 'full'\`), ${regime === 'default' ? 'BSM1 default control only' : `the daemon's supervisory control (createControl, regime \`${regime}\`) on every window close, fed with that window's anomaly rows as the daemon's pipeline does (a loop whose stage is anomalous falls back to its fallback setpoint), its setpoints reaching the twin's PLC after a seeded latency of 0-12 min (real time to lockstep)`}.
+Plant and control as the daemon runs them: the full nine-stage plant (\`plant: 'full'\`), ${regime === 'default' ? 'BSM1 default control only' : `the daemon's supervisory control (createControl, regime \`${regime}\`) on every window close, fed with that window's anomaly rows as the daemon's pipeline does (a loop whose stage's readings are in doubt, by the autoencoder or a measurement check, falls back to its fallback setpoint), its setpoints reaching the twin's PLC after a seeded latency of 0-12 min (real time to lockstep)`}.
 Each run starts from the stabilised state of that plant and covers the weather file's rain/storm events; one fault every
 ${EVENT_SPACING_HOURS} h of plant time, kinds in turn (eval/twin-faults/scenario.ts: instruments, durations, magnitudes; unset magnitudes
 are the twin's defaults, e.g. a bias of 10 % of the measuring span). A sensor fault kind is never put twice on one signal in a run,

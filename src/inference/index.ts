@@ -14,7 +14,7 @@ import { checkFlowBalances } from './flow-balance.js';
 import { checkSpeciesSums } from './species-sum.js';
 import { LevelShifts } from './level-shift.js';
 import { LoopDeviations } from './loop-deviation.js';
-import { SensorChecks, type Band, type SensorFlag } from './sensor-checks.js';
+import { PROCESS_CHECKS, SensorChecks, type Band, type SensorFlag } from './sensor-checks.js';
 import type { LoadedModel } from './session.js';
 
 export type { ModelActivationEvent } from './registry-file.js';
@@ -40,6 +40,12 @@ export interface InferenceContext {
 
 export interface WindowOutcome {
   readonly anomalies: AnomalyRow[];
+  /**
+   * The anomalous rows whose stage's readings are in doubt (the autoencoder's verdict, or a sensor check
+   * on a measurement): what the control's fallback acts on. A stage flagged only by a process check
+   * (PROCESS_CHECKS) is published as anomalous but left out here.
+   */
+  readonly untrusted: AnomalyRow[];
   readonly predictions: PredictionRow[];
   /** Models not run on this window because an input was absent, stale or not finite. */
   readonly skipped: SkippedModel[];
@@ -166,6 +172,7 @@ export function createInference(ctx: InferenceContext): Inference {
       const flagged = new Map<StageId, SensorFlag[]>();
       for (const f of flags) flagged.set(f.stage, [...(flagged.get(f.stage) ?? []), f]);
       const anomalies: AnomalyRow[] = [];
+      const doubted = new Set<StageId>(flags.filter((f) => !PROCESS_CHECKS.has(f.check)).map((f) => f.stage));
       for (const score of runs.scores) {
         const model = registry.get(score.model.split('@')[0] ?? '');
         const persistence = model?.manifest.postprocess?.persistence ?? 1;
@@ -174,6 +181,7 @@ export function createInference(ctx: InferenceContext): Inference {
         const row = anomalyRow(score, ts, flagged.has(score.stage), above >= persistence);
         anomalies.push(row);
         if (above >= persistence) {
+          doubted.add(score.stage);
           const top = score.contributors[0];
           raise(`anomaly.${score.stage}`, { severity: 'medium', stage: score.stage, signal: top?.signal, message: `${score.stage}: anomaly score ${score.score.toPrecision(3)} (threshold ${score.threshold.toPrecision(3)})${top ? `, mostly ${top.signal}` : ''}` }, ts);
         } else clear(`anomaly.${score.stage}`, ts);
@@ -204,7 +212,8 @@ export function createInference(ctx: InferenceContext): Inference {
       for (const p of runs.predictions) {
         ctx.publisher.publish('prediction', { stage: p.stage, signal: p.signal }, { value: p.value, unit: p.unit, ts: p.ts, horizonMin: p.horizonMin, model: p.model });
       }
-      return { anomalies, predictions: runs.predictions, skipped: runs.skipped, sensorFlags: flags };
+      const untrusted = anomalies.filter((a) => a.isAnomaly && doubted.has(a.stage));
+      return { anomalies, untrusted, predictions: runs.predictions, skipped: runs.skipped, sensorFlags: flags };
     },
     models: () => registry.list(),
     activate: (name, version) => registry.activate(name, version),

@@ -5,6 +5,14 @@ import { medianOfSorted, RollingValues } from './rolling.js';
 
 export type SensorCheckKind = 'stuck' | 'spike' | 'out_of_range' | 'dropout' | 'balance' | 'deviation' | 'shift';
 
+/**
+ * Checks that report a change of the process, not a doubtful measurement: a level shift of peak TMP per
+ * flux is the membrane fouling, read from a TMP that is right. They raise their alarm and mark the stage
+ * anomalous, but do not send the stage's loops to their fallback: the backwash loop must answer fouling
+ * with shorter intervals, not return to its fixed fallback interval.
+ */
+export const PROCESS_CHECKS: ReadonlySet<SensorCheckKind> = new Set<SensorCheckKind>(['shift']);
+
 export interface SensorFlag {
   readonly stage: StageId;
   readonly signal: string;
