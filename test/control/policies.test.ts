@@ -99,6 +99,9 @@ describe('control policies', () => {
     const held = backwashIntervalPolicy.propose(input(backwashing, b, { state: r.state, dtHours: 5 / 60 }));
     expect(held.value).toBe(8);
     expect(held.state).toEqual({ riseRate: 24, unmeasured: 1 });
+    // A backwash between two samples of the state signal still shows in the TMP's window minimum.
+    const unseen = healthyPlant(T, { 'membrane/tmp': steady(16, { slope: -90, min: 0 }), 'membrane/backwash': steady(0) });
+    expect(backwashIntervalPolicy.propose(input(unseen, b, { state: r.state, dtHours: 5 / 60 })).state).toEqual({ riseRate: 24, unmeasured: 1 });
     // A slower rate moves the estimate only by dt / filterHours (5 min / 4 h).
     const next = backwashIntervalPolicy.propose(input(filtering(0), b, { state: r.state, dtHours: 5 / 60 }));
     expect(next.state.riseRate).toBeCloseTo(24 * (1 - 1 / 48), 9);

@@ -12,7 +12,8 @@ export interface BackwashIntervalState {
  * reference rate shortens the interval in proportion; a TMP above the high mark shortens it further. Slow
  * fouling lengthens it (less permeate lost to backwashing).
  *
- * The rise rate is read only from windows without a backwash (`membrane.backwash` never on): a backwash
+ * The rise rate is read only from windows without a backwash (`membrane.backwash` never on, and the TMP
+ * never below half its window mean, for a backwash between the state signal's samples): a backwash
  * inside the window drops the TMP, and the window's slope then tells where in the cycle the backwash
  * fell, not how fast the membrane fouls. Read from every window, the loop chased that artefact (pinned at
  * its shortest interval, or hunting between it and 25 min). The part of the slope that the flux explains
@@ -20,7 +21,7 @@ export interface BackwashIntervalState {
  * so the interval follows the membrane's fouling and the sludge, not each diurnal flux swing. Without a
  * measurement for `holdWindows` windows (intervals as short as the window leave none), the estimate returns
  * to the reference rate at the same pace, until the windows between backwashes measure again. A plant
- * without the backwash signal reads every window.
+ * without the backwash signal reads every window whose TMP held.
  */
 export const backwashIntervalPolicy: LoopPolicy<BackwashIntervalState> = {
   loop: 'backwash_interval',
@@ -35,7 +36,9 @@ export const backwashIntervalPolicy: LoopPolicy<BackwashIntervalState> = {
     const flux = featuresOf(plant, { stage: 'membrane', signal: 'flux' });
     const backwash = featuresOf(plant, { stage: 'membrane', signal: 'backwash' });
     const tmp = tmpFeatures?.mean ?? Number.NaN;
-    const filtering = backwash === undefined || backwash.max <= 0;
+    // A TMP that fell below half its window mean saw a backwash (or a relaxation) the state signal missed.
+    const tmpHeld = tmpFeatures !== undefined && tmpFeatures.min > 0.5 * tmpFeatures.mean;
+    const filtering = tmpHeld && (backwash === undefined || backwash.max <= 0);
     // TMP = flux x resistance: at constant resistance the TMP moves with the flux; the rest is fouling.
     const fluxPart = flux && flux.mean > 0 && filtering ? (tmp / flux.mean) * flux.slope : 0;
     const measured = filtering ? (tmpFeatures?.slope ?? Number.NaN) - fluxPart : Number.NaN;
