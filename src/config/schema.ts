@@ -35,6 +35,12 @@ export const configSchema = z
       if (!c.signals.some((s) => s.stage === loop.stage)) {
         ctx.addIssue({ code: 'custom', message: `loop ${loop.id} names stage ${loop.stage}, which has no signals`, path: ['control', 'loops', i, 'stage'] });
       }
+      if (loop.feedback) {
+        const [stage, id] = loop.feedback.split('.');
+        const signal = c.signals.find((s) => s.stage === stage && s.id === id);
+        if (!signal) ctx.addIssue({ code: 'custom', message: `loop ${loop.id}: feedback ${loop.feedback} is not a configured signal`, path: ['control', 'loops', i, 'feedback'] });
+        else if (signal.unit !== loop.unit) ctx.addIssue({ code: 'custom', message: `loop ${loop.id}: feedback ${loop.feedback} is in ${signal.unit}, the loop in ${loop.unit}`, path: ['control', 'loops', i, 'feedback'] });
+      }
     });
   });
 

@@ -6,7 +6,9 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { applyEnvelope, type Proposal } from './envelope.js';
 import { loadLoopMemory, saveLoopMemory, type LoopMemory } from './memory.js';
+import { splitSignalRef } from '../indicators/define.js';
 import { POLICIES } from './policies/index.js';
+import { featuresOf } from './policies/types.js';
 import { checkInputs } from './inputs.js';
 import type { SetpointHistory } from './setpoint-history.js';
 
@@ -66,8 +68,21 @@ export function createControl(ctx: ControlContext): Control {
     );
   }
 
-  function emit(loop: LoopConfig, memory: LoopMemory, ts: number, proposal: Proposal, inputs: Record<string, number>, model: string | undefined): { row: SetpointRow; memory: LoopMemory } {
-    const out = applyEnvelope(loop, memory.last?.value, proposal);
+  /**
+   * Where the step limit counts from: the daemon's last setpoint while it is in effect; otherwise (first
+   * start, or it expired and the PLC went back to its local setpoint) the loop's measured feedback, so the
+   * first setpoint moves the plant no more than one step (bumpless start).
+   */
+  function stepOrigin(loop: LoopConfig, memory: LoopMemory, ts: number, plant: PlantWindow | undefined): number | undefined {
+    const last = memory.last;
+    if (last && ts <= last.ts + validForMs) return last.value;
+    const f = plant && loop.feedback ? featuresOf(plant, splitSignalRef(loop.feedback)) : undefined;
+    if (f && !f.stale) return f.last;
+    return last?.value;
+  }
+
+  function emit(loop: LoopConfig, memory: LoopMemory, ts: number, proposal: Proposal, inputs: Record<string, number>, model: string | undefined, plant?: PlantWindow): { row: SetpointRow; memory: LoopMemory } {
+    const out = applyEnvelope(loop, stepOrigin(loop, memory, ts, plant), proposal);
     const row: SetpointRow = {
       loop: loop.id,
       stage: loop.stage,
@@ -113,7 +128,7 @@ export function createControl(ctx: ControlContext): Control {
     const policy = POLICIES[loop.id];
     const problem = checkInputs(plant, policy.requires, loop, extras.anomalies ?? []);
     if (problem) {
-      const done = emit(loop, memory, ts, { mode: 'fallback', reason: problem }, {}, undefined);
+      const done = emit(loop, memory, ts, { mode: 'fallback', reason: problem }, {}, undefined, plant);
       saveLoopMemory(ctx.state, loop.id, done.memory);
       return done.row;
     }
@@ -142,7 +157,7 @@ export function createControl(ctx: ControlContext): Control {
       log.error({ loop: loop.id, err: String(error) }, 'policy failed');
       proposal = { mode: 'fallback', reason: `policy failed: ${String(error)}` };
     }
-    const done = emit(loop, { ...memory, policyState, lastPolicyTs: ts }, ts, proposal, inputs, model);
+    const done = emit(loop, { ...memory, policyState, lastPolicyTs: ts }, ts, proposal, inputs, model, plant);
     saveLoopMemory(ctx.state, loop.id, done.memory);
     return done.row;
   }

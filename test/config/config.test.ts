@@ -65,6 +65,24 @@ describe('errors', () => {
     expect(paths).toContain('control.loops.0.max');
   });
 
+  it('checks that a loop\'s feedback is a configured signal in the loop\'s unit', () => {
+    const bad = file(
+      'feedback.yaml',
+      [
+        'control:',
+        '  loops:',
+        '    - { id: do, stage: aerobic, unit: mg/L, min: 0.5, max: 3, maxStep: 0.5, fallback: 2, feedback: aerobic.airflow }',
+        '    - { id: was_flow, stage: secondary, unit: m3/d, min: 100, max: 1000, maxStep: 50, fallback: 385, feedback: secondary.nope }',
+        '    - { id: internal_recycle, stage: anoxic, unit: m3/d, min: 5000, max: 92230, maxStep: 15000, fallback: 55338, feedback: anoxic.internal_recycle_flow }',
+      ].join('\n'),
+    );
+    const issues = checkConfigFile(bad);
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      ['control.loops.0.feedback', expect.stringMatching(/feedback aerobic\.airflow is in .+, the loop in mg\/L/)],
+      ['control.loops.1.feedback', 'loop was_flow: feedback secondary.nope is not a configured signal'],
+    ]);
+  });
+
   it('reports unknown keys instead of ignoring them', () => {
     const bad = file('typo.yaml', 'storage:\n  maxByte: 10\n');
     expect(checkConfigFile(bad).map((i) => i.path)).toContain('storage');

@@ -50,6 +50,27 @@ describe('control', () => {
     expect(after.range('do', T, T + W)).toBeUndefined();
   });
 
+  it('starts bumpless: with no setpoint of its own in effect, the first auto setpoint is one step from the measured feedback', () => {
+    const { control, tables } = setup();
+    const recycle = (ts: number): number => tables.rows.setpoints.find((r) => r.loop === 'internal_recycle' && r.ts === ts)!.value;
+    // The PLC's nitrate loop runs the recycle at 1,266 m3/d; the policy asks for far more (anoxic NO3-N under its target).
+    control.onWindow(healthyPlant(T, { 'anoxic/internal_recycle_flow': steady(1266) }));
+    expect(recycle(T)).toBe(1266 + 15000);
+    expect(tables.rows.setpoints.find((r) => r.loop === 'internal_recycle')!.reason).toMatch(/step limited/);
+    // While its setpoint is in effect the step counts from it, whatever the pump reads.
+    control.onWindow(healthyPlant(T + W, { 'anoxic/internal_recycle_flow': steady(1266) }));
+    expect(recycle(T + W)).toBe(recycle(T) + 15000);
+    // Two hours without a window: the setpoint expired (validUntil), the PLC is back on its local setpoint,
+    // and the step counts from what the pump does now.
+    const later = T + W + 2 * 3_600_000;
+    control.onWindow(healthyPlant(later, { 'anoxic/internal_recycle_flow': steady(9000) }));
+    expect(recycle(later)).toBe(9000 + 15000);
+    // Without a feedback reading the last setpoint stays the origin, as before.
+    const { control: bare, tables: bareTables } = setup();
+    bare.onWindow(healthyPlant(T));
+    expect(bareTables.rows.setpoints.find((r) => r.loop === 'internal_recycle')!.reason).not.toMatch(/step limited/);
+  });
+
   it('publishes every loop on its stage topic, stores a row with reason and inputs, validUntil ahead', () => {
     const { control, publisher, tables, last } = setup();
     control.onWindow(healthyPlant(T));

@@ -15,6 +15,12 @@ export const loopSchema = z
     fallback: z.number(),
     /** Extra knobs of the loop's policy (targets, gains). */
     params: z.record(z.string(), z.number()).default({}),
+    /**
+     * The measured value the setpoint acts on, `stage.signal` in the loop's unit (e.g. the recycle pump's
+     * flow). Bumpless start: when no setpoint of the daemon is in effect (first start, or the last one
+     * expired and the PLC went back to its local setpoint), the step limit counts from this value.
+     */
+    feedback: z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/).optional(),
   })
   .strict()
   .refine((l) => l.max > l.min, { message: 'max must be greater than min', path: ['max'] })
