@@ -5,10 +5,9 @@ import type { LoopConfig } from '../config/sections/control.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { applyEnvelope, type Proposal } from './envelope.js';
+import { freshFeature } from '../indicators/define.js';
 import { loadLoopMemory, saveLoopMemory, type LoopMemory } from './memory.js';
-import { splitSignalRef } from '../indicators/define.js';
 import { POLICIES } from './policies/index.js';
-import { featuresOf } from './policies/types.js';
 import { checkInputs } from './inputs.js';
 import type { SetpointHistory } from './setpoint-history.js';
 
@@ -76,9 +75,8 @@ export function createControl(ctx: ControlContext): Control {
   function stepOrigin(loop: LoopConfig, memory: LoopMemory, ts: number, plant: PlantWindow | undefined): number | undefined {
     const last = memory.last;
     if (last && ts <= last.ts + validForMs) return last.value;
-    const f = plant && loop.feedback ? featuresOf(plant, splitSignalRef(loop.feedback)) : undefined;
-    if (f && !f.stale) return f.last;
-    return last?.value;
+    const measured = plant && loop.feedback ? freshFeature(plant, loop.feedback, 'last') : undefined;
+    return measured ?? last?.value;
   }
 
   function emit(loop: LoopConfig, memory: LoopMemory, ts: number, proposal: Proposal, inputs: Record<string, number>, model: string | undefined, plant?: PlantWindow): { row: SetpointRow; memory: LoopMemory } {

@@ -1,6 +1,6 @@
 import type { PlantGeometry } from '../config/sections/plant-geometry.js';
 import type { StageId } from '../contract/plant.js';
-import type { PlantWindow } from '../contract/ports.js';
+import type { PlantWindow, SignalFeatures } from '../contract/ports.js';
 
 /** A signal as `stage.signal`, e.g. `influent.flow`. */
 export type SignalRef = `${StageId}.${string}`;
@@ -25,12 +25,17 @@ export function splitSignalRef(ref: SignalRef | string): { stage: StageId; signa
   return { stage: ref.slice(0, dot) as StageId, signal: ref.slice(dot + 1) };
 }
 
+/** One window feature of a signal (`stage.signal`), or undefined when it is absent, stale or not finite. */
+export function freshFeature(window: PlantWindow, ref: SignalRef | string, feature: 'mean' | 'last' | 'min' | 'max' | 'slope'): number | undefined {
+  const { stage, signal } = splitSignalRef(ref);
+  const features: SignalFeatures | undefined = window.stages[stage]?.signals[signal];
+  if (!features || features.stale || !Number.isFinite(features[feature])) return undefined;
+  return features[feature];
+}
+
 /** The window mean of a signal, or undefined when it is absent, stale or not finite. */
 export function freshMean(window: PlantWindow, ref: SignalRef): number | undefined {
-  const { stage, signal } = splitSignalRef(ref);
-  const features = window.stages[stage]?.signals[signal];
-  if (!features || features.stale || !Number.isFinite(features.mean)) return undefined;
-  return features.mean;
+  return freshFeature(window, ref, 'mean');
 }
 
 export function define<K extends string>(spec: {

@@ -1,6 +1,6 @@
-import type { PlantWindow, SignalFeatures } from '../contract/ports.js';
+import type { PlantWindow } from '../contract/ports.js';
 import type { LevelShiftConfig } from '../config/sections/models.js';
-import { freshMean, splitSignalRef, type SignalRef } from '../indicators/define.js';
+import { freshFeature, freshMean, splitSignalRef, type SignalRef } from '../indicators/define.js';
 import { median, type SensorFlag } from './sensor-checks.js';
 
 interface Point {
@@ -12,15 +12,6 @@ interface Point {
 const MAD_TO_SIGMA = 1.4826;
 
 const valuesIn = (points: readonly Point[], from: number, to: number): number[] => points.filter((p) => p.end > from && p.end <= to).map((p) => p.value);
-
-/** One window feature of a signal, or undefined when the signal is missing, stale or not finite. */
-function freshFeature(plant: PlantWindow, key: string, feature: LevelShiftConfig['feature']): number | undefined {
-  const { stage, signal } = splitSignalRef(key);
-  const features: SignalFeatures | undefined = plant.stages[stage]?.signals[signal];
-  if (!features || features.stale) return undefined;
-  const value = features[feature];
-  return Number.isFinite(value) ? value : undefined;
-}
 
 /** The watched quantity of one window: a feature of the signal, per a feature of another signal if asked. */
 function quantityOf(plant: PlantWindow, s: LevelShiftConfig): number | undefined {

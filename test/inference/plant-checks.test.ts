@@ -1,22 +1,14 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createControl } from '../../src/control/index.js';
 import { createInference } from '../../src/inference/index.js';
-import { manualClock } from './helpers.js';
-import { features, plantWindow, tempDir, testContext } from './helpers.js';
+import { createLogger, type Logger } from '../../src/lib/logger.js';
+import { features, manualClock, plantWindow, tempDir, testContext } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 1);
 
 /** A logger whose JSON lines land in `lines`. */
-function capturingLogger(lines: Record<string, unknown>[]): pino.Logger {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  return pino({ level: 'info' }, sink);
+function capturingLogger(lines: Record<string, unknown>[]): Logger {
+  return createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
 }
 
 describe('plant-wide sensor checks in the daemon\'s inference', () => {

@@ -40,7 +40,7 @@ export const backwashIntervalPolicy: LoopPolicy<BackwashIntervalState> = {
     const tmpHeld = tmpFeatures !== undefined && tmpFeatures.min > 0.5 * tmpFeatures.mean;
     const filtering = tmpHeld && (backwash === undefined || backwash.max <= 0);
     // TMP = flux x resistance: at constant resistance the TMP moves with the flux; the rest is fouling.
-    const fluxPart = flux && flux.mean > 0 && filtering ? (tmp / flux.mean) * flux.slope : 0;
+    const fluxPart = flux && flux.mean > 0 ? (tmp / flux.mean) * flux.slope : 0;
     const measured = filtering ? (tmpFeatures?.slope ?? Number.NaN) - fluxPart : Number.NaN;
     const previousRate = state?.riseRate;
     const unmeasured = Number.isFinite(measured) ? 0 : (state?.unmeasured ?? 0) + 1;
