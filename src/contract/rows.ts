@@ -59,6 +59,25 @@ export interface AlarmEventRow {
   readonly signal: string | null;
   readonly message: string;
   readonly by: string | null;
+  /** The operator's comment on an ack or a shelve. */
+  readonly comment?: string | null | undefined;
+  /** Wall time the operator acknowledged (an ack's `ts` is the alarm's event time). */
+  readonly ackedAt?: number | null | undefined;
+  /** The operator's judgement on an ack: a false alarm or a confirmed one (feeds the detectors). */
+  readonly verdict?: 'false_alarm' | 'confirmed' | null | undefined;
+}
+
+/** operator_actions: key (ts, action, target, by). Every HMI command, from MQTT or the web HMI. */
+export interface OperatorActionRow {
+  /** Wall time of the command. */
+  readonly ts: number;
+  readonly by: string;
+  readonly action: 'alarm_ack' | 'alarm_shelve' | 'loop_mode' | 'loop_decision';
+  /** Alarm id or loop id. */
+  readonly target: string;
+  readonly source: 'mqtt' | 'http';
+  /** JSON of the command's fields (comment, verdict, mode, value, decision with its recommendation). */
+  readonly detail: string;
 }
 
 /** setpoints: key (loop, ts). */
@@ -93,6 +112,7 @@ export interface TableRows {
   anomalies: AnomalyRow;
   alarm_events: AlarmEventRow;
   setpoints: SetpointRow;
+  operator_actions: OperatorActionRow;
 }
 export type HistoryTable = keyof TableRows;
 export const HISTORY_TABLES: readonly HistoryTable[] = [
@@ -103,4 +123,5 @@ export const HISTORY_TABLES: readonly HistoryTable[] = [
   'anomalies',
   'alarm_events',
   'setpoints',
+  'operator_actions',
 ];

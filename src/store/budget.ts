@@ -9,7 +9,7 @@ import { TABLE_SPECS } from './tables.js';
  *   2. dead letters, oldest first (local diagnostics, never synced)
  *   3. raw readings not yet synced, oldest first
  *   4. windows, indicators, predictions already synced
- *   5. anomalies, alarm events, setpoints already synced
+ *   5. anomalies, alarm events, setpoints, operator actions already synced
  * Unsynced derived rows (above all alarm events, setpoints and anomalies) are never shed; when only those
  * are left the result says `exhausted` and the store keeps writing.
  */
@@ -34,6 +34,7 @@ export const SHED_ORDER: readonly ShedStep[] = [
   { table: 'anomalies', part: 'synced' },
   { table: 'alarm_events', part: 'synced' },
   { table: 'setpoints', part: 'synced' },
+  { table: 'operator_actions', part: 'synced' },
 ];
 
 export interface ShedCount {

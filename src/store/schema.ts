@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { TABLE_SPECS, type ColumnType, type TableSpec } from './tables.js';
+import { TABLE_SPECS, columnsAt, type ColumnType, type TableSpec } from './tables.js';
 
 /**
  * SQLite schema, applied as numbered migrations recorded in `schema_version`. Every table has
@@ -13,10 +13,11 @@ const SQLITE_TYPES: Record<ColumnType, string> = {
   real: 'REAL NOT NULL',
   int: 'INTEGER NOT NULL',
   bool: 'INTEGER NOT NULL',
+  nullable_int: 'INTEGER',
 };
 
-function derivedTableDdl(spec: TableSpec): string[] {
-  const cols = spec.columns.map((col) => `"${col.column}" ${SQLITE_TYPES[col.type]}`);
+function derivedTableDdl(spec: TableSpec, version: number): string[] {
+  const cols = columnsAt(spec, version).map((col) => `"${col.column}" ${SQLITE_TYPES[col.type]}`);
   const extra = spec.name === 'readings' ? [', received_at INTEGER NOT NULL'] : [];
   return [
     `CREATE TABLE IF NOT EXISTS ${spec.name} (seq INTEGER PRIMARY KEY AUTOINCREMENT, ${cols.join(', ')}${extra.join('')})`,
@@ -32,11 +33,22 @@ export interface Migration {
   readonly statements: readonly string[];
 }
 
+/** What a version adds to the synced tables: new tables whole, new columns (all nullable) by ALTER TABLE. */
+function specChanges(version: number): string[] {
+  return Object.values(TABLE_SPECS).flatMap((spec) =>
+    (spec.since ?? 1) === version
+      ? derivedTableDdl(spec, version)
+      : (spec.since ?? 1) < version
+        ? spec.columns.filter((col) => col.since === version).map((col) => `ALTER TABLE ${spec.name} ADD COLUMN "${col.column}" ${SQLITE_TYPES[col.type]}`)
+        : [],
+  );
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     statements: [
-      ...Object.values(TABLE_SPECS).flatMap(derivedTableDdl),
+      ...specChanges(1),
       `CREATE TABLE IF NOT EXISTS deadletters (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, reason TEXT NOT NULL,
         payload TEXT NOT NULL, detail TEXT, ts INTEGER NOT NULL)`,
       'CREATE INDEX IF NOT EXISTS deadletters_time ON deadletters (ts)',
@@ -47,6 +59,8 @@ export const MIGRATIONS: readonly Migration[] = [
         reason TEXT NOT NULL, synced INTEGER NOT NULL, rows INTEGER NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL)`,
     ],
   },
+  // Operators' comments, ack times and verdicts on alarm events; every HMI command in operator_actions.
+  { version: 2, statements: specChanges(2) },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -4,7 +4,7 @@ import type { HistoryTable, TableRows } from '../contract/rows.js';
  * One description per synced table, shared by the SQLite store, the MariaDB sink and the HTTP history,
  * so the three never disagree on columns or natural keys.
  */
-export type ColumnType = 'text' | 'real' | 'int' | 'bool' | 'json' | 'nullable_text';
+export type ColumnType = 'text' | 'real' | 'int' | 'bool' | 'json' | 'nullable_text' | 'nullable_int';
 
 export interface ColumnSpec {
   /** Field name in the row object (contract/rows.ts). */
@@ -14,6 +14,8 @@ export interface ColumnSpec {
   readonly type: ColumnType;
   /** Longest value for key columns (MariaDB VARCHAR length). */
   readonly maxLength?: number;
+  /** Schema version that added the column (1 when absent): later ones arrive by ALTER TABLE. */
+  readonly since?: number;
 }
 
 export interface TableSpec {
@@ -23,10 +25,13 @@ export interface TableSpec {
   readonly key: readonly string[];
   /** Column that holds the row's event time (retention, lag, shedding). */
   readonly timeColumn: string;
+  /** Schema version that added the table (1 when absent). */
+  readonly since?: number;
 }
 
 const c = (field: string, type: ColumnType, column = toSnake(field), maxLength?: number): ColumnSpec =>
   maxLength === undefined ? { field, column, type } : { field, column, type, maxLength };
+const added = (since: number, col: ColumnSpec): ColumnSpec => ({ ...col, since });
 
 function toSnake(name: string): string {
   return name.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
@@ -90,6 +95,9 @@ export const TABLE_SPECS: { readonly [T in HistoryTable]: TableSpec } = {
       c('signal', 'nullable_text', 'signal', 64),
       c('message', 'json'),
       c('by', 'nullable_text', 'by', 128),
+      added(2, c('comment', 'nullable_text', 'comment', 1024)),
+      added(2, c('ackedAt', 'nullable_int')),
+      added(2, c('verdict', 'nullable_text', 'verdict', 16)),
     ],
     key: ['alarm_id', 'ts', 'state'],
     timeColumn: 'ts',
@@ -111,7 +119,26 @@ export const TABLE_SPECS: { readonly [T in HistoryTable]: TableSpec } = {
     key: ['loop', 'ts'],
     timeColumn: 'ts',
   },
+  operator_actions: {
+    name: 'operator_actions',
+    columns: [
+      c('ts', 'int'),
+      c('by', 'text', 'by', 128),
+      c('action', 'text', 'action', 32),
+      c('target', 'text', 'target', 128),
+      c('source', 'text', 'source', 16),
+      c('detail', 'json'),
+    ],
+    key: ['ts', 'action', 'target', 'by'],
+    timeColumn: 'ts',
+    since: 2,
+  },
 };
+
+/** The columns a table had at a schema version. */
+export function columnsAt(spec: TableSpec, version: number): readonly ColumnSpec[] {
+  return spec.columns.filter((col) => (col.since ?? 1) <= version);
+}
 
 export type SqlValue = string | number | null;
 
@@ -132,7 +159,7 @@ export function fromSqlRow(spec: TableSpec, sqlRow: Record<string, unknown>): Re
   for (const col of spec.columns) {
     const v = sqlRow[col.column];
     if (col.type === 'bool') out[col.field] = v === 1 || v === 1n || v === true;
-    else if (col.type === 'int') out[col.field] = typeof v === 'bigint' ? Number(v) : v;
+    else if (col.type === 'int' || col.type === 'nullable_int') out[col.field] = typeof v === 'bigint' ? Number(v) : (v ?? null);
     else out[col.field] = v ?? null;
   }
   return out;

@@ -1,5 +1,5 @@
 import type { HistoryTable } from '../contract/rows.js';
-import { TABLE_SPECS, type ColumnType } from '../store/tables.js';
+import { TABLE_SPECS, columnsAt, type ColumnType } from '../store/tables.js';
 
 /**
  * Central MariaDB schema (PRODUCT 4.4): one table per synced table, every row with `site`, the natural
@@ -22,6 +22,8 @@ function mariaType(type: ColumnType, maxLength: number | undefined): string {
       return 'BIGINT NOT NULL';
     case 'bool':
       return 'TINYINT(1) NOT NULL';
+    case 'nullable_int':
+      return 'BIGINT NULL';
   }
 }
 
@@ -29,9 +31,9 @@ export function tableName(prefix: string, table: string): string {
   return q(`${prefix}${table}`);
 }
 
-export function createTableSql(prefix: string, table: HistoryTable): string {
+export function createTableSql(prefix: string, table: HistoryTable, version = Number.MAX_SAFE_INTEGER): string {
   const spec = TABLE_SPECS[table];
-  const cols = [`${q('site')} VARCHAR(64) NOT NULL`, ...spec.columns.map((c) => `${q(c.column)} ${mariaType(c.type, c.maxLength)}`)];
+  const cols = [`${q('site')} VARCHAR(64) NOT NULL`, ...columnsAt(spec, version).map((c) => `${q(c.column)} ${mariaType(c.type, c.maxLength)}`)];
   const key = ['site', ...spec.key].map(q).join(', ');
   return `CREATE TABLE IF NOT EXISTS ${tableName(prefix, table)} (${cols.join(', ')}, PRIMARY KEY (${key})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 }
@@ -41,8 +43,23 @@ export interface CentralMigration {
   statements(prefix: string): string[];
 }
 
+/** What a version adds: new tables whole, new (nullable) columns by ALTER TABLE ... IF NOT EXISTS. */
+function specChanges(prefix: string, version: number): string[] {
+  return Object.values(TABLE_SPECS).flatMap((spec) =>
+    (spec.since ?? 1) === version
+      ? [createTableSql(prefix, spec.name, version)]
+      : (spec.since ?? 1) < version
+        ? spec.columns
+            .filter((c) => c.since === version)
+            .map((c) => `ALTER TABLE ${tableName(prefix, spec.name)} ADD COLUMN IF NOT EXISTS ${q(c.column)} ${mariaType(c.type, c.maxLength)}`)
+        : [],
+  );
+}
+
 export const CENTRAL_MIGRATIONS: readonly CentralMigration[] = [
-  { version: 1, statements: (prefix) => Object.values(TABLE_SPECS).map((spec) => createTableSql(prefix, spec.name)) },
+  { version: 1, statements: (prefix) => specChanges(prefix, 1) },
+  // Operators' comments, ack times and verdicts on alarm events; the operator_actions table.
+  { version: 2, statements: (prefix) => specChanges(prefix, 2) },
 ];
 
 export function versionTableSql(prefix: string): string {

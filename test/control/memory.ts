@@ -33,6 +33,7 @@ export class MemoryTables implements TableWriter {
     anomalies: [],
     alarm_events: [],
     setpoints: [],
+    operator_actions: [],
   };
   insert<T extends Exclude<HistoryTable, 'readings'>>(table: T, rows: readonly TableRows[T][]): void {
     (this.rows[table] as TableRows[T][]).push(...rows);

@@ -10,7 +10,8 @@ export function sampleRows(i: number): { [T in HistoryTable]: TableRows[T] } {
     indicators: { stage: 'effluent', name: 'tn_load', ts, value: 123.456 * i, unit: 'kg/d' },
     predictions: { stage: 'aerobic', signal: 'nh4', ts, horizonMin: 30, value: 0.1 + i / 3, unit: 'mg/L', model: 'pred-aerobic@3' },
     anomalies: { stage: 'aerobic', ts, score: 0.02 * i, threshold: 0.5, isAnomaly: i % 2 === 0, contributors: '[{"signal":"do","share":0.7}]', model: 'ae@1' },
-    alarm_events: { alarmId: `stale.aerobic.do`, ts, state: i % 2 ? 'active_unack' : 'cleared', severity: 'high', stage: 'aerobic', signal: i % 3 ? 'do' : null, message: `DO stale "${i}" – ünïcode`, by: i % 2 ? null : 'op1' },
+    alarm_events: { alarmId: `stale.aerobic.do`, ts, state: i % 2 ? 'active_unack' : 'cleared', severity: 'high', stage: 'aerobic', signal: i % 3 ? 'do' : null, message: `DO stale "${i}" – ünïcode`, by: i % 2 ? null : 'op1', comment: i % 2 ? null : `pump "${i}" checked – ok`, ackedAt: i % 2 ? null : ts + 30_000, verdict: i % 2 ? null : i % 4 ? 'confirmed' : 'false_alarm' },
+    operator_actions: { ts, by: i % 2 ? 'op1' : 'nuit-équipe', action: i % 2 ? 'alarm_ack' : 'loop_mode', target: i % 2 ? 'stale.aerobic.do' : 'do', source: i % 2 ? 'mqtt' : 'http', detail: `{"comment":"it's \\"ok\\" ${i}"}` },
     setpoints: { loop: 'do', stage: 'aerobic', ts, value: 2 + i / 9, unit: 'mg/L', mode: 'auto', reason: 'policy', model: i % 2 ? null : 'ctl@2', validUntil: ts + 900_000, inputs: '{"nh4":1.2}' },
   };
 }
