@@ -1,0 +1,204 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { repoRoot, tempDir } from '../helpers/daemon.js';
+
+export { tempDir };
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Suite scale: 1 in `npm test`, more in `bench/reliability.ts` (WWTP_EDGE_BLACKBOX_SCALE). */
+export const SCALE = Math.max(1, Number(process.env['WWTP_EDGE_BLACKBOX_SCALE'] ?? '1') || 1);
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sourceFiles(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []));
+}
+
+/** Hash of what the build reads, so that parallel test files share one build of the same sources. */
+function buildKey(): string {
+  const hash = createHash('sha256');
+  for (const file of [...sourceFiles(join(repoRoot, 'src')).sort(), join(repoRoot, 'tsconfig.json'), join(repoRoot, 'tsconfig.build.json'), join(repoRoot, 'package.json')]) {
+    hash.update(relative(repoRoot, file)).update(readFileSync(file));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+let built: string | undefined;
+
+/**
+ * The daemon as an installation runs it: `tsc -p tsconfig.build.json` into a temporary copy of the
+ * package (compiled dist/, bin, package.json, config, models and node_modules linked), never into the
+ * checkout (other test files spawn bin/wwtp-edge.js, which would pick up a half-written dist/). One
+ * build per source hash, shared by the test files of a run.
+ */
+export function builtDaemon(): string {
+  if (built) return built;
+  const key = buildKey();
+  const root = join(tmpdir(), `wwtp-edge-blackbox-${key}`);
+  if (!existsSync(join(root, '.complete'))) {
+    const staging = `${root}.${process.pid}.${Date.now()}`;
+    mkdirSync(join(staging, 'bin'), { recursive: true });
+    execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', join(staging, 'dist')], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    copyFileSync(join(repoRoot, 'bin', 'wwtp-edge.js'), join(staging, 'bin', 'wwtp-edge.js'));
+    copyFileSync(join(repoRoot, 'package.json'), join(staging, 'package.json'));
+    for (const linked of ['config', 'models', 'node_modules']) symlinkSync(join(repoRoot, linked), join(staging, linked));
+    writeFileSync(join(staging, '.complete'), key);
+    try {
+      renameSync(staging, root);
+    } catch {
+      // Another test file finished the same build first: use that one.
+      rmSync(staging, { recursive: true, force: true });
+    }
+    pruneOldBuilds(root);
+  }
+  built = root;
+  return root;
+}
+
+/** Builds of other sources left in the temp dir for more than a day. */
+function pruneOldBuilds(keep: string): void {
+  const dayAgo = Date.now() - 86_400_000;
+  for (const name of readdirSync(tmpdir())) {
+    const path = join(tmpdir(), name);
+    if (!name.startsWith('wwtp-edge-blackbox-') || path === keep) continue;
+    try {
+      if (statSync(path).mtimeMs < dayAgo) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // gone already
+    }
+  }
+}
+
+export interface Edge {
+  readonly child: ChildProcess;
+  readonly mqttPort: number;
+  readonly httpPort: number;
+  /** Every stdout and stderr line so far. */
+  readonly logs: string[];
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill9(): Promise<void>;
+  url(path: string): string;
+}
+
+/** Env of a daemon on free ports with everything under `dir`; models off unless asked. */
+export function edgeEnv(dir: string, site: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    WWTP_EDGE_SITE: site,
+    WWTP_EDGE_STORAGE__PATH: join(dir, 'edge.sqlite'),
+    WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
+    WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
+    WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
+    WWTP_EDGE_HTTP__PORT: '0',
+    WWTP_EDGE_MODELS__ENABLED: 'false',
+    WWTP_EDGE_INGEST__MAX_AGE_DAYS: '36500',
+    WWTP_EDGE_LOG__LEVEL: 'info',
+    ...extra,
+  };
+}
+
+/** Starts the built daemon (`wwtp-edge run`) and resolves once it logged its bound ports. */
+export function startEdge(env: Record<string, string>, args: string[] = ['run'], timeoutMs = 45_000): Promise<Edge> {
+  const root = builtDaemon();
+  const child = spawn(process.execPath, [join(root, 'bin', 'wwtp-edge.js'), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`daemon did not start in ${timeoutMs} ms:\n${logs.slice(-20).join('\n')}`));
+    }, timeoutMs);
+    let started = false;
+    void exit.then(({ code, signal }) => {
+      clearTimeout(timer);
+      if (!started) reject(new Error(`daemon exited early (${code ?? signal}):\n${logs.slice(-20).join('\n')}`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      logs.push(line);
+      if (started || !line.includes('"wwtp-edge running"')) return;
+      started = true;
+      const entry = JSON.parse(line) as { mqtt: number; http: number };
+      clearTimeout(timer);
+      resolve({
+        child,
+        mqttPort: entry.mqtt,
+        httpPort: entry.http,
+        logs,
+        exited: () => exit,
+        async kill9() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          await exit;
+        },
+        url: (path) => `http://127.0.0.1:${entry.http}${path}`,
+      });
+    });
+  });
+}
+
+/** Prometheus text -> `name{labels}` -> value. */
+export async function scrape(edge: Edge): Promise<Map<string, number>> {
+  const text = await (await fetch(edge.url('/metrics'))).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** Sum of a metric over the series whose labels contain every `label="value"` given. */
+export function metricSum(metrics: Map<string, number>, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const [series, value] of metrics) {
+    if (series !== name && !series.startsWith(`${name}{`)) continue;
+    if (Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`))) sum += value;
+  }
+  return sum;
+}
+
+export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** A site id no other test uses (topics on the shared Mosquitto, MariaDB rows). */
+export function uniqueSite(tag: string): string {
+  return `bb${tag}${process.pid}${Date.now() % 1_000_000}`;
+}
+
+/** Measured figures for docs/reliability.md, appended when bench/reliability.ts runs the suite. */
+export function record(part: string, figures: Record<string, number | string>): void {
+  const out = process.env['WWTP_EDGE_RELIABILITY_OUT'];
+  const line = JSON.stringify({ part, ...figures });
+  process.stdout.write(`reliability ${line}\n`);
+  if (out) writeFileSync(out, `${line}\n`, { flag: 'a' });
+}
+
+export const PLC = { username: 'bb-plc', password: 'plc-secret-1' } as const;
+export const HMI = { username: 'bb-hmi', password: 'hmi-secret-1' } as const;
+
+/** `broker.embedded.users` YAML for one PLC and one HMI account, hashed by `wwtp-edge hash-password`. */
+export function usersYaml(): string {
+  const hash = (secret: string): string =>
+    execFileSync(process.execPath, [join(builtDaemon(), 'bin', 'wwtp-edge.js'), 'hash-password', secret], { encoding: 'utf8' }).trim();
+  return [
+    '    users:',
+    `      - { username: ${PLC.username}, passwordHash: '${hash(PLC.password)}', role: plc }`,
+    `      - { username: ${HMI.username}, passwordHash: '${hash(HMI.password)}', role: hmi }`,
+  ].join('\n');
+}
