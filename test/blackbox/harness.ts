@@ -202,3 +202,34 @@ export function usersYaml(): string {
     `      - { username: ${HMI.username}, passwordHash: '${hash(HMI.password)}', role: hmi }`,
   ].join('\n');
 }
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+/** A Mosquitto of the test's own, set as README tells integrators (no queue limit for persistent sessions). */
+export async function startMosquitto(dir: string): Promise<{ port: number; url: string; stop(): void }> {
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 0', 'max_inflight_messages 0', ''].join('\n'));
+  const broker = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 100; i += 1) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (up) return { port, url: `mqtt://127.0.0.1:${port}`, stop: () => broker.kill('SIGTERM') };
+    await sleep(50);
+  }
+  broker.kill('SIGKILL');
+  throw new Error('mosquitto did not start');
+}
