@@ -1,13 +1,47 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { hashPassword } from '../broker/index.js';
 import { loadConfig, repoRoot } from '../config/load.js';
 import { createLogger } from '../lib/logger.js';
 import { preferPort } from '../lib/ports.js';
 import { serve } from './run.js';
 import { parseNumberOption, type CliIo, type ExitCode } from './io.js';
 
+/** The HMI login the demo offers (loopback only); anonymous clients are PLCs. */
+export const DEMO_HMI = { username: 'hmi', password: 'demo-hmi' } as const;
+
 /**
- * `wwtp-edge demo`: the daemon with its embedded broker (anonymous, loopback only) and the plant twin
- * publishing into it. Ports that are taken are swapped for free ones, said in one line.
+ * The latest event time a previous demo left in its store (readings, windows, setpoints), so that a
+ * restart on the same file continues after it instead of going back in time.
+ */
+export function lastEventTime(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    let latest = -Infinity;
+    for (const [table, column] of [['readings', 'ts'], ['windows', 'window_end'], ['setpoints', 'ts']] as const) {
+      try {
+        const row = db.prepare(`SELECT MAX(${column}) AS t FROM ${table}`).get() as { t: number | null } | undefined;
+        if (typeof row?.t === 'number' && row.t > latest) latest = row.t;
+      } catch {
+        // a table the file does not have yet
+      }
+    }
+    return Number.isFinite(latest) ? latest : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
+}
+
+/**
+ * `wwtp-edge demo`: the daemon with its embedded broker (loopback only; anonymous clients are PLCs, an
+ * HMI login is offered) and the plant twin publishing into it. Daemon and twin share one plant clock that
+ * starts now (or after what a previous demo stored) and runs at --speed, so every reading, command and
+ * setpoint agrees on time. Ports that are taken are swapped for free ones, said in one line.
  */
 export async function demoCommand(opts: { speed: string; seed: string; configFile?: string | undefined; version: string }, io: CliIo): Promise<ExitCode> {
   const speed = parseNumberOption('speed', opts.speed, 60);
@@ -19,27 +53,51 @@ export async function demoCommand(opts: { speed: string; seed: string; configFil
   const ws = base.broker.embedded.wsPort === null ? null : (await preferPort(base.broker.embedded.wsPort, host)).port;
   if (mqtt.preferredTaken) io.stderr.write(`demo: port ${base.broker.embedded.port} is taken (another broker?); the demo broker listens on mqtt://${host}:${mqtt.port}\n`);
   if (http.preferredTaken) io.stderr.write(`demo: port ${base.http.port} is taken; HTTP listens on http://${host}:${http.port}\n`);
+  const storagePath = base.storage.path === 'data/wwtp-edge.sqlite' ? join(repoRoot, 'data', 'demo.sqlite') : base.storage.path;
+  const hmiUser = { username: DEMO_HMI.username, passwordHash: await hashPassword(DEMO_HMI.password), role: 'hmi' as const };
   const config = loadConfig({
     file: opts.configFile,
     env: io.env,
     override: {
-      broker: { mode: 'embedded', embedded: { host, port: mqtt.port, wsPort: ws, allowAnonymous: true } },
+      broker: {
+        mode: 'embedded',
+        embedded: { host, port: mqtt.port, wsPort: ws, allowAnonymous: true, users: [...base.broker.embedded.users.filter((u) => u.username !== hmiUser.username), hmiUser] },
+      },
       http: { host, port: http.port },
-      // the twin's plant clock runs ahead of the wall clock at --speed
-      ingest: { maxFutureSkewSec: 365 * 86_400 },
-      storage: { path: base.storage.path === 'data/wwtp-edge.sqlite' ? join(repoRoot, 'data', 'demo.sqlite') : base.storage.path },
+      storage: { path: storagePath },
     },
   });
+
+  const { createTwin, plantClock, prepareTwin } = await import('../sim/index.js');
+  // The twin's start state (BSM1 stabilisation) is computed before the clock starts.
+  const prepared = prepareTwin({ plant: 'full' });
+  const previous = lastEventTime(storagePath);
+  const startMs = Math.ceil(Math.max(Date.now(), (previous ?? -Infinity) + 60_000) / 60_000) * 60_000;
+  const clock = plantClock({ speed, startMs });
+
   const logger = createLogger(config.log.level);
-  const { done } = await serve(config, io, opts.version, logger);
-  const { createTwin } = await import('../sim/index.js');
-  // Plant time starts 14 days back so that at demo speed it runs up towards wall time.
-  const twin = createTwin({ broker: `mqtt://${host}:${mqtt.port}`, site: config.site, speed, seed, influent: 'dry', epochMs: Math.floor((Date.now() - 14 * 86_400_000) / 60_000) * 60_000, signals: config.signals });
-  await twin.start(io.signal);
+  const stopper = new AbortController();
+  const signal = AbortSignal.any([io.signal, stopper.signal]);
+  const { done } = await serve(config, { ...io, signal }, opts.version, logger, clock);
+  const twin = createTwin({ broker: `mqtt://${host}:${mqtt.port}`, site: config.site, speed, seed, influent: 'dry', epochMs: startMs, signals: config.signals, clock });
+  let failed = false;
+  // The twin is the demo's plant: if it fails, the demo says why in one line and stops.
+  twin.finished().catch((error: unknown) => {
+    failed = true;
+    io.stderr.write(`demo: plant twin stopped: ${error instanceof Error ? error.message : String(error)}\n`);
+    stopper.abort();
+  });
+  await twin.start(signal);
+  const site = config.site;
   io.stderr.write(
-    `demo: plant twin running at ${speed}x; watch it with: mosquitto_sub -p ${mqtt.port} -v -t 'wwtp/${config.site}/#'  (HTTP http://${host}:${http.port}/readyz)\n`,
+    [
+      `demo: plant twin running at ${speed}x on ${prepared.influent}; plant time starts ${new Date(startMs).toISOString()}${previous === undefined ? '' : ' (after the stored history)'} and runs at ${speed}x`,
+      `demo: watch it:   mosquitto_sub -p ${mqtt.port} -v -t 'wwtp/${site}/#'   (HTTP http://${host}:${http.port}/readyz)`,
+      `demo: HMI login:  username ${DEMO_HMI.username}, password ${DEMO_HMI.password}   e.g. mosquitto_pub -p ${mqtt.port} -u ${DEMO_HMI.username} -P ${DEMO_HMI.password} -t wwtp/${site}/hmi/loops/do/mode -m '{"mode":"manual","value":2,"by":"me"}'`,
+      '',
+    ].join('\n'),
   );
   const code = await done;
   await twin.stop();
-  return code;
+  return failed ? 2 : code;
 }

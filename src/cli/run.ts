@@ -2,14 +2,20 @@ import { loadConfig } from '../config/load.js';
 import type { EdgeConfig } from '../config/schema.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createSystemdNotifier } from '../lib/systemd.js';
-import { systemClock } from '../lib/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { waitForAbort, type CliIo, type ExitCode } from './io.js';
 
 /** Starts a runtime, tells systemd, waits for SIGTERM, then drains within the 5 s budget. */
-export async function serve(config: Readonly<EdgeConfig>, io: CliIo, version: string, logger: Logger = createLogger(config.log.level)): Promise<{ runtime: Runtime; done: Promise<ExitCode> }> {
+export async function serve(
+  config: Readonly<EdgeConfig>,
+  io: CliIo,
+  version: string,
+  logger: Logger = createLogger(config.log.level),
+  clock: Clock = systemClock,
+): Promise<{ runtime: Runtime; done: Promise<ExitCode> }> {
   const systemd = createSystemdNotifier(io.env, (error) => logger.warn({ err: String(error) }, 'systemd-notify failed'));
-  const runtime = createRuntime(config, { logger, clock: systemClock, version });
+  const runtime = createRuntime(config, { logger, clock, version });
   await runtime.start(io.signal);
   systemd.ready();
   const watchdog = systemd.watchdogMs ? systemClock.setInterval(() => systemd.watchdog(), systemd.watchdogMs / 2) : undefined;

@@ -96,6 +96,8 @@ export function createControl(ctx: ControlContext): Control {
     ctx.tables.insert('setpoints', [row]);
     publishSetpoint(loop, row);
     const fallbackActive = out.mode === 'fallback';
+    if (fallbackActive && !memory.fallbackActive) log.info({ loop: loop.id, value: out.value, reason: out.reason, ts }, 'loop on fallback');
+    else if (!fallbackActive && memory.fallbackActive) log.info({ loop: loop.id, mode: out.mode, ts }, 'loop back from fallback');
     if (fallbackActive) {
       ctx.alarms.raise({ id: `fallback.${loop.id}`, severity: 'medium', stage: loop.stage, message: `loop ${loop.id} on fallback setpoint ${out.value} ${loop.unit}: ${out.reason}` }, ts);
     } else if (memory.fallbackActive) {
@@ -109,14 +111,35 @@ export function createControl(ctx: ControlContext): Control {
     if (last) publishSetpoint(loop, { ...last, reason: 'last setpoint before the restart, republished', model: null, validUntil: last.ts + validForMs });
   }
 
+  /**
+   * A loop's memory stamped ahead of the clock by more than a setpoint's validity (a reading or a command
+   * from a clock set forward, a previous run on another clock) would make every window look old and
+   * silence the loop until event time caught up: it is dropped, said once at info. A window older than an
+   * HMI command's setpoint (a command on the wall clock, a replay behind it) is processed all the same.
+   */
+  function forgetFuture(loop: LoopConfig, memory: LoopMemory): LoopMemory {
+    const limit = ctx.clock.now() + validForMs;
+    const windowAhead = memory.lastWindowEnd !== undefined && memory.lastWindowEnd > limit;
+    const lastAhead = memory.last !== undefined && memory.last.ts > limit;
+    if (!windowAhead && !lastAhead) return memory;
+    log.info({ loop: loop.id, lastWindowEnd: memory.lastWindowEnd, lastSetpointTs: memory.last?.ts, now: ctx.clock.now() }, 'loop memory ahead of the clock dropped; control continues from the next window');
+    const next: LoopMemory = { ...memory, ...(windowAhead ? { lastWindowEnd: undefined, lastPolicyTs: undefined } : {}), ...(lastAhead ? { last: undefined } : {}) };
+    saveLoopMemory(ctx.state, loop.id, next);
+    return next;
+  }
+
   function runLoop(loop: LoopConfig, plant: PlantWindow, extras: ControlExtras): SetpointRow | undefined {
     let memory = loadLoopMemory(ctx.state, loop.id);
-    const ts = plant.end;
-    if (!Number.isFinite(ts) || (memory.lastWindowEnd !== undefined && ts <= memory.lastWindowEnd) || (memory.last && ts <= memory.last.ts)) {
-      log.debug({ loop: loop.id, ts }, 'window not newer than the last one, ignored');
+    if (!Number.isFinite(plant.end)) return undefined;
+    memory = forgetFuture(loop, memory);
+    if (memory.lastWindowEnd !== undefined && plant.end <= memory.lastWindowEnd) {
+      log.debug({ loop: loop.id, ts: plant.end }, 'window not newer than the last one, ignored');
       return undefined;
     }
-    memory = { ...memory, lastWindowEnd: ts };
+    // A window older than the loop's last setpoint (an HMI command stamped a little later) is answered
+    // all the same, stamped just after that setpoint so that a loop's setpoints never go back in time.
+    const ts = memory.last && plant.end <= memory.last.ts ? memory.last.ts + 1 : plant.end;
+    memory = { ...memory, lastWindowEnd: plant.end };
     if (memory.mode === 'manual') {
       const value = memory.manualValue ?? memory.last?.value ?? loop.fallback;
       const done = emit(loop, memory, ts, { mode: 'manual', value, reason: `manual by ${memory.modeBy ?? 'hmi'}` }, { manualValue: value }, undefined);
@@ -201,8 +224,9 @@ export function createControl(ctx: ControlContext): Control {
         return undefined;
       }
       try {
-        const memory = loadLoopMemory(ctx.state, loop.id);
+        const memory = forgetFuture(loop, loadLoopMemory(ctx.state, loop.id));
         const ts = Math.max(Number.isFinite(cmd.ts) ? cmd.ts : ctx.clock.now(), (memory.last?.ts ?? -Infinity) + 1);
+        if (memory.mode !== cmd.mode) log.info({ loop: loop.id, mode: cmd.mode, from: memory.mode, by: cmd.by, ...(cmd.value !== undefined ? { value: cmd.value } : {}) }, 'loop mode changed');
         if (cmd.mode === 'manual') {
           const value = cmd.value !== undefined && Number.isFinite(cmd.value) ? cmd.value : (memory.last?.value ?? loop.fallback);
           const next: LoopMemory = { ...memory, mode: 'manual', manualValue: value, modeBy: cmd.by };

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { N_COMP, SI, SS, XI, XS, XBH, SNH, SND, XND, SALK } from './asm1.js';
 
@@ -31,9 +31,31 @@ export function constantInfluent(): InfluentSeries {
  */
 export function loadInfluent(source: InfluentName | string, dataDir: string): InfluentSeries {
   if (source === 'const') return constantInfluent();
-  const named = (TOOLBOX_FILES as Record<string, string>)[source];
-  const path = named ? resolve(dataDir, 'bsm1', 'influent_lund_toolbox', named) : source;
-  return parseInfluent(readFileSync(path, 'utf8'), named ? source : path);
+  const path = influentPath(source, dataDir);
+  if (!existsSync(path)) {
+    throw new MissingDataError(isNamedInfluent(source)
+      ? `BSM1 influent file not found: ${path} (set WWTP_EDGE_DATA to the data folder that holds bsm1/)`
+      : `influent file not found: ${path}`);
+  }
+  return parseInfluent(readFileSync(path, 'utf8'), isNamedInfluent(source) ? source : path);
+}
+
+/** A file or data set a command needs is missing: one line, exit 2. */
+export class MissingDataError extends Error {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'MissingDataError';
+  }
+}
+
+export function isNamedInfluent(source: string): source is InfluentName {
+  return Object.hasOwn(TOOLBOX_FILES, source);
+}
+
+/** Where a named weather (dry, rain, storm, const) or a FILE is read from. */
+export function influentPath(source: string, dataDir: string): string {
+  return isNamedInfluent(source) ? resolve(dataDir, 'bsm1', 'influent_lund_toolbox', TOOLBOX_FILES[source]) : source;
 }
 
 export function parseInfluent(text: string, name: string): InfluentSeries {

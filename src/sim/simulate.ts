@@ -3,7 +3,9 @@ import type { SignalConfig } from '../config/schema.js';
 import { loadConfig, repoRoot } from '../config/load.js';
 import { createEngine, type Engine, type LoopSetpoints } from './engine.js';
 import { groundTruth, type Fault, type GroundTruth } from './faults.js';
-import { constantInfluent, loadInfluent, type InfluentName, type InfluentSeries } from './influent.js';
+import { constantInfluent, influentPath, isNamedInfluent, loadInfluent, type InfluentName, type InfluentSeries } from './influent.js';
+import { existsSync } from 'node:fs';
+import { generateInfluent } from './influent-gen.js';
 import type { PlantKind } from './layout.js';
 import { evaluatePerformance, type PerformanceFigures } from './performance.js';
 import { SensorLayer } from './sensors.js';
@@ -68,22 +70,41 @@ export function resolveInfluent(source: InfluentName | InfluentSeries | string, 
   return typeof source === 'string' ? loadInfluent(source, dataDir) : source;
 }
 
+/** Rain events per week of the generated weathers that stand in for the BSM1 files. */
+const GENERATED_RAIN: Record<string, number> = { dry: 1, rain: 3, storm: 5, generated: 1.5 };
+
+/**
+ * The twin's weather: a BSM1 file when it is installed, else (or for `generated`) the seeded influent
+ * generator. An explicit FILE that does not exist is an error (MissingDataError).
+ */
+export function twinInfluent(source: string, dataDir: string, seed: number): InfluentSeries {
+  if (source === 'generated' || (isNamedInfluent(source) && source !== 'const' && !existsSync(influentPath(source, dataDir)))) {
+    return generateInfluent({ seed, rainPerWeek: GENERATED_RAIN[source] ?? 1.5 });
+  }
+  return loadInfluent(source, dataDir);
+}
+
+/** Whether the BSM1 weather files are installed under dataDir. */
+export function bsm1Installed(dataDir: string): boolean {
+  return existsSync(influentPath('dry', dataDir));
+}
+
 const stabilised = new Map<string, Float64Array>();
 
 /**
  * BSM1 start state: 100 d closed loop with the constant influent (ideal sensors), then 14 d of dry
  * weather with sensor and actuator models ([REPORT] section 4). Cached per process.
  */
-export function stabilisedState(control: 'closed' | 'open', dataDir: string, ideal = false, plant: PlantKind = 'bsm1'): Float64Array {
-  const key = `${control}:${ideal}:${plant}`;
+export function stabilisedState(control: 'closed' | 'open', dataDir: string, ideal = false, plant: PlantKind = 'bsm1', dry?: InfluentSeries): Float64Array {
+  const key = `${control}:${ideal}:${plant}:${dry?.name ?? 'dry'}`;
   const hit = stabilised.get(key);
   if (hit) return Float64Array.from(hit);
   const warm = createEngine({ influent: constantInfluent(), seed: 0, noise: false, ideal: true, control, faults: [], plant });
   for (let i = 0; i < 100 * 1440; i++) warm.tick();
-  const dry = createEngine({ influent: loadInfluent('dry', dataDir), seed: 0, noise: !ideal, ideal, control, faults: [], initial: warm.x, plant });
-  for (let i = 0; i < 14 * 1440; i++) dry.tick();
-  stabilised.set(key, Float64Array.from(dry.x));
-  return Float64Array.from(dry.x);
+  const dryRun = createEngine({ influent: dry ?? loadInfluent('dry', dataDir), seed: 0, noise: !ideal, ideal, control, faults: [], initial: warm.x, plant });
+  for (let i = 0; i < 14 * 1440; i++) dryRun.tick();
+  stabilised.set(key, Float64Array.from(dryRun.x));
+  return Float64Array.from(dryRun.x);
 }
 
 /** Runs the twin without MQTT and returns BSM1 performance and a sampled series of every signal. */

@@ -9,7 +9,8 @@ import { setpointMessage } from '../contract/topics.js';
 import { createEngine, type LoopSetpoints } from './engine.js';
 import { groundTruth, loadScenario, type Fault } from './faults.js';
 import { SensorLayer } from './sensors.js';
-import { defaultDataDir, resolveInfluent, stabilisedState } from './simulate.js';
+import { generateInfluent } from './influent-gen.js';
+import { bsm1Installed, defaultDataDir, stabilisedState, twinInfluent } from './simulate.js';
 
 export const twinOptionsSchema = z.object({
   broker: z.string().min(1),
@@ -39,7 +40,15 @@ export const twinOptionsSchema = z.object({
   /** 'full' (default): the nine stages of PRODUCT section 2; 'bsm1': the exact BSM1 plant. */
   plant: z.enum(['bsm1', 'full']).default('full'),
 });
-export type TwinOptions = z.input<typeof twinOptionsSchema> & { signals?: readonly SignalConfig[]; faults?: readonly Fault[] };
+export type TwinOptions = z.input<typeof twinOptionsSchema> & {
+  signals?: readonly SignalConfig[];
+  faults?: readonly Fault[];
+  /**
+   * The plant clock (epoch ms) that paces the twin: plant minute m is published once the clock reaches
+   * it. Absent: the plant starts at epochMs when publishing starts and runs at `speed`.
+   */
+  clock?: { now(): number };
+};
 
 export interface TwinStats { published: number; setpointsApplied: number; lockstepTimeouts: number; plantMinutes: number }
 
@@ -109,8 +118,8 @@ export function createTwin(input: TwinOptions, onProgress?: (doneDays: number, t
     const faults = input.faults ?? (opts.scenario ? loadScenario(opts.scenario) : []);
     const epochMs = opts.epochMs ?? Math.floor(Date.now() / 60_000) * 60_000;
     if (opts.truthFile) writeFileSync(opts.truthFile, groundTruth(faults, epochMs).map((g) => JSON.stringify(g)).join('\n') + (faults.length ? '\n' : ''));
-    const influent = resolveInfluent(opts.influent, dataDir);
-    const initial = opts.stabilise ? stabilisedState('closed', dataDir, false, opts.plant) : undefined;
+    const influent = twinInfluent(opts.influent, dataDir, opts.seed);
+    const initial = opts.stabilise ? stabilisedState('closed', dataDir, false, opts.plant, bsm1Installed(dataDir) ? undefined : generateInfluent({ seed: 0, rainPerWeek: 0 })) : undefined;
     const engine = createEngine({ influent, seed: opts.seed, noise: true, ideal: false, control: 'closed', faults, initial, plant: opts.plant });
     const sensors = new SensorLayer(input.signals ?? loadConfig().signals, opts.seed, faults);
     const totalMin = opts.days === undefined ? Infinity : Math.round(opts.days * 1440);
@@ -133,10 +142,23 @@ export function createTwin(input: TwinOptions, onProgress?: (doneDays: number, t
       if (opts.lockstep) {
         const intervalEnd = m - opts.lockstepLagMin;
         if (intervalEnd > 0 && intervalEnd % opts.controlIntervalMin === 0) await waitForSupervisor(epochMs + intervalEnd * 60_000, signal);
+      } else if (input.clock) {
+        await untilClock(input.clock, epochMs + (m + 1) * 60_000, m, signal);
       } else {
         const wait = wallStart + (m * 60_000) / opts.speed - performance.now();
         if (wait > 0 || m % 60 === 0) await sleep(Math.max(0, wait), undefined, { signal });
       }
+    }
+  }
+
+  /** Waits until the plant clock reaches the next minute; a twin behind its clock catches up at once. */
+  async function untilClock(clock: { now(): number }, nextTs: number, m: number, signal: AbortSignal): Promise<void> {
+    if (clock.now() >= nextTs) {
+      if (m % 60 === 0) await sleep(0, undefined, { signal });
+      return;
+    }
+    while (!signal.aborted && clock.now() < nextTs) {
+      await sleep(Math.min(1000, Math.max(1, (nextTs - clock.now()) / opts.speed)), undefined, { signal });
     }
   }
 

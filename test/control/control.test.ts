@@ -19,12 +19,12 @@ class RecordingAlarms implements AlarmSink {
   }
 }
 
-function setup(state = new MemoryStateStore(), history?: SetpointHistory) {
+function setup(state = new MemoryStateStore(), history?: SetpointHistory, now = T) {
   const publisher = new RecordingPublisher('plant1');
   const tables = new MemoryTables();
   const alarms = new RecordingAlarms();
   const config = defaultControl();
-  const control = createControl({ config, site: 'plant1', publisher, tables, state, alarms, logger: silentLogger(), clock: new ManualClock(T), history });
+  const control = createControl({ config, site: 'plant1', publisher, tables, state, alarms, logger: silentLogger(), clock: new ManualClock(now), history });
   const last = (loop: string): SetpointMessage => {
     const sent = publisher.sent.filter((s) => s.topic.endsWith(`/setpoint/${loop}`)).pop();
     if (!sent) throw new Error(`nothing published for ${loop}`);
@@ -122,6 +122,31 @@ describe('control', () => {
     control.onWindow(healthyPlant(T + W));
     control.onWindow(healthyPlant(T));
     expect(publisher.sent.length).toBe(n);
+  });
+
+  it('a window older than the last setpoint (an HMI command on a clock ahead of event time) still gets its setpoints', () => {
+    // The daemon's clock (wall time) runs 10 windows ahead of the plant's readings (a replay, a sim behind it).
+    const { control, last } = setup(new MemoryStateStore(), undefined, T + 10 * W);
+    control.onWindow(healthyPlant(T));
+    control.onCommand({ kind: 'loop_mode', loop: 'do', mode: 'manual', value: 2, by: 'anna', ts: T + 10 * W });
+    control.onCommand({ kind: 'loop_mode', loop: 'do', mode: 'auto', by: 'anna', ts: T + 10 * W + 1000 });
+    control.onWindow(healthyPlant(T + W));
+    expect(last('do')).toMatchObject({ mode: 'auto', ts: T + 10 * W + 1001 });
+    expect(last('do').reason).not.toMatch(/holding/);
+    control.onWindow(healthyPlant(T + 2 * W));
+    expect(last('do')).toMatchObject({ mode: 'auto', ts: T + 10 * W + 1002 });
+    expect(last('do').reason).not.toMatch(/holding/);
+  });
+
+  it('a loop memory stamped far ahead of the clock (a previous run on another clock) does not silence the loop', () => {
+    const state = new MemoryStateStore();
+    const ahead = setup(state);
+    ahead.control.onWindow(healthyPlant(T + 14 * 86_400_000));
+    const { control, last } = setup(state);
+    control.onWindow(healthyPlant(T + W));
+    expect(last('do')).toMatchObject({ mode: 'auto', ts: T + W, validUntil: T + W + 900_000 });
+    control.onWindow(healthyPlant(T + W));
+    expect(last('do').ts).toBe(T + W);
   });
 
   it('manual mode wins, is clamped, survives a restart, and auto returns bumplessly', () => {

@@ -109,18 +109,22 @@ describe('safety envelope (property)', () => {
         const state = new MemoryStateStore();
         const publisher = new RecordingPublisher();
         const alarms: AlarmSink = { raise: () => undefined, clear: () => undefined };
-        const make = () =>
-          createControl({ config: control, site: 'test', publisher, tables: new MemoryTables(), state, alarms, logger, clock: new ManualClock(0) });
-        let ctl = make();
         let t = 1_700_000_000_000;
+        // The daemon's clock follows event time, as in a plant (a clock far behind it is another test).
+        const clock = new ManualClock(t);
+        const make = () =>
+          createControl({ config: control, site: 'test', publisher, tables: new MemoryTables(), state, alarms, logger, clock });
+        let ctl = make();
         for (const s of steps) {
           if (s.kind === 'restart') ctl = make();
           else if (s.kind === 'command') {
             t += 1000;
+            clock.advance(1000);
             const cmd: HmiCommand = { kind: 'loop_mode', loop: s.loop, mode: s.mode, value: s.value, by: 'op', ts: t };
             ctl.onCommand(cmd);
           } else {
             t += s.dt;
+            if (s.dt > 0) clock.advance(s.dt);
             const whatIfValue = s.whatIf;
             const extras: ControlExtras = {
               anomalies: s.anomaly ? [{ stage: s.anomaly, ts: t, score: 2, threshold: 1, isAnomaly: true, contributors: '[]', model: 'ae@1' }] : [],

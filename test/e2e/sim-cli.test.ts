@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -9,7 +10,7 @@ import { binPath, tempDir } from '../helpers/daemon.js';
 
 /** `wwtp-edge sim` as its own process drives the daemon over the real broker (PRODUCT 4.1). */
 describe('wwtp-edge sim', () => {
-  it('publishes every configured signal into the daemon, which stores them and answers with setpoints', async () => {
+  it('publishes every configured signal into a daemon on the wall clock (default ingest config), which stores them and answers with setpoints; nothing is dead-lettered for time', async () => {
     const dir = tempDir('wwtp-sim-cli-');
     const config = loadConfig({
       override: {
@@ -18,7 +19,6 @@ describe('wwtp-edge sim', () => {
         http: { enabled: false },
         storage: { path: join(dir, 'edge.sqlite') },
         models: { enabled: false },
-        ingest: { maxFutureSkewSec: 3650 * 86_400 },
       },
     });
     const runtime = createRuntime(config, { logger: silentLogger() });
@@ -35,6 +35,10 @@ describe('wwtp-edge sim', () => {
     await runtime.idle();
     await runtime.stop();
     expect(code, stderr).toBe(0);
+    // Not a TTY: a start line and a summary; no ground truth file unless asked (--truth).
+    expect(stderr).toMatch(/^sim: 0\.1 plant days of site simcli at 200000x into mqtt:\/\/127\.0\.0\.1:\d+, plant time /m);
+    expect(stderr).toMatch(/^sim: done: 0\.10 plant days, \d+ readings published, \d+ setpoints applied, /m);
+    expect(existsSync(join(dir, 'sim-ground-truth.jsonl'))).toBe(false);
     const db = new Database(config.storage.path, { readonly: true });
     const signals = db.prepare('SELECT DISTINCT stage || \'/\' || signal FROM readings').pluck().all() as string[];
     const setpoints = db.prepare('SELECT COUNT(*) FROM setpoints').pluck().get() as number;
