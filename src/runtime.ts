@@ -151,8 +151,9 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   inference.onActivation((event) => status.publishNow({ modelActivation: event }));
 
   // The broker starts right after the store (alarms republish their retained states, models announce
-  // their activation); on stop, intake closes first, then windows flush and the store commits, and the
-  // broker goes last, after "offline".
+  // their activation); on stop, intake closes first (no message taken in, clients stay connected), then
+  // windows flush and the store commits, and the broker goes last: "offline" (retained) still reaches
+  // the connected HMIs, and only then are their connections ended.
   const outlet: Component = {
     name: 'broker',
     start: (signal) => broker.start(signal),

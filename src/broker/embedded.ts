@@ -4,11 +4,12 @@ import type { DeadLetterReason } from '../contract/reading.js';
 import { systemClock } from '../lib/clock.js';
 import { EdgeError } from '../lib/lifecycle.js';
 import { maySubscribe, mayPublish, verifyPassword, type Role } from './auth.js';
-import { TokenBucket, topicLevels } from './limits.js';
+import { ConnectionSweep, GuardedConnection, type GuardRefusal } from './guard.js';
+import { PublishThrottle, topicLevels } from './limits.js';
 import { listenTcp, listenTls, listenWebSocket, type ConnectionHandler, type Listener } from './listeners.js';
 import { InFlight } from './in-flight.js';
 import { cacheEmitterMatches, cachePersistenceMatches } from './match-cache.js';
-import { forwardEveryPacket } from './dedupe.js';
+import { counter } from './metrics.js';
 import type { Broker, BrokerContext, InboundAck, InboundMessage, PublishOptions } from './types.js';
 
 /**
@@ -20,8 +21,16 @@ const REFUSED_TOPIC = '$SYS/wwtp-edge/refused';
 /** aedes' own hard ceiling; the configured (lower) depth is checked here so it can be dead-lettered. */
 const AEDES_MAX_TOPIC_LEVELS = 100;
 const DRAIN_TIMEOUT_MS = 4_000;
+/** How long stopping waits for clients to take their last messages (`offline`) and close. */
+const CLOSE_GRACE_MS = 1_000;
+/** The daemon's own publishes waiting for their turn; past it a publish fails (and is logged by the publisher). */
+const MAX_OUTBOUND_QUEUE = 10_000;
+
+/** Why the broker closed or refused a connection (`wwtp_edge_broker_connections_refused_total{reason}`). */
+type ConnectionRefusal = GuardRefusal | 'keepalive' | 'keepalive_timeout' | 'client_id' | 'invalid_topic';
 
 const enum ReturnCode {
+  IdentifierRejected = 2,
   ServerUnavailable = 3,
   BadUsernameOrPassword = 4,
   NotAuthorized = 5,
@@ -55,7 +64,16 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
   const limits = config.limits;
   const users = new Map(config.users.map((u) => [u.username, u]));
   const roles = new WeakMap<Client, Role>();
-  const buckets = new WeakMap<Client, TokenBucket>();
+  const throttles = new Map<Client, PublishThrottle>();
+  /** Clients whose connection failed: what they still had waiting is not taken in. */
+  const gone = new WeakSet<Client>();
+  /** What each CONNECT asked for, read before aedes fills in a generated id. */
+  const connects = new WeakMap<Client, { keepalive: number; emptyId: boolean; clean: boolean }>();
+  const refusals = counter(ctx.metrics.registry, 'wwtp_edge_broker_connections_refused_total', 'Connections the embedded broker refused or closed, by reason', ['reason']);
+  const sweep = new ConnectionSweep(clock, limits.connectTimeoutSec * 1000, limits.idleTimeoutSec * 1000);
+  /** The daemon's own publishes go to aedes one at a time, each after the previous one was delivered. */
+  let outbound: Promise<void> = Promise.resolve();
+  let outboundQueued = 0;
   const listeners = new Map<'tcp' | 'ws' | 'tls', Listener>();
   const connectionListeners = new Set<(connected: boolean) => void>();
   let aedes: Aedes | undefined;
@@ -110,14 +128,26 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     if (verdict === Verdict.TooDeep) return ['topic_too_deep', `more than ${limits.maxTopicLevels} levels`, 'topic_depth'];
     if (message.payload.length > limits.maxPayloadBytes) return ['oversized', `${message.payload.length} > ${limits.maxPayloadBytes} bytes`, 'payload_size'];
     if (verdict === Verdict.NotAllowed) return ['not_authorized', `role ${role} may not publish here`, undefined];
-    const now = clock.now();
-    let bucket = buckets.get(client);
-    if (!bucket) {
-      bucket = new TokenBucket(limits.maxPublishesPerSecond, now);
-      buckets.set(client, bucket);
-    }
-    if (!bucket.take(now)) return ['rate_limited', `over ${limits.maxPublishesPerSecond} publishes/s`, 'publish_rate'];
     return undefined;
+  };
+
+  const refuseConnection = (reason: ConnectionRefusal, detail: string, clientId?: string | null): void => {
+    refusals.inc({ reason });
+    log.warn({ reason, clientId: clientId ?? undefined, detail }, 'connection refused');
+  };
+
+  /** Hands one accepted publish to the ingest; its acknowledgement waits for the commit. */
+  const deliver = (client: Client, message: InboundMessage, callback: (error?: Error | null) => void): void => {
+    if (!intakeOpen || gone.has(client)) return callback(new Error('intake closed'));
+    inFlight.take();
+    const ack = heldAck(message.qos, callback, inFlight.release);
+    try {
+      ctx.onMessage(message, ack);
+    } catch (error) {
+      ctx.metrics.handlerErrors.inc({ component: 'broker' });
+      log.error({ err: String(error), topic: message.topic }, 'message handler threw');
+      ack(false);
+    }
   };
 
   const authorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
@@ -131,18 +161,37 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
       refuse(packet, message, refusal[0], refusal[1], refusal[2]);
       return callback(null);
     }
-    inFlight.take();
-    const ack = heldAck(packet.qos, callback, inFlight.release);
-    try {
-      ctx.onMessage(message, ack);
-    } catch (error) {
-      ctx.metrics.handlerErrors.inc({ component: 'broker' });
-      log.error({ err: String(error), topic: message.topic }, 'message handler threw');
-      ack(false);
+    // Too fast is slowed, not refused: the publish (and its acknowledgement) waits for a token, and
+    // aedes reads the client's socket again only once the publishes it already read were let through.
+    let throttle = throttles.get(client);
+    if (!throttle) {
+      throttle = new PublishThrottle(limits.maxPublishesPerSecond, clock);
+      throttles.set(client, throttle);
     }
+    if (throttle.admit(() => deliver(client, message, callback))) ctx.metrics.brokerLimits.inc({ limit: 'publish_rate' });
+  };
+
+  const dropThrottle = (client: Client): void => {
+    gone.add(client);
+    const throttle = throttles.get(client);
+    throttles.delete(client);
+    // Not acknowledged: the publisher resends them after reconnecting.
+    throttle?.clear((proceed) => proceed());
   };
 
   const authenticate = (client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): void => {
+    const asked = connects.get(client);
+    // MQTT 3.1.1 section 3.1.3.1: a zero-length client id needs a clean session.
+    if (asked?.emptyId && !asked.clean) {
+      refuseConnection('client_id', 'zero-length client id with cleanSession 0');
+      return done(authError('identifier rejected', ReturnCode.IdentifierRejected), false);
+    }
+    // MQTT 3.1.1 cannot tell a client which keepalive to use: a longer one (or none) is refused, as
+    // Mosquitto's max_keepalive does, with "identifier rejected".
+    if (asked && (asked.keepalive === 0 || asked.keepalive > limits.maxKeepaliveSec)) {
+      refuseConnection('keepalive', `keepalive ${asked.keepalive} s, at most ${limits.maxKeepaliveSec} s allowed (0 = none is not)`, client.id);
+      return done(authError('keepalive refused', ReturnCode.IdentifierRejected), false);
+    }
     if (aedes && aedes.connectedClients >= limits.maxClients) {
       ctx.metrics.brokerLimits.inc({ limit: 'max_clients' });
       return done(authError('too many clients', ReturnCode.ServerUnavailable), false);
@@ -173,11 +222,10 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     intakeStopping ??= (async () => {
       intakeOpen = false;
       for (const listener of listeners.values()) listener.stopAccepting();
+      for (const client of [...throttles.keys()]) dropThrottle(client);
       await inFlight.drain(ctx.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
       if (inFlight.count > 0) log.warn({ held: inFlight.count }, 'messages still waiting for their commit at shutdown; their publishers will resend them');
-      // The last PUBACKs are written on the next tick (mqtt-packet corks the socket): let them out.
-      await new Promise((resolve) => setImmediate(resolve));
-      await Promise.all([...listeners.values()].map((l) => l.close()));
+      // Connections stay open: HMIs still get the daemon's last outputs and `offline` (stop closes them).
     })();
     return intakeStopping;
   };
@@ -189,6 +237,12 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
         maxTopicLevels: AEDES_MAX_TOPIC_LEVELS,
         drainTimeout: 30_000,
         heartbeatInterval: 60_000,
+        // The sweep closes silent connections first; aedes' own timer is the backstop.
+        connectTimeout: limits.connectTimeoutSec * 2000,
+        preConnect: (client, packet, callback) => {
+          connects.set(client, { keepalive: packet.keepalive ?? 0, emptyId: !packet.clientId, clean: packet.clean !== false });
+          callback(null, true);
+        },
         authenticate,
         authorizePublish,
         authorizeSubscribe: (client, subscription, callback) => {
@@ -204,24 +258,31 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
       if (cached.includes(false)) log.warn({ emitter: cached[0], persistence: cached[1] }, 'aedes internals not as expected: topic matches are not cached');
       const onClients = (): void => ctx.metrics.clients.set(broker.connectedClients);
       broker.on('client', onClients);
-      broker.on('clientDisconnect', onClients);
-      broker.on('clientError', (client, error) => {
-        if (error.message.includes('too many levels')) ctx.metrics.brokerLimits.inc({ limit: 'topic_depth' });
-        log.debug({ clientId: client.id, err: error.message }, 'client error');
+      broker.on('clientDisconnect', (client) => {
+        onClients();
+        dropThrottle(client);
       });
+      broker.on('clientError', (client, error) => {
+        dropThrottle(client);
+        if (error.message.includes('too many levels')) ctx.metrics.brokerLimits.inc({ limit: 'topic_depth' });
+        // MQTT closes the connection of a client publishing to a wildcard or an empty topic.
+        if (/not allowed in PUBLISH/.test(error.message)) refuseConnection('invalid_topic', error.message, client.id);
+        else log.debug({ clientId: client.id, err: error.message }, 'client error');
+      });
+      broker.on('keepaliveTimeout', (client) => refuseConnection('keepalive_timeout', `nothing received for 1.5 x its keepalive`, client.id));
       broker.on('connectionError', (_client, error) => log.debug({ err: error.message }, 'connection error'));
-      let dedupeWarned = false;
       const onConnection: ConnectionHandler = (stream, request) => {
-        const client: unknown = broker.handle(stream, request);
-        if (!forwardEveryPacket(client) && !dedupeWarned) {
-          dedupeWarned = true;
-          log.warn('aedes client internals not as expected: packets published out of order may not reach subscribers');
-        }
+        const guarded = new GuardedConnection(stream, limits.maxPacketBytes, clock.now(), (connection, reason, detail) => {
+          const client = (connection as unknown as { client?: Client }).client;
+          refuseConnection(reason, detail, client?.id);
+        });
+        sweep.add(guarded);
+        broker.handle(guarded, request);
       };
       try {
         listeners.set('tcp', await listenTcp({ host: config.host, port: config.port, signal, onConnection }));
         if (config.wsPort !== null) {
-          listeners.set('ws', await listenWebSocket({ host: config.host, port: config.wsPort, maxPayloadBytes: limits.maxPayloadBytes, signal, onConnection }));
+          listeners.set('ws', await listenWebSocket({ host: config.host, port: config.wsPort, maxFrameBytes: limits.maxPacketBytes + 65_536, signal, onConnection }));
         }
         if (config.tls) {
           const tls = config.tls;
@@ -241,6 +302,10 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     stop() {
       stopping ??= (async () => {
         await stopIntake();
+        await outbound;
+        sweep.stop();
+        // Clients get what was written to them (the daemon's `offline` last) before their connection ends.
+        await Promise.all([...listeners.values()].map((l) => l.close(CLOSE_GRACE_MS)));
         const broker = aedes;
         if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
         ctx.metrics.clients.set(0);
@@ -251,12 +316,25 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     publish(topic: string, payload: string | Buffer, options: PublishOptions): Promise<void> {
       const broker = aedes;
       if (!broker || broker.closed) return Promise.reject(new EdgeError('BROKER_CLOSED', 'embedded broker is not running'));
-      return new Promise((resolve, reject) => {
-        broker.publish(
-          { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: options.qos, retain: options.retain, dup: false },
-          (error) => (error ? reject(error) : resolve()),
-        );
-      });
+      if (outboundQueued >= MAX_OUTBOUND_QUEUE) return Promise.reject(new EdgeError('BROKER_BACKLOG', `${MAX_OUTBOUND_QUEUE} outputs already waiting for the broker`));
+      // aedes numbers each packet when it is handed over and drops, per subscriber, one numbered below
+      // the last it delivered (its duplicate filter for overlapping subscriptions); a retained packet
+      // waits for the retained store, so one handed over right after it would overtake it. Handing the
+      // next output over only once the previous one was delivered keeps them in order.
+      const packet = { cmd: 'publish' as const, topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: options.qos, retain: options.retain, dup: false };
+      outboundQueued += 1;
+      const sent = outbound.then(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            if (broker.closed) return reject(new EdgeError('BROKER_CLOSED', 'embedded broker is not running'));
+            broker.publish(packet, (error) => (error ? reject(error) : resolve()));
+          }),
+      );
+      outbound = sent.then(
+        () => void (outboundQueued -= 1),
+        () => void (outboundQueued -= 1),
+      );
+      return sent;
     },
     connected: () => running,
     address,

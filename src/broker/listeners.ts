@@ -13,8 +13,11 @@ export interface Listener {
   readonly port: number;
   /** No new connections; open ones go on (their held acknowledgements can still be sent). */
   stopAccepting(): void;
-  /** Ends the open connections too. */
-  close(): Promise<void>;
+  /**
+   * Ends the open connections too: each is ended (what was written to it still goes out) and, if it is
+   * not closed within `graceMs`, destroyed.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 function listen(server: Server, port: number, host: string, signal: AbortSignal): Promise<number> {
@@ -48,8 +51,15 @@ function tracked(server: Server, port: number): Listener {
   return {
     port,
     stopAccepting,
-    close: async () => {
+    close: async (graceMs = 0) => {
       stopAccepting();
+      if (graceMs > 0 && sockets.size > 0) {
+        const ended = [...sockets].map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
+        for (const socket of sockets) socket.end();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.all(ended), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+        clearTimeout(timer);
+      }
       for (const socket of sockets) socket.destroy();
       if (sockets.size > 0 || server.listening) await closed;
     },
@@ -83,15 +93,15 @@ export async function listenTls(opts: {
 export async function listenWebSocket(opts: {
   host: string;
   port: number;
-  maxPayloadBytes: number;
+  maxFrameBytes: number;
   signal: AbortSignal;
   onConnection: ConnectionHandler;
 }): Promise<Listener> {
   const server = createHttpServer();
   const listener = tracked(server, 0);
   // A WebSocket frame may carry several MQTT packets, and an oversized MQTT payload should reach the
-  // broker to be dead-lettered rather than end the connection: the frame limit is generous.
-  const wss = new WebSocketServer({ server, maxPayload: opts.maxPayloadBytes * 4 + 65_536, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : (protocols.values().next().value ?? false)) });
+  // broker to be dead-lettered rather than end the connection: the frame limit is above the packet limit.
+  const wss = new WebSocketServer({ server, maxPayload: opts.maxFrameBytes, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : (protocols.values().next().value ?? false)) });
   wss.on('connection', (ws, request) => {
     const stream = createWebSocketStream(ws);
     stream.on('error', () => ws.terminate());
@@ -101,7 +111,14 @@ export async function listenWebSocket(opts: {
   return {
     port,
     stopAccepting: listener.stopAccepting,
-    close: async () => {
+    close: async (graceMs = 0) => {
+      if (graceMs > 0 && wss.clients.size > 0) {
+        const ended = [...wss.clients].map((client) => new Promise<void>((resolve) => client.once('close', () => resolve())));
+        for (const client of wss.clients) client.close(1001, 'daemon stopping');
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.all(ended), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+        clearTimeout(timer);
+      }
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await listener.close();

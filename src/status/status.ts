@@ -39,18 +39,23 @@ export function createStatusReporter(deps: StatusDeps): StatusReporter {
     ...deps.details(),
     ...extra,
   });
+  // Once stopped, nothing may overwrite the retained `offline` the runtime publishes last.
+  let stopped = false;
   const publishNow = (extra?: Record<string, unknown>): void => {
+    if (stopped) return;
     deps.publisher.publish('status', {}, JSON.stringify(summary(extra)));
   };
   return {
     name: 'status',
     async start() {
+      stopped = false;
       startedAt = deps.clock.now();
       deps.publisher.publish('status', {}, 'online');
       publishNow();
       timer = deps.clock.setInterval(() => publishNow(), deps.intervalSec * 1000);
     },
     async stop() {
+      stopped = true;
       timer?.clear();
       timer = undefined;
     },

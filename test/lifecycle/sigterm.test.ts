@@ -47,3 +47,46 @@ describe('SIGTERM', () => {
     db.close();
   }, 60_000);
 });
+
+/** Guarantee 6 with the embedded broker: its own clients see `offline` before their connection ends. */
+describe('SIGTERM (embedded broker)', () => {
+  it('publishes offline (retained) to connected HMIs before closing their connections', async () => {
+    const dir = tempDir('wwtp-sigterm-embedded-');
+    const dbPath = join(dir, 'edge.sqlite');
+    const site = `termemb${process.pid}`;
+    const daemon = await startDaemon({
+      WWTP_EDGE_SITE: site,
+      WWTP_EDGE_STORAGE__PATH: dbPath,
+      WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
+      WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
+      WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
+      WWTP_EDGE_HTTP__PORT: '0',
+      WWTP_EDGE_MODELS__ENABLED: 'false',
+    });
+    const url = `mqtt://127.0.0.1:${daemon.mqttPort}`;
+    const hmis = await Promise.all([0, 1, 2].map((i) => mqtt.connectAsync(url, { clientId: `hmi-${i}-${site}`, reconnectPeriod: 0 })));
+    const seen = hmis.map((hmi) => {
+      const got: { payload: string; connected: boolean }[] = [];
+      hmi.on('message', (_topic, payload) => got.push({ payload: payload.toString(), connected: hmi.connected }));
+      hmi.on('error', () => undefined);
+      return got;
+    });
+    await Promise.all(hmis.map((hmi, i) => hmi.subscribeAsync(i === 2 ? `wwtp/${site}/#` : `wwtp/${site}/edge/status`, { qos: 1 })));
+    const plc = await mqtt.connectAsync(url, { clientId: `plc-${site}`, reconnectPeriod: 0 });
+    plc.on('error', () => undefined);
+    const now = Date.now();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => plc.publishAsync(`wwtp/${site}/aerobic/do`, JSON.stringify({ value: 2, ts: now - 300_000 + i * 1000 }), { qos: 1 })));
+    daemon.child.kill('SIGTERM');
+    const exit = await daemon.exited();
+    await Promise.all(hmis.map((hmi) => hmi.endAsync(true)));
+    plc.end(true);
+    expect(exit.code).toBe(0);
+    for (const got of seen) {
+      const statuses = got.filter((m) => m.payload === 'offline' || m.payload === 'online' || m.payload.startsWith('{"status"'));
+      expect(statuses.at(-1)).toEqual({ payload: 'offline', connected: true });
+    }
+    const db = new Database(dbPath, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM readings').pluck().get()).toBe(200);
+    db.close();
+  }, 60_000);
+});

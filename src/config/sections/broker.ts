@@ -30,8 +30,17 @@ export const embeddedBrokerSchema = z
         maxTopicLevels: z.number().int().positive().default(8),
         maxPublishesPerSecond: z.number().positive().default(20_000),
         maxClients: z.number().int().positive().default(200),
+        /** A packet declaring more is refused from its header, unread, and its connection closed. */
+        maxPacketBytes: z.number().int().positive().default(1_048_576),
+        /** CONNECTs asking for a longer keepalive, or none (0), are refused (identifier rejected). */
+        maxKeepaliveSec: z.number().int().positive().default(300),
+        /** A connection that sent no CONNECT within this time is closed. */
+        connectTimeoutSec: z.number().positive().default(10),
+        /** A connection that completed no packet for this long is closed, whatever its keepalive (keep it above 1.5 x maxKeepaliveSec). */
+        idleTimeoutSec: z.number().positive().default(600),
       })
       .strict()
+      .refine((l) => l.maxPacketBytes > l.maxPayloadBytes, { message: 'maxPacketBytes must exceed maxPayloadBytes', path: ['maxPacketBytes'] })
       .prefault({}),
   })
   .strict();

@@ -1,0 +1,191 @@
+import { Duplex } from 'node:stream';
+import type { Clock } from '../lib/clock.js';
+
+/** Why the guard closed a connection. */
+export type GuardRefusal = 'packet_too_large' | 'malformed_header' | 'connect_timeout' | 'idle_timeout';
+
+const PUBLISH = 3;
+
+/**
+ * One client connection, seen through the MQTT fixed header only. Every packet's declared remaining
+ * length is read from its first bytes, so a packet larger than `maxPacketBytes` is refused before any
+ * of its body is buffered (the broker's parser would otherwise hold the whole packet in memory first);
+ * complete packets are counted, so the broker can close a connection that sent no CONNECT in time or
+ * no packet at all for too long, whatever keepalive it asked for.
+ *
+ * Bytes pass through unchanged and without copies; reads follow the broker's pace (the socket is
+ * paused while the broker does not read), writes follow the socket's (`drain`).
+ */
+export class GuardedConnection extends Duplex {
+  /** Complete packets received so far. */
+  packets = 0;
+  /** Set by the broker's sweep: the packet count it saw last and since when. */
+  seenPackets = 0;
+  seenSince: number;
+  readonly openedAt: number;
+  private state: 'type' | 'length' | 'body' = 'type';
+  private type = 0;
+  private length = 0;
+  private lengthBytes = 0;
+  private remaining = 0;
+  private pendingWrite: ((error?: Error | null) => void) | undefined;
+  private refused = false;
+
+  constructor(
+    readonly inner: Duplex,
+    private readonly maxPacketBytes: number,
+    now: number,
+    private readonly onRefuse: (connection: GuardedConnection, reason: GuardRefusal, detail: string) => void,
+  ) {
+    super({ allowHalfOpen: true });
+    this.openedAt = now;
+    this.seenSince = now;
+    inner.on('data', (chunk: Buffer) => {
+      if (!this.scan(chunk)) return;
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (error) => this.destroy(error));
+    inner.on('close', () => this.destroy());
+    inner.on('drain', () => {
+      const callback = this.pendingWrite;
+      this.pendingWrite = undefined;
+      callback?.();
+    });
+  }
+
+  /** Closes the connection for `reason` (counted and logged by the broker), once. */
+  refuse(reason: GuardRefusal, detail: string): void {
+    if (this.refused) return;
+    this.refused = true;
+    this.onRefuse(this, reason, detail);
+    this.inner.destroy();
+    this.destroy();
+  }
+
+  /** Follows the packet boundaries in `chunk`; false when the connection was refused. */
+  private scan(chunk: Buffer): boolean {
+    if (this.refused) return false;
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.state === 'body') {
+        const step = Math.min(this.remaining, chunk.length - i);
+        i += step;
+        this.remaining -= step;
+        if (this.remaining === 0) this.completed();
+        continue;
+      }
+      const byte = chunk[i] as number;
+      i += 1;
+      if (this.state === 'type') {
+        this.type = byte >> 4;
+        this.length = 0;
+        this.lengthBytes = 0;
+        this.state = 'length';
+        continue;
+      }
+      this.length += (byte & 0x7f) * 128 ** this.lengthBytes;
+      this.lengthBytes += 1;
+      if (byte & 0x80) {
+        if (this.lengthBytes === 4) {
+          this.refuse('malformed_header', 'remaining length longer than 4 bytes');
+          return false;
+        }
+        continue;
+      }
+      if (this.length > this.maxPacketBytes) {
+        const kind = this.type === PUBLISH ? 'PUBLISH' : `packet type ${this.type}`;
+        this.refuse('packet_too_large', `${kind} of ${this.length} bytes > maxPacketBytes ${this.maxPacketBytes}`);
+        return false;
+      }
+      this.remaining = this.length;
+      if (this.remaining === 0) this.completed();
+      else this.state = 'body';
+    }
+    return true;
+  }
+
+  private completed(): void {
+    this.state = 'type';
+    this.packets += 1;
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.inner.write(chunk, encoding)) callback();
+    else this.pendingWrite = callback;
+  }
+
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
+    this.inner.cork();
+    let ok = true;
+    for (const { chunk, encoding } of chunks) ok = this.inner.write(chunk, encoding);
+    this.inner.uncork();
+    if (ok) callback();
+    else this.pendingWrite = callback;
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.inner.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.pendingWrite = undefined;
+    this.inner.destroy();
+    callback(error);
+  }
+}
+
+/**
+ * The open connections and one timer over them all: a connection that completed no packet (its
+ * CONNECT) within `connectTimeoutMs`, or no packet for `idleTimeoutMs`, is refused. One sweep per
+ * quarter of the shorter timeout, so a timeout fires at most a quarter late and no timer is set per
+ * packet.
+ */
+export class ConnectionSweep {
+  private readonly open = new Set<GuardedConnection>();
+  private timer: { clear(): void } | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly connectTimeoutMs: number,
+    private readonly idleTimeoutMs: number,
+  ) {}
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  add(connection: GuardedConnection): void {
+    this.open.add(connection);
+    connection.once('close', () => this.open.delete(connection));
+    this.timer ??= this.clock.setInterval(() => this.sweep(), Math.max(50, Math.min(this.connectTimeoutMs, this.idleTimeoutMs) / 4));
+  }
+
+  connections(): readonly GuardedConnection[] {
+    return [...this.open];
+  }
+
+  stop(): void {
+    this.timer?.clear();
+    this.timer = undefined;
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const connection of this.open) {
+      if (connection.packets !== connection.seenPackets) {
+        connection.seenPackets = connection.packets;
+        connection.seenSince = now;
+      } else if (connection.packets === 0) {
+        if (now - connection.openedAt >= this.connectTimeoutMs) connection.refuse('connect_timeout', `no CONNECT within ${this.connectTimeoutMs / 1000} s`);
+      } else if (now - connection.seenSince >= this.idleTimeoutMs) {
+        connection.refuse('idle_timeout', `no packet for ${this.idleTimeoutMs / 1000} s`);
+      }
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import type { MqttClient } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { readingTopic } from '../../src/contract/topics.js';
+import { counterValue } from '../ingest/helpers.js';
+import { client, openedPerTest, sleep, until } from './helpers.js';
+import { connackCode, connectPacket, publishHeader, publishPacket, rawClient, type RawClient } from './raw.js';
+
+/**
+ * The embedded broker over a real TCP socket, driven by hand-written MQTT 3.1.1 packets (what a
+ * client library will not send) and by MQTT.js.
+ */
+const { daemon, connect } = openedPerTest();
+const refused = (d: Awaited<ReturnType<typeof daemon>>, reason: string) => counterValue(d.metrics, 'wwtp_edge_broker_connections_refused_total', { reason });
+const port = (d: Awaited<ReturnType<typeof daemon>>) => d.broker.address().tcpPort;
+
+async function connected(p: number, opts: Parameters<typeof connectPacket>[0]): Promise<RawClient> {
+  const raw = await rawClient(p);
+  await raw.write(connectPacket(opts));
+  await until(() => connackCode(raw.received()) !== undefined || raw.isClosed(), 'CONNACK');
+  return raw;
+}
+
+describe('embedded broker: CONNECT checks (MQTT 3.1.1 3.1.3.1, max keepalive)', () => {
+  it('rejects a zero-length client id without a clean session (identifier rejected) and takes it with one', async () => {
+    const d = await daemon();
+    const persistent = await connected(port(d), { clientId: '', clean: false });
+    expect(connackCode(persistent.received())).toBe(2);
+    await persistent.closed;
+    const clean = await connected(port(d), { clientId: '', clean: true });
+    expect(connackCode(clean.received())).toBe(0);
+    clean.socket.destroy();
+    expect(await refused(d, 'client_id')).toBe(1);
+  });
+
+  it('refuses a keepalive above maxKeepaliveSec, or none, and takes one within it', async () => {
+    const d = await daemon({ limits: { maxKeepaliveSec: 60 } });
+    for (const keepalive of [0, 61]) {
+      const raw = await connected(port(d), { clientId: `ka-${keepalive}`, keepalive });
+      expect(connackCode(raw.received())).toBe(2);
+      await raw.closed;
+    }
+    const ok = await connected(port(d), { clientId: 'ka-60', keepalive: 60 });
+    expect(connackCode(ok.received())).toBe(0);
+    ok.socket.destroy();
+    expect(await refused(d, 'keepalive')).toBe(2);
+  });
+});
+
+describe('embedded broker: silent connections give their slot back', () => {
+  it('closes a connection that sends no CONNECT within connectTimeoutSec', async () => {
+    const d = await daemon({ limits: { connectTimeoutSec: 0.3 } });
+    const raw = await rawClient(port(d));
+    await raw.closed;
+    expect(await refused(d, 'connect_timeout')).toBe(1);
+  });
+
+  it('closes a client silent past its keepalive, and one that completes no packet for idleTimeoutSec', async () => {
+    const d = await daemon({ limits: { idleTimeoutSec: 3, maxKeepaliveSec: 60, maxClients: 2 } });
+    // Keepalive 1 s, then nothing: aedes drops it after 1.5 s.
+    const quiet = await connected(port(d), { clientId: 'quiet', keepalive: 1 });
+    // Keepalive 60 s, then the first bytes of a publish that never completes: the idle timeout drops it.
+    const stalled = await connected(port(d), { clientId: 'stalled', keepalive: 60 });
+    await stalled.write(publishHeader(readingTopic(d.config.site, 'aerobic', 'do'), 500_000));
+    await stalled.write(Buffer.alloc(1000, 0x31));
+    // Both slots are taken...
+    await expect(client(d.url())).rejects.toThrow();
+    await Promise.all([quiet.closed, stalled.closed]);
+    // ...and given back.
+    const plc = await connect(d.url());
+    expect(plc.connected).toBe(true);
+    expect(await refused(d, 'keepalive_timeout')).toBe(1);
+    expect(await refused(d, 'idle_timeout')).toBe(1);
+  });
+});
+
+describe('embedded broker: packets refused from their header', () => {
+  it('closes a connection whose PUBLISH declares more than maxPacketBytes, before reading its body', async () => {
+    const d = await daemon({ limits: { maxPacketBytes: 100_000 } });
+    const raw = await connected(port(d), { clientId: 'big' });
+    await raw.write(publishHeader(readingTopic(d.config.site, 'aerobic', 'do'), 250 * 1024 * 1024));
+    await raw.closed;
+    expect(await refused(d, 'packet_too_large')).toBe(1);
+    // A payload over maxPayloadBytes but within maxPacketBytes is still read and dead-lettered.
+    const plc = await connect(d.url());
+    await plc.publishAsync(readingTopic(d.config.site, 'aerobic', 'do'), Buffer.alloc(70_000, 0x31), { qos: 1 });
+    expect(d.sink.deadLetters.map((x) => x.reason)).toEqual(['oversized']);
+  });
+
+  it('closes, counts and logs a publish to a wildcard or an empty topic', async () => {
+    const d = await daemon();
+    for (const topic of ['wwtp/x/+', 'wwtp/x/#', '']) {
+      const raw = await connected(port(d), { clientId: `bad-${topic.length}-${topic.at(-1) ?? ''}` });
+      await raw.write(publishPacket(topic, '1'));
+      await raw.closed;
+    }
+    expect(await refused(d, 'invalid_topic')).toBe(3);
+    expect(d.sink.readings).toHaveLength(0);
+  });
+});
+
+describe('embedded broker: publish rate is back-pressure, not loss', () => {
+  it('slows a client over maxPublishesPerSecond and stores every one of its publishes', async () => {
+    const d = await daemon({ limits: { maxPublishesPerSecond: 100 } });
+    const plc = await connect(d.url());
+    const n = 300;
+    await Promise.all(Array.from({ length: n }, (_, i) => plc.publishAsync(readingTopic(d.config.site, 'influent', 'flow'), String(i), { qos: i % 2 === 0 ? 1 : 0 })));
+    await until(() => d.sink.readings.length === n, 'every publish stored');
+    expect(d.sink.deadLetters).toEqual([]);
+    expect(d.sink.readings.map((r) => r.value)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(await counterValue(d.metrics, 'wwtp_edge_broker_limit_hits_total', { limit: 'publish_rate' })).toBeGreaterThan(0);
+  });
+});
+
+function received(c: MqttClient): { topic: string; qos: number; payload: string }[] {
+  const got: { topic: string; qos: number; payload: string }[] = [];
+  c.on('message', (topic, payload, packet) => got.push({ topic, qos: packet.qos, payload: payload.toString() }));
+  return got;
+}
+
+describe('embedded broker: overlapping subscriptions (MQTT 3.1.1 3.3.5)', () => {
+  it('delivers one copy of a reading to a client with two matching subscriptions', async () => {
+    const d = await daemon();
+    const site = d.config.site;
+    const hmi = await connect(d.url());
+    const got = received(hmi);
+    await hmi.subscribeAsync({ [`wwtp/${site}/#`]: { qos: 1 }, [`wwtp/${site}/aerobic/+`]: { qos: 0 } });
+    const plc = await connect(d.url());
+    for (let i = 0; i < 10; i += 1) await plc.publishAsync(readingTopic(site, 'aerobic', 'do'), String(i), { qos: 1 });
+    await until(() => d.sink.readings.length === 10, 'stored');
+    await sleep(200);
+    expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+  });
+
+  it('delivers each retained alarm once to an HMI on wwtp/# and wwtp/{site}/alarms/#, amid other outputs and PLC traffic', async () => {
+    const d = await daemon();
+    const site = d.config.site;
+    const hmi = await connect(d.url());
+    const got = received(hmi);
+    await hmi.subscribeAsync({ 'wwtp/#': { qos: 1 }, [`wwtp/${site}/alarms/#`]: { qos: 1 } });
+    const plc = await connect(d.url());
+    const sends: Promise<unknown>[] = [];
+    for (let k = 0; k < 30; k += 1) {
+      sends.push(plc.publishAsync(readingTopic(site, "aerobic", "do"), String(k % 10), { qos: (k % 2) as 0 | 1 }));
+      sends.push(d.broker.publish(`wwtp/${site}/alarms/sensor.aerobic.do.deviation`, `{"k":${k}}`, { qos: 1, retain: true }));
+      sends.push(d.broker.publish(`wwtp/${site}/anomaly/aerobic`, `{"k":${k}}`, { qos: 1, retain: false }));
+      sends.push(d.broker.publish(`wwtp/${site}/deadletter`, `{"k":${k}}`, { qos: 0, retain: false }));
+    }
+    await Promise.all(sends);
+    const kinds = (part: string) => got.filter((m) => m.topic.includes(part)).map((m) => m.payload);
+    await until(() => kinds('/alarms/').length >= 30 && kinds('/anomaly/').length >= 30 && kinds('/deadletter').length >= 30, 'outputs delivered', 5_000);
+    await sleep(200);
+    const expected = Array.from({ length: 30 }, (_, k) => `{"k":${k}}`);
+    expect(kinds('/alarms/')).toEqual(expected);
+    expect(kinds('/anomaly/')).toEqual(expected);
+    expect(kinds('/deadletter')).toEqual(expected);
+    expect(got.filter((m) => m.topic.includes('/aerobic/do'))).toHaveLength(30);
+  });
+});
