@@ -2,14 +2,15 @@ import type { InboundAck } from '../broker/types.js';
 import type { Reading } from '../contract/reading.js';
 
 /**
- * Collects the readings of one event-loop turn (a socket read holds many messages) into one store
- * append, and releases their acks together once it committed. Bounded: a full batch is appended
+ * Collects the readings of one socket read (it holds many messages; flushed once the read is parsed) into
+ * one store append, and releases their acks together once it committed. The store's queue gathers
+ * the appends of one event-loop turn into one commit. Bounded: a full batch is appended
  * at once and a new one started; the store's own queue bound applies behind it.
  */
 export class CommitBatcher {
   private readings: Reading[] = [];
   private acks: InboundAck[] = [];
-  private scheduled: NodeJS.Immediate | undefined;
+  private scheduled = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -24,13 +25,19 @@ export class CommitBatcher {
     else this.readings.push(reading as Reading);
     this.acks.push(ack);
     if (this.readings.length >= this.maxReadings) this.flush();
-    else this.scheduled ??= setImmediate(() => this.flush());
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushTick);
+    }
   }
+
+  private readonly flushTick = (): void => {
+    if (this.scheduled) this.flush();
+  };
 
   /** Appends what is collected now. */
   flush(): void {
-    if (this.scheduled) clearImmediate(this.scheduled);
-    this.scheduled = undefined;
+    this.scheduled = false;
     if (this.acks.length === 0) return;
     const readings = this.readings;
     const acks = this.acks;

@@ -2,11 +2,15 @@ import type { Clock } from '../lib/clock.js';
 import { EdgeError } from '../lib/lifecycle.js';
 
 /**
- * Bounded group-commit queue. Entries wait until `maxBatchRows` rows are queued or `groupCommitMs`
- * passed, then one `write(batch)` (one SQLite transaction) commits them all. Entries with a `settle`
- * (readings: the QoS 1 ack waits on it) resolve only after that commit; on a failed commit they are
- * rejected so nothing unstored is acknowledged. Entries without one (dead letters, derived rows) are
- * kept and retried after a transient failure.
+ * Bounded group-commit queue (leader/follower). When no commit is waiting for its fsync, what arrived
+ * commits at once (at the end of the current event-loop turn, so a socket read's messages share it);
+ * while one is waiting, what arrives gathers and commits as soon as that fsync returned, so group commit
+ * costs latency only when it buys throughput. `groupCommitMs` bounds the gathering: past it (a slow
+ * disk) the next commit is written anyway and shares the next fsync. A batch is cut at `maxBatchRows`.
+ * Entries with a `settle` (readings, and the dead letters of QoS 1 messages: their ack waits on it)
+ * resolve only after their commit is durable; on a failed commit they are rejected so nothing unstored
+ * is acknowledged. Entries without one (derived rows, state) are kept and retried after a transient
+ * failure.
  *
  * Overflow policy: past `maxPendingRows` an append is refused (settled entries: rejected with
  * STORE_QUEUE_FULL; others: dropped) and counted by the caller through `onRefused`.
@@ -43,7 +47,10 @@ export interface CommitQueueOptions<E extends QueueEntry> {
 export class CommitQueue<E extends QueueEntry> {
   private entries: E[] = [];
   private pendingRows = 0;
-  private timer: { clear(): void } | undefined;
+  /** Commits written whose durable step has not returned yet. */
+  private inFlight = 0;
+  private wait: { clear(): void } | undefined;
+  private retry: { clear(): void } | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private failing = false;
   private syncFailing = false;
@@ -100,47 +107,46 @@ export class CommitQueue<E extends QueueEntry> {
   }
 
   private cancel(): void {
-    this.timer?.clear();
-    this.timer = undefined;
+    this.wait?.clear();
+    this.wait = undefined;
+    this.retry?.clear();
+    this.retry = undefined;
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = undefined;
   }
 
-  private schedule(delayMs?: number): void {
-    if (!this.ready || this.entries.length === 0) return;
-    if (delayMs !== undefined) {
-      this.cancel();
-      this.timer = this.opts.clock.setTimeout(() => this.tick(), delayMs);
-      return;
-    }
-    if (this.immediate || (this.timer && this.failing)) return;
-    if (this.pendingRows >= this.opts.maxBatchRows || this.opts.groupCommitMs <= 0) {
-      this.timer?.clear();
-      this.timer = undefined;
-      this.immediate = setImmediate(() => this.tick());
-    } else if (!this.timer) {
-      this.timer = this.opts.clock.setTimeout(() => this.tick(), this.opts.groupCommitMs);
+  /** Leader: commit at the end of this turn. Follower: wait for the running commit's fsync (bounded). */
+  private schedule(): void {
+    if (!this.ready || this.entries.length === 0 || this.immediate || this.retry) return;
+    if (this.inFlight === 0 || this.pendingRows >= this.opts.maxBatchRows || this.opts.groupCommitMs <= 0) {
+      this.wait?.clear();
+      this.wait = undefined;
+      this.immediate = setImmediate(this.tick);
+    } else {
+      this.wait ??= this.opts.clock.setTimeout(this.tick, this.opts.groupCommitMs);
     }
   }
 
-  private tick(): void {
-    this.timer = undefined;
+  private readonly tick = (): void => {
+    this.wait?.clear();
+    this.wait = undefined;
+    this.retry = undefined;
     this.immediate = undefined;
     if (!this.ready) return;
     if (this.commitOne()) this.schedule();
-    else this.schedule(this.opts.retryMs);
-  }
+    else this.retry = this.opts.clock.setTimeout(this.tick, this.opts.retryMs);
+  };
 
   private take(): E[] {
-    const batch: E[] = [];
+    let count = 0;
     let rows = 0;
-    while (this.entries.length > 0) {
-      const next = this.entries[0];
-      if (!next || (batch.length > 0 && rows + next.rows > this.opts.maxBatchRows)) break;
-      batch.push(next);
+    for (const next of this.entries) {
+      if (count > 0 && rows + next.rows > this.opts.maxBatchRows) break;
       rows += next.rows;
-      this.entries.shift();
+      count += 1;
     }
+    const batch = count === this.entries.length ? this.entries : this.entries.splice(0, count);
+    if (batch === this.entries) this.entries = [];
     this.pendingRows -= rows;
     return batch;
   }
@@ -149,7 +155,8 @@ export class CommitQueue<E extends QueueEntry> {
   private commitOne(): boolean {
     const batch = this.take();
     if (batch.length === 0) return true;
-    const rows = batch.reduce((n, e) => n + e.rows, 0);
+    let rows = 0;
+    for (const e of batch) rows += e.rows;
     const started = performance.now();
     try {
       this.opts.write(batch);
@@ -173,7 +180,9 @@ export class CommitQueue<E extends QueueEntry> {
       for (const e of batch) e.settle?.resolve();
       return;
     }
+    this.inFlight += 1;
     durable((error) => {
+      this.inFlight -= 1;
       if (error === undefined) {
         this.opts.onCommitted(batch, rows, (performance.now() - started) / 1000);
         for (const e of batch) e.settle?.resolve();
@@ -181,18 +190,19 @@ export class CommitQueue<E extends QueueEntry> {
           this.syncFailing = false;
           this.opts.onBurst(false, undefined);
         }
-        return;
+      } else {
+        // Committed but not known to be on disk: not acknowledged; a resent reading is ignored by its key.
+        if (!this.syncFailing) {
+          this.syncFailing = true;
+          this.opts.onBurst(true, error);
+        }
+        const err = new EdgeError('STORE_WRITE_FAILED', `store fsync failed: ${error instanceof Error ? error.message : String(error)}`);
+        for (const e of batch) e.settle?.reject(err);
       }
-      // Committed but not known to be on disk: not acknowledged; a resent reading is ignored by its key.
-      if (!this.syncFailing) {
-        this.syncFailing = true;
-        this.opts.onBurst(true, error);
-      }
-      const err = new EdgeError('STORE_WRITE_FAILED', `store fsync failed: ${error instanceof Error ? error.message : String(error)}`);
-      for (const e of batch) e.settle?.reject(err);
+      // The followers that gathered meanwhile commit now.
+      this.schedule();
     });
   }
-
   private recover(batch: E[], error: unknown): boolean {
     if (this.opts.isTransient(error)) {
       if (!this.failing) {

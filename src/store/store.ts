@@ -17,7 +17,7 @@ import { createReader, type HistoryPage, type Reader } from './reader.js';
 import { migrate } from './schema.js';
 import { TABLE_SPECS, toSqlValues } from './tables.js';
 import { WalSync } from './wal-sync.js';
-import { createReadingWriter } from './writer.js';
+import { createGroupCommit, createReadingWriter } from './writer.js';
 
 export interface StoreContext {
   readonly site: string;
@@ -118,9 +118,12 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
   }
 
   let checkpointer: Checkpointer | undefined;
+  /** The worker does every checkpoint (none runs inside a group commit). */
+  let checkpointsOffThread = false;
   /** WAL checkpoints on a worker thread; SQLite's automatic one (inside a commit) only if that fails. */
   function startCheckpointer(handle: Database.Database): void {
     const restore = (): void => {
+      checkpointsOffThread = false;
       try {
         if (handle.open) handle.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
       } catch (error) {
@@ -131,6 +134,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       checkpointer = new Checkpointer(config.path, CHECKPOINT_EVERY_MS, log, restore);
       checkpointer.start();
       handle.pragma('wal_autocheckpoint = 0');
+      checkpointsOffThread = true;
     } catch (error) {
       log.warn({ err: error }, 'checkpoint worker not started; SQLite checkpoints inside the commits');
       checkpointer = undefined;
@@ -176,16 +180,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       if (readings.length > 0) insertReadings(readings);
     });
     // Every other write (state before start and while stopping, shedding) keeps the configured mode and syncs in place.
-    writeRows = walSync
-      ? (batch) => {
-          handle.exec('PRAGMA synchronous = NORMAL');
-          try {
-            transaction(batch);
-          } finally {
-            handle.exec('PRAGMA synchronous = FULL');
-          }
-        }
-      : transaction;
+    writeRows = createGroupCommit(handle, transaction, walSync ? 'FULL' : 'NORMAL', () => checkpointsOffThread);
     const loaded = new Map<string, unknown>();
     for (const row of handle.prepare('SELECT key, value FROM state').all() as { key: string; value: string }[]) {
       loaded.set(row.key, JSON.parse(row.value));

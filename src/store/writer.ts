@@ -68,3 +68,34 @@ export function createReadingWriter(db: Database.Database): (groups: Iterable<re
     }
   };
 }
+
+/**
+ * Runs the group commit's transaction without SQLite's own syncs, which would block the event loop:
+ * with `synchronous = FULL` the WAL fsync is done off the event loop afterwards (wal-sync.ts), and
+ * while the checkpoint worker does every checkpoint (with its own FULL connection, which syncs the WAL
+ * before and the database after), the only sync left in a commit is the WAL header's when the WAL
+ * restarts after a complete checkpoint: everything before it is then in the synced database file, so
+ * `OFF` loses nothing, and the next fsync (or, in NORMAL mode, the next checkpoint) covers the header.
+ * When the daemon checkpoints in its own commits again (the worker failed), NORMAL keeps the
+ * checkpoint's syncs. Every other write keeps the configured mode.
+ */
+export function createGroupCommit<B>(
+  db: Database.Database,
+  transaction: (batch: B) => void,
+  configured: 'FULL' | 'NORMAL',
+  checkpointsElsewhere: () => boolean,
+): (batch: B) => void {
+  const off = db.prepare('PRAGMA synchronous = OFF');
+  const normal = db.prepare('PRAGMA synchronous = NORMAL');
+  const restore = db.prepare(`PRAGMA synchronous = ${configured}`);
+  return (batch) => {
+    const elsewhere = checkpointsElsewhere();
+    if (elsewhere) off.run();
+    else if (configured === 'FULL') normal.run();
+    try {
+      transaction(batch);
+    } finally {
+      if (elsewhere || configured === 'FULL') restore.run();
+    }
+  };
+}
