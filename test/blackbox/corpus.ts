@@ -76,6 +76,12 @@ export function buildCorpus(ctx: CorpusContext): CorpusKind[] {
     },
   });
 
+  const rawTopicKind = (name: string, rawTopic: Buffer, expect: Expect): CorpusKind => ({
+    name,
+    source: 'MQTT 3.1.1 1.5.3',
+    messages: () => [{ topic: rawTopic.toString('utf8'), rawTopic, payload: text('1'), qos: 1, sender: 'raw', expect }],
+  });
+
   return [
     // Valid readings, mixed in: each must be stored with its key and value.
     reading('valid JSON reading', '4.2', 'influent', 'flow', (t, v) => json({ value: v, ts: t })),
@@ -144,6 +150,11 @@ export function buildCorpus(ctx: CorpusContext): CorpusKind[] {
     one('HMI command from a PLC account', 'roles: plc publishes readings only', `${S}/hmi/loops/do/mode`, () => json({ mode: 'manual', value: 2, by: 'plc' }), dead('not_authorized')),
     one('reading from an HMI account', 'roles: hmi publishes hmi/# only', `${S}/membrane/permeability`, () => text('5'), dead('not_authorized'), 1, 'hmi'),
 
+    // MQTT 3.1.1 section 1.5.3 wants the connection closed for ill-formed UTF-8 or U+0000 in a topic;
+    // the broker decodes the topic (U+FFFD) and the daemon dead-letters it as an unknown signal.
+    rawTopicKind('topic with invalid UTF-8', Buffer.concat([text(`${S}/aerobic/`), Buffer.from([0xc3, 0x28])]), dead('unknown_signal')),
+    rawTopicKind('topic with U+0000', Buffer.concat([text(`${S}/aerobic/do`), Buffer.from([0])]), dead('unknown_signal')),
+
     // Sparkplug B.
     {
       name: 'valid Sparkplug NBIRTH + NDATA',
@@ -189,6 +200,9 @@ export function buildCorpus(ctx: CorpusContext): CorpusKind[] {
     one('HMI mode unknown loop', '4.2 hmi/loops/{loop}/mode', `${S}/hmi/loops/bb_noloop/mode`, () => json({ mode: 'manual', value: 1, by: 'op' }), dead('invalid_command'), 1, 'hmi'),
     one('HMI mode value as string', '4.2 hmi/loops/{loop}/mode', `${S}/hmi/loops/was_flow/mode`, () => json({ mode: 'manual', value: 'high', by: 'op' }), dead('invalid_command'), 1, 'hmi'),
     one('HMI unknown command topic', '4.2 hmi topics', `${S}/hmi/alarms/bb.a3/explode`, () => json({ by: 'op' }), dead('unknown_topic'), 1, 'hmi'),
+
+    // Impossible calendar dates: rejected, never rolled over into the next month.
+    one('ts 24:30', '4.2 ts ISO-8601', `${S}/effluent/nh4_n`, () => json({ value: 1, ts: '2026-03-01T24:30:00Z' }), dead('bad_timestamp')),
 
     // The same key twice with the same value: one row.
     {
