@@ -201,6 +201,13 @@ export function buildCorpus(ctx: CorpusContext): CorpusKind[] {
     one('HMI mode value as string', '4.2 hmi/loops/{loop}/mode', `${S}/hmi/loops/was_flow/mode`, () => json({ mode: 'manual', value: 'high', by: 'op' }), dead('invalid_command'), 1, 'hmi'),
     one('HMI unknown command topic', '4.2 hmi topics', `${S}/hmi/alarms/bb.a3/explode`, () => json({ by: 'op' }), dead('unknown_topic'), 1, 'hmi'),
 
+    // MQTT 3.1.1 section 3.3.2.1 (no wildcards in a PUBLISH topic), 4.7.3 (at least one character),
+    // 1.5.3 (well-formed UTF-8): the server closes the connection; counted and logged.
+    { name: 'PUBLISH to +', source: 'MQTT 3.1.1 3.3.2.1', messages: () => [{ topic: '+', payload: text('1'), qos: 1, sender: 'raw', expect: { as: 'closed' } }] },
+    { name: 'PUBLISH to #', source: 'MQTT 3.1.1 3.3.2.1', messages: () => [{ topic: '#', payload: text('1'), qos: 1, sender: 'raw', expect: { as: 'closed' } }] },
+    { name: 'PUBLISH to a topic with +', source: 'MQTT 3.1.1 3.3.2.1', messages: () => [{ topic: `${S}/+/do`, payload: text('1'), qos: 1, sender: 'raw', expect: { as: 'closed' } }] },
+    { name: 'PUBLISH to a topic ending in #', source: 'MQTT 3.1.1 3.3.2.1', messages: () => [{ topic: `${S}/aerobic/#`, payload: text('1'), qos: 0, sender: 'raw', expect: { as: 'closed' } }] },
+    { name: 'PUBLISH to an empty topic', source: 'MQTT 3.1.1 4.7.3', messages: () => [{ topic: '', payload: text('1'), qos: 1, sender: 'raw', expect: { as: 'closed' } }] },
     // Impossible calendar dates: rejected, never rolled over into the next month.
     one('ts 24:30', '4.2 ts ISO-8601', `${S}/effluent/nh4_n`, () => json({ value: 1, ts: '2026-03-01T24:30:00Z' }), dead('bad_timestamp')),
 

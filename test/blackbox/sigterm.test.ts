@@ -113,6 +113,7 @@ const runs = new Map<string, Run>();
 
 describe('SIGTERM under a QoS 1 stream (embedded broker, built daemon)', () => {
   lossless('embedded', runs);
+  it('publishes offline to subscribers before their connection closes', () => offlineSeen(runs.get('embedded')));
 });
 
 describe('SIGTERM under a QoS 1 stream (external Mosquitto, built daemon)', () => {
