@@ -138,13 +138,22 @@ program
   .command('replay')
   .description('publish a CSV as readings')
   .requiredOption('--csv <file>', 'CSV with a time column and signal columns')
-  .requiredOption('--map <file>', 'YAML mapping columns to stage/signal')
+  .requiredOption('--map <file>', "map file: the CSV's tags onto stage/signal, and the plant's own topics (docs/mapping.md)")
   .requiredOption('--broker <url>', 'MQTT broker URL')
   .option('--speed <n>', 'plant seconds per wall second (0 = as fast as possible)', '0')
   .option('--site <site>', 'site (topic prefix wwtp/{site})')
+  .option('--config <file>', "site config, for the signals' units when the map has no tags.mqtt")
   .option('--username <user>', 'MQTT username')
   .option('--password <password>', 'MQTT password')
   .action((opts: Record<string, string | undefined>) => runCommand(async () => (await import('./cli/replay.js')).replayCommand(opts, io)));
+
+program
+  .command('import')
+  .description('load a historian export into the store through the tag map and the same checks as live readings')
+  .requiredOption('--csv <file>', 'historian export (CSV or TSV, separator detected)')
+  .requiredOption('--map <file>', 'map file: tags.csv.time and tags.points (docs/mapping.md)')
+  .option('--config <file>', 'site config overlaid on config/default.yaml (signals, storage.path)')
+  .action((opts: { csv: string; map: string; config?: string }) => runCommand(async () => (await import('./cli/import.js')).importCommand(opts, io)));
 
 program
   .command('check-config')

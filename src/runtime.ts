@@ -5,6 +5,7 @@ import { createAlarms } from './alarms/index.js';
 import { createBroker } from './broker/index.js';
 import { createControl, SetpointHistory } from './control/index.js';
 import { createIngest } from './ingest/index.js';
+import { plantTopicFilter } from './mapping/pattern.js';
 import { createInference } from './inference/index.js';
 import { createHttpServer, type RouteHandler } from './http/server.js';
 import { historyRequest } from './http/history.js';
@@ -59,6 +60,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   let ingestReject: ReturnType<typeof createIngest>['reject'] | undefined;
   const broker = createBroker(config.broker, {
     site,
+    plantTopics: [...new Set(config.tags.mqtt.map((m) => plantTopicFilter(m.topic)))],
     logger: logger.child({ component: 'broker' }),
     metrics,
     onMessage: (message, ack) => {

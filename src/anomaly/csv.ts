@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseCsvText } from '../lib/csv.js';
 import { AnomalyError } from './errors.js';
 
 /** Columns that carry labels in evaluation sets; never model inputs unless named explicitly. */
@@ -17,38 +18,23 @@ export interface CsvTable {
   readonly cells: readonly (readonly string[])[];
 }
 
-export function detectSeparator(headerLine: string): string {
-  const candidates = [';', ',', '\t'];
-  let best = ',';
-  let count = 0;
-  for (const c of candidates) {
-    const n = headerLine.split(c).length - 1;
-    if (n > count) {
-      best = c;
-      count = n;
-    }
-  }
-  return best;
-}
+export { detectSeparator } from '../lib/csv.js';
 
 export function parseCsv(text: string, path: string): CsvTable {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  while (lines.length > 0 && (lines[lines.length - 1] ?? '').trim() === '') lines.pop();
-  const headerLine = lines[0];
-  if (headerLine === undefined || headerLine.trim() === '') throw new AnomalyError('CSV_EMPTY', `${path}: empty file, expected a header row`);
-  const separator = detectSeparator(headerLine);
-  const header = headerLine.split(separator).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
-  if (header.length < 2) throw new AnomalyError('CSV_NO_COLUMNS', `${path}: header has one column; expected ';' or ',' separated columns`);
-  const cells: string[][] = [];
-  for (let i = 1; i < lines.length; i += 1) {
-    const line = lines[i] ?? '';
-    if (line.trim() === '') continue;
-    const fields = line.split(separator).map((f) => f.trim().replace(/^"(.*)"$/, '$1'));
-    if (fields.length !== header.length) {
-      throw new AnomalyError('CSV_BAD_ROW', `${path}:${i + 1}: ${fields.length} fields, header has ${header.length}`);
-    }
-    cells.push(fields);
+  let parsed: { separator: string; records: string[][] };
+  try {
+    parsed = parseCsvText(text, path);
+  } catch (error) {
+    throw new AnomalyError('CSV_BAD_ROW', error instanceof Error ? error.message : String(error));
   }
+  const { separator, records } = parsed;
+  const header = records[0];
+  if (header === undefined || header.every((h) => h === '')) throw new AnomalyError('CSV_EMPTY', `${path}: empty file, expected a header row`);
+  if (header.length < 2) throw new AnomalyError('CSV_NO_COLUMNS', `${path}: header has one column; expected ';' or ',' separated columns`);
+  const cells = records.slice(1);
+  cells.forEach((fields, i) => {
+    if (fields.length !== header.length) throw new AnomalyError('CSV_BAD_ROW', `${path}: record ${i + 2}: ${fields.length} fields, header has ${header.length}`);
+  });
   if (cells.length === 0) throw new AnomalyError('CSV_NO_ROWS', `${path}: header only, no data rows`);
   const timeIndex = header.findIndex((h) => TIME_COLUMN.test(h));
   const timeColumn = timeIndex >= 0 ? header[timeIndex] : undefined;

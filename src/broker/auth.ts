@@ -1,5 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { RESERVED_SEGMENTS } from '../contract/topics.js';
+import { matchTopic, parsePattern, type TopicPattern } from '../mapping/pattern.js';
 
 export type Role = 'plc' | 'hmi' | 'viewer';
 
@@ -37,11 +38,12 @@ const RESERVED = new Set<string>(RESERVED_SEGMENTS);
  * nothing for viewers; the daemon's own outputs (setpoints, predictions, indicators, anomalies,
  * alarms, status, dead letters) are never writable by clients, whatever the role.
  */
-export function mayPublish(role: Role, topic: string, site: string): boolean {
+export function mayPublish(role: Role, topic: string, site: string, plantTopics: readonly TopicPattern[] = []): boolean {
   if (role === 'viewer') return false;
   const prefix = `wwtp/${site}/`;
   if (role === 'plc') {
     if (topic.startsWith('spBv1.0/')) return true;
+    if (!topic.startsWith('wwtp/') && plantTopics.some((p) => matchTopic(p, topic) !== undefined)) return true;
     if (!topic.startsWith(prefix)) return false;
     const rest = topic.slice(prefix.length);
     const slash = rest.indexOf('/');
@@ -54,4 +56,9 @@ export function mayPublish(role: Role, topic: string, site: string): boolean {
 /** Every role reads everything except the broker's own `$` topics. */
 export function maySubscribe(_role: Role, topicFilter: string): boolean {
   return !topicFilter.startsWith('$');
+}
+
+/** The plant topic filters as patterns for `mayPublish`; a filter that is no pattern is left out. */
+export function plantTopicPatterns(filters: readonly string[] = []): TopicPattern[] {
+  return filters.map(parsePattern).filter((p): p is TopicPattern => !('error' in p));
 }

@@ -3,7 +3,7 @@ import type { BrokerConfig } from '../config/sections/broker.js';
 import type { DeadLetterReason } from '../contract/reading.js';
 import { systemClock } from '../lib/clock.js';
 import { EdgeError } from '../lib/lifecycle.js';
-import { maySubscribe, mayPublish, verifyPassword, type Role } from './auth.js';
+import { maySubscribe, mayPublish, plantTopicPatterns, verifyPassword, type Role } from './auth.js';
 import { ConnectionSweep, GuardedConnection, type GuardRefusal } from './guard.js';
 import { PublishThrottle, topicLevels } from './limits.js';
 import { listenTcp, listenTls, listenWebSocket, type ConnectionHandler, type Listener } from './listeners.js';
@@ -108,13 +108,14 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     TooDeep,
     NotAllowed,
   }
+  const plantTopics = plantTopicPatterns(ctx.plantTopics);
   const verdicts: Record<Role, Map<string, Verdict>> = { plc: new Map(), hmi: new Map(), viewer: new Map() };
   const topicVerdict = (role: Role, topic: string): Verdict => {
     const cache = verdicts[role];
     let verdict = cache.get(topic);
     if (verdict === undefined) {
       if (topicLevels(topic) > limits.maxTopicLevels) verdict = Verdict.TooDeep;
-      else verdict = mayPublish(role, topic, ctx.site) ? Verdict.Allowed : Verdict.NotAllowed;
+      else verdict = mayPublish(role, topic, ctx.site, plantTopics) ? Verdict.Allowed : Verdict.NotAllowed;
       if (cache.size >= 4096) cache.clear();
       cache.set(topic, verdict);
     }

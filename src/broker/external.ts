@@ -41,7 +41,7 @@ export function createExternalBroker(config: BrokerConfig['external'], ctx: Brok
   const log = ctx.logger;
   const clock = ctx.clock ?? systemClock;
   const statusTopic = outTopic(ctx.site, 'status', {});
-  const topics = ctx.subscriptions ?? Object.values(inTopics(ctx.site));
+  const topics = ctx.subscriptions ?? [...Object.values(inTopics(ctx.site)), ...(ctx.plantTopics ?? [])];
   const dropped = counter(ctx.metrics.registry, 'wwtp_edge_mqtt_offline_dropped_total', 'Outbound messages dropped from the full offline queue');
   const redeliveries = counter(ctx.metrics.registry, 'wwtp_edge_mqtt_unacked_total', 'Inbound QoS 1 messages left unacknowledged so the broker resends them');
   const reconnects = counter(ctx.metrics.registry, 'wwtp_edge_mqtt_reconnects_total', 'Reconnect attempts to the external broker');

@@ -45,6 +45,11 @@ export interface BrokerContext {
   readonly onMessage: (message: InboundMessage, ack: InboundAck) => void;
   /** A message the broker itself refused (role, limits); it is acknowledged and not forwarded. */
   readonly onRejected?: (message: InboundMessage, reason: DeadLetterReason, detail: string) => void;
+  /**
+   * Subscription filters of the plant's own topics (config `tags.mqtt`): PLCs may publish them to the
+   * embedded broker, the daemon subscribes to them on an external one.
+   */
+  readonly plantTopics?: readonly string[];
 }
 
 export interface Broker {

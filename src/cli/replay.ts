@@ -1,25 +1,29 @@
-import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
+import { loadConfig } from '../config/load.js';
+import { readCsvRows } from '../lib/csv.js';
 import { createProgress } from '../lib/progress.js';
-import { readReplayMap } from '../replay/map.js';
+import { readMapFile } from '../mapping/map-file.js';
 import { replayCsv } from '../replay/replay.js';
 import { parseNumberOption, UsageError, type CliIo, type ExitCode } from './io.js';
 
-function countLines(file: string): number {
-  try {
-    return Math.max(0, readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length - 1);
-  } catch {
-    throw new UsageError(`cannot read CSV ${file}`);
-  }
+/** Data rows of a CSV (for the progress bar), read with the same parser as the replay. */
+export async function countRows(file: string): Promise<number> {
+  let rows = 0;
+  for await (const _ of readCsvRows(file)) rows += 1;
+  return rows;
 }
 
-/** `wwtp-edge replay --csv FILE --map FILE --broker URL [--speed N]`. */
+/** `wwtp-edge replay --csv FILE --map FILE --broker URL [--speed N] [--site S] [--config FILE]`. */
 export async function replayCommand(opts: Record<string, string | undefined>, io: CliIo): Promise<ExitCode> {
   const csv = opts['csv'] ?? '';
-  const map = readReplayMap(opts['map'] ?? '');
-  const site = opts['site'];
+  const map = readMapFile(opts['map'] ?? '');
   const speed = parseNumberOption('speed', opts['speed'], 0, (n) => n >= 0);
-  const total = countLines(csv);
+  const needsSignals = map.tags.mqtt.length === 0 && map.tags.points.some((p) => p.unit !== undefined);
+  const config = needsSignals || opts['config'] !== undefined ? loadConfig({ file: opts['config'], env: io.env }) : undefined;
+  const site = opts['site'] ?? map.site ?? config?.site ?? 'demo';
+  const total = await countRows(csv).catch((error: unknown) => {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  });
   const client = await mqtt.connectAsync(opts['broker'] ?? '', {
     username: opts['username'],
     password: opts['password'],
@@ -32,7 +36,9 @@ export async function replayCommand(opts: Record<string, string | undefined>, io
       client,
       {
         csv,
-        map: site ? { ...map, site } : map,
+        map,
+        site,
+        signals: config?.signals ?? [],
         speed,
         now: () => Date.now(),
         sleep: (ms, signal) => new Promise((resolve) => {
@@ -44,7 +50,8 @@ export async function replayCommand(opts: Record<string, string | undefined>, io
       (rows) => progress.update(rows, total),
     );
     progress.stop();
-    io.stdout.write(`replayed ${result.rows} rows: ${result.published} readings published, ${result.skipped} empty or non-numeric cells skipped\n`);
+    const where = result.layout === 'plant' ? "through the plant's own topics (tags.mqtt)" : `as wwtp/${site}/{stage}/{signal}`;
+    io.stdout.write(`replayed ${result.rows} rows: ${result.published} messages published ${where}, ${result.skipped} empty or non-numeric cells skipped\n`);
     return 0;
   } finally {
     progress.stop();

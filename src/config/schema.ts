@@ -9,6 +9,7 @@ import { signalsSchema } from './sections/plant.js';
 import { plantGeometrySchema } from './sections/plant-geometry.js';
 import { storageSchema } from './sections/storage.js';
 import { syncSchema } from './sections/sync.js';
+import { checkTags, tagsSchema } from './sections/tags.js';
 import { windowsSchema } from './sections/windows.js';
 
 /** The one config schema (PRODUCT 4.5). Types come from it, never written twice. */
@@ -28,9 +29,11 @@ export const configSchema = z
     alarms: alarmsSchema.prefault({}),
     sync: syncSchema.prefault({}),
     http: httpSchema.prefault({}),
+    tags: tagsSchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
+    checkTags(c.tags, c.signals, ctx);
     c.control.loops.forEach((loop, i) => {
       if (!c.signals.some((s) => s.stage === loop.stage)) {
         ctx.addIssue({ code: 'custom', message: `loop ${loop.id} names stage ${loop.stage}, which has no signals`, path: ['control', 'loops', i, 'stage'] });
@@ -56,3 +59,4 @@ export type { HttpConfig } from './sections/http.js';
 export type { IngestConfig } from './sections/ingest.js';
 export type { ModelsConfig } from './sections/models.js';
 export type { PlantGeometry } from './sections/plant-geometry.js';
+export type { TagsConfig } from './sections/tags.js';

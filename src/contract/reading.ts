@@ -29,6 +29,8 @@ export const DEAD_LETTER_REASONS = [
   'not_authorized',
   'sparkplug_decode',
   'sparkplug_unknown_metric',
+  /** Not under `wwtp/{site}/`, not Sparkplug, and no `tags.mqtt` pattern (or tag) maps it. */
+  'unmapped',
   'invalid_command',
   'handler_error',
 ] as const;

@@ -9,18 +9,20 @@ import type { Metrics } from '../lib/metrics.js';
 import { CommitBatcher } from './batch.js';
 import { makeDeadLetter } from './dead-letter.js';
 import { handleHmi } from './handlers/hmi.js';
+import { createMappedHandler } from './handlers/mapped.js';
 import { handleOwn, handleUnknown } from './handlers/other.js';
 import { handleReading } from './handlers/reading.js';
 import { createSparkplugHandler } from './handlers/sparkplug.js';
 import type { Handler, IngestKit } from './kit.js';
 import { createRouter, type Route, type RouteKind } from './router.js';
+import { createTagMap } from '../mapping/tag-map.js';
 
 export { decodeReading } from './handlers/reading.js';
 export { decodeHmiCommand } from './handlers/hmi.js';
 export { payloadText, makeDeadLetter } from './dead-letter.js';
 
 export interface IngestContext {
-  readonly config: Pick<EdgeConfig, 'site' | 'signals' | 'ingest'>;
+  readonly config: Pick<EdgeConfig, 'site' | 'signals' | 'ingest'> & Partial<Pick<EdgeConfig, 'tags'>>;
   readonly sink: ReadingSink;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -52,7 +54,8 @@ type HandlerTable = { readonly [K in RouteKind]: Handler<Extract<Route, { kind: 
 export function createIngest(ctx: IngestContext): Ingest {
   const { config, metrics, clock } = ctx;
   const log = ctx.logger;
-  const router = createRouter(config.site, config.signals);
+  const tags = createTagMap(config.tags ?? { mqtt: [], points: [] }, config.signals);
+  const router = createRouter(config.site, config.signals, tags);
   const window = { maxFutureMs: config.ingest.maxFutureSkewSec * 1000, maxAgeMs: config.ingest.maxAgeDays * 86_400_000 };
   const maxPayloadBytes = config.ingest.maxPayloadBytes;
   const notStored = counter(metrics.registry, 'wwtp_edge_ingest_not_stored_total', 'Readings left unacknowledged because the store refused them (the publisher resends)');
@@ -133,6 +136,7 @@ export function createIngest(ctx: IngestContext): Ingest {
     reading: handleReading,
     hmi: handleHmi,
     sparkplug: createSparkplugHandler(config.ingest.sparkplug, router.entries),
+    mapped: createMappedHandler(tags),
     own: handleOwn,
     unknown: handleUnknown,
   };

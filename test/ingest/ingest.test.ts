@@ -26,7 +26,7 @@ describe('ingest: readings', () => {
   });
 
   it.each([
-    ['unknown_topic', 'plant/aerobic/do', '1'],
+    ['unmapped', 'plant/aerobic/do', '1'],
     ['unknown_topic', 'wwtp/SITE/nowhere/do', '1'],
     ['unknown_topic', 'wwtp/SITE/aerobic/do/extra', '1'],
     ['unknown_signal', 'wwtp/SITE/aerobic/nope', '1'],

@@ -1,0 +1,71 @@
+/**
+ * Timestamps as historians and PLCs write them: ISO-8601 (or `YYYY-MM-DD hh:mm[:ss]`), epoch ms or
+ * epoch s; text without an offset is local time of the map's `timezone` (IANA name, default UTC).
+ */
+export type TimeFormat = 'iso' | 'epoch-ms' | 'epoch-s';
+
+const LOCAL = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?$/;
+const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Whether `zone` is an IANA time zone this Node knows. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    zoneFormat(zone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function zoneFormat(zone: string): Intl.DateTimeFormat {
+  let f = zoneFormats.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    zoneFormats.set(zone, f);
+  }
+  return f;
+}
+
+/** Offset of `zone` from UTC at instant `utcMs`, in ms. */
+function offsetAt(zone: string, utcMs: number): number {
+  const parts: Record<string, number> = {};
+  for (const p of zoneFormat(zone).formatToParts(new Date(utcMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  const asUtc = Date.UTC(parts['year']!, parts['month']! - 1, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!);
+  return asUtc - Math.floor(utcMs / 1000) * 1000;
+}
+
+/** Wall-clock time in `zone` to epoch ms (a time in a DST gap or overlap takes the earlier offset). */
+export function zonedToUtc(wallMs: number, zone: string): number {
+  if (zone === 'UTC') return wallMs;
+  const first = offsetAt(zone, wallMs);
+  const second = offsetAt(zone, wallMs - first);
+  return wallMs - (first === second ? first : Math.max(first, second));
+}
+
+/** Epoch ms of a timestamp, or NaN when it is not one in `format`. */
+export function parseTime(raw: unknown, format: TimeFormat, zone = 'UTC'): number {
+  if (format !== 'iso') {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    return format === 'epoch-s' ? n * 1000 : n;
+  }
+  if (typeof raw !== 'string') return NaN;
+  const text = raw.trim();
+  if (WITH_OFFSET.test(text)) return Date.parse(text.replace(' ', 'T'));
+  const m = LOCAL.exec(text);
+  if (!m) return NaN;
+  const [, y, mo, d, h, mi, s, frac] = m;
+  const ms = frac ? Number(`0.${frac}`) * 1000 : 0;
+  const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0)) + Math.round(ms);
+  const check = new Date(wall);
+  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d)) return NaN;
+  return zonedToUtc(wall, zone);
+}
+
+/** A timestamp in `format` (replay writes payloads with it); ISO is UTC with Z. */
+export function formatTime(ms: number, format: TimeFormat): string | number {
+  if (format === 'epoch-ms') return ms;
+  if (format === 'epoch-s') return ms / 1000;
+  return new Date(ms).toISOString();
+}
