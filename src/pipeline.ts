@@ -8,6 +8,8 @@ import { computeIndicators } from './indicators/index.js';
 import type { Component } from './lib/lifecycle.js';
 import type { Logger } from './lib/logger.js';
 import type { Metrics } from './lib/metrics.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { createLeftOutLog } from './windows/late-log.js';
 import { alignPlant, stagesWithSignals, toWindowRow, windowStages } from './windows/index.js';
 
 /** What the pipeline needs from the model, alarm and control stages. */
@@ -38,6 +40,8 @@ export function createPlantPipeline(ctx: WindowConsumers & {
   readonly tables: TableWriter;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Paces the per-minute summary of late and dropped readings. */
+  readonly clock?: Clock | undefined;
   /** Called after each PlantWindow went through the whole chain, with ms from its close (tests, benchmarks). */
   readonly onProcessed?: ((plant: PlantWindow, latencyMs: number) => void) | undefined;
 }): PlantPipeline {
@@ -50,6 +54,7 @@ export function createPlantPipeline(ctx: WindowConsumers & {
   let early: Reading[] | undefined = [];
   const EARLY_LIMIT = 100_000;
   const geometry = ctx.config.plant;
+  const leftOut = createLeftOutLog(ctx.logger, ctx.clock ?? systemClock);
 
   const latency = new Histogram({
     name: 'wwtp_edge_window_to_setpoint_seconds',
@@ -88,14 +93,21 @@ export function createPlantPipeline(ctx: WindowConsumers & {
   return {
     name: 'pipeline',
     async start() {
+      leftOut.start();
       finished = new Promise<void>((resolve) => {
         subscription = readings$
           .pipe(
             windowStages(
               { windows: ctx.config.windows, signals: ctx.config.signals },
               {
-                onLate: () => ctx.metrics.queueOverflow.inc({ queue: 'windows_late' }),
-                onDropped: () => ctx.metrics.queueOverflow.inc({ queue: 'windows_dropped' }),
+                onLate: (reading, behindMs) => {
+                  ctx.metrics.readingsLate.inc({ stage: reading.stage });
+                  leftOut.late(reading, behindMs);
+                },
+                onDropped: (reading, reason) => {
+                  ctx.metrics.readingsNotWindowed.inc({ reason });
+                  leftOut.dropped(reading, reason);
+                },
               },
             ),
             alignPlant(stagesWithSignals(ctx.config.signals)),
@@ -138,6 +150,7 @@ export function createPlantPipeline(ctx: WindowConsumers & {
       await finished;
       subscription.unsubscribe();
       subscription = undefined;
+      leftOut.stop();
     },
   };
 }

@@ -40,6 +40,12 @@ export interface Runtime {
   idle(): Promise<void>;
 }
 
+const NOT_READY_WHY: Record<string, string> = {
+  broker: 'the MQTT broker is not connected (external) or not listening (embedded)',
+  store: 'the SQLite store is not writable (disk full or read-only)',
+  models: 'models.enabled but no model bundle is active (none in models.dir, or every one refused; see the model lines above)',
+};
+
 const packageVersion = (): string => (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /**
@@ -75,7 +81,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   const setpoints = new SetpointHistory();
   const inference = createInference({ config, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, metrics, clock, setpoints });
   const control = createControl({ config: config.control, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, clock, history: setpoints });
-  const pipeline = createPlantPipeline({ config, publisher, tables: store, inference, alarms, control, logger: logger.child({ component: 'pipeline' }), metrics, onProcessed: deps.onWindowProcessed });
+  const pipeline = createPlantPipeline({ config, publisher, tables: store, inference, alarms, control, logger: logger.child({ component: 'pipeline' }), metrics, clock, onProcessed: deps.onWindowProcessed });
 
   const commissioning = createCommissioningLog(logger.child({ component: 'ingest' }), config.signals.length);
   const ingest = createIngest({
@@ -115,11 +121,22 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
       })
     : undefined;
 
-  const readiness = (): Record<string, boolean> => ({
-    broker: broker.connected(),
-    store: store.writable(),
-    models: !config.models.enabled || inference.models().length > 0,
-  });
+  let lastNotReady: string | undefined;
+  const readiness = (): Record<string, boolean> => {
+    const checks = {
+      broker: broker.connected(),
+      store: store.writable(),
+      models: !config.models.enabled || inference.models().length > 0,
+    };
+    // Why /readyz answers 503, once per change.
+    const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name).join(',');
+    if (failing !== (lastNotReady ?? '')) {
+      if (failing) logger.info({ checks, why: failing.split(',').map((name) => NOT_READY_WHY[name] ?? name) }, `not ready (/readyz 503): ${failing.split(',').map((n) => `${n}:false`).join(' ')}`);
+      else if (lastNotReady !== undefined) logger.info({ checks }, 'ready (/readyz 200)');
+      lastNotReady = failing;
+    }
+    return checks;
+  };
 
   const routes = new Map<string, RouteHandler>([
     ['/api/v1/history', (rest, query) => historyRequest(store, rest[0] ?? '', query, config.http.maxPageRows)],

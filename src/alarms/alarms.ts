@@ -137,6 +137,7 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
     if (!record) return;
     records.set(id, record);
     if (!changed) return;
+    log.info({ alarmId: id, state: record.state, severity: record.severity, stage: record.stage, ...(by ? { by } : {}), ts: record.updatedAt, message: record.message }, `alarm ${id} ${record.state}`);
     ctx.tables.insert('alarm_events', [
       { alarmId: id, ts: record.updatedAt, state: record.state, severity: record.severity, stage: record.stage, signal: record.signal ?? null, message: record.message, by },
     ]);

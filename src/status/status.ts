@@ -20,6 +20,8 @@ export interface StatusDeps {
   readonly readiness: () => Record<string, boolean>;
   /** Extra figures (readings in, dead letters, sync lag, shedding, models...). */
   readonly details: () => Record<string, unknown>;
+  /** Milliseconds since the process started (default: performance.now(), whose origin is the process start). */
+  readonly uptimeMs?: () => number;
 }
 
 export interface StatusReporter extends Component {
@@ -29,35 +31,35 @@ export interface StatusReporter extends Component {
 
 export function createStatusReporter(deps: StatusDeps): StatusReporter {
   let timer: { clear(): void } | undefined;
-  let startedAt = 0;
+  let online = false;
+  const uptimeMs = deps.uptimeMs ?? ((): number => performance.now());
   const summary = (extra: Record<string, unknown> = {}): HealthSummary => ({
     status: 'online',
     ts: deps.clock.now(),
-    uptimeSec: Math.round((deps.clock.now() - startedAt) / 1000),
+    uptimeSec: Math.round(uptimeMs() / 1000),
     version: deps.version,
     checks: deps.readiness(),
     ...deps.details(),
     ...extra,
   });
-  // Once stopped, nothing may overwrite the retained `offline` the runtime publishes last.
-  let stopped = false;
+  // "online" comes first: what happens before it (models activating at boot) is in the first summary;
+  // once stopped, nothing may overwrite the retained `offline` the runtime publishes last.
   const publishNow = (extra?: Record<string, unknown>): void => {
-    if (stopped) return;
+    if (!online) return;
     deps.publisher.publish('status', {}, JSON.stringify(summary(extra)));
   };
   return {
     name: 'status',
     async start() {
-      stopped = false;
-      startedAt = deps.clock.now();
       deps.publisher.publish('status', {}, 'online');
+      online = true;
       publishNow();
       timer = deps.clock.setInterval(() => publishNow(), deps.intervalSec * 1000);
     },
     async stop() {
-      stopped = true;
       timer?.clear();
       timer = undefined;
+      online = false;
     },
     publishNow,
   };
