@@ -1,5 +1,6 @@
 import { get } from 'sparkplug-payload';
 import { describe, expect, it } from 'vitest';
+import { client, openedPerTest, startDaemonSide, until } from '../broker/helpers.js';
 import { counterValue, ingestHarness, manualClock, testConfig } from './helpers.js';
 
 const codec = get('spBv1.0')!;
@@ -100,5 +101,46 @@ describe('ingest: Sparkplug B', () => {
     await h.send('spBv1.0/plant/NCMD/plc1', encode({ metrics: [] }));
     await h.send('spBv1.0/STATE/scada1', Buffer.from('{"online":true}'));
     expect(h.sink.deadLetters).toHaveLength(0);
+  });
+});
+
+/** The same handler behind the embedded broker, over TCP, from an MQTT.js Sparkplug node. */
+describe('Sparkplug B through the embedded broker', () => {
+  const { track, connect } = openedPerTest();
+  const spConfig = () =>
+    testConfig({
+      broker: { mode: 'embedded', embedded: { host: '127.0.0.1', port: 0, wsPort: null, allowAnonymous: true } },
+      ingest: { sparkplug: { metrics: [{ node: 'plc1', metric: 'Aeration/DO', stage: 'aerobic', signal: 'do' }, { node: 'plc1', device: 'blower1', metric: 'Airflow', stage: 'aerobic', signal: 'airflow' }] } },
+    });
+
+  it('dead-letters births and data without metrics (empty payloads) instead of absorbing them', async () => {
+    const d = track(await startDaemonSide({ mode: 'embedded', config: spConfig() }));
+    const node = await connect(d.url());
+    const sends: [string, Buffer][] = [
+      ['spBv1.0/plant/NBIRTH/plc1', Buffer.alloc(0)],
+      ['spBv1.0/plant/NDATA/plc1', Buffer.alloc(0)],
+      ['spBv1.0/plant/DDATA/plc1/blower1', Buffer.alloc(0)],
+      ['spBv1.0/plant/DBIRTH/plc1/blower1', encode({ timestamp: Date.now(), seq: 1 })],
+    ];
+    for (const [topic, payload] of sends) await node.publishAsync(topic, payload, { qos: 1 });
+    await until(() => d.sink.deadLetters.length === 4, 'four dead letters');
+    expect(d.sink.deadLetters.map((x) => [x.topic, x.reason])).toEqual(sends.map(([topic]) => [topic, 'sparkplug_decode']));
+    expect(await counterValue(d.metrics, 'wwtp_edge_dead_letters_total', { reason: 'sparkplug_decode' })).toBe(4);
+    expect(d.sink.readings).toEqual([]);
+  });
+
+  it('dates an NDEATH will (built at connect) after the node\'s last data, so the signals end bad', async () => {
+    const d = track(await startDaemonSide({ mode: 'embedded', config: spConfig() }));
+    const connectedAt = Date.now() - 20_000;
+    // As a Sparkplug edge node does: the will's payload (with its timestamp) is built when it connects.
+    const node = await client(d.url(), { clientId: 'plc1', will: { topic: 'spBv1.0/plant/NDEATH/plc1', payload: encode({ timestamp: connectedAt, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 0 }] }), qos: 1, retain: false } });
+    await node.publishAsync('spBv1.0/plant/NBIRTH/plc1', encode({ timestamp: connectedAt, seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 0 }, { name: 'Aeration/DO', alias: 1, type: 'Float', value: 2 }] }), { qos: 1 });
+    const lastData = Date.now() - 1_000;
+    await node.publishAsync('spBv1.0/plant/NDATA/plc1', encode({ timestamp: lastData, seq: 1, metrics: [{ alias: 1, type: 'Float', value: 2.5 }] }), { qos: 1 });
+    node.stream.destroy();
+    await until(() => d.sink.readings.some((r) => r.quality === 'bad'), 'death marks');
+    const latest = [...d.sink.readings].sort((a, b) => a.ts - b.ts).at(-1);
+    expect(latest).toMatchObject({ stage: 'aerobic', signal: 'do', quality: 'bad', value: 2.5 });
+    expect(latest!.ts).toBeGreaterThan(lastData);
   });
 });

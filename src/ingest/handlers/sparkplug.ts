@@ -21,6 +21,8 @@ interface NodeState {
   lastRebirthRequest: number;
   /** Last value of each mapped signal, to mark it bad with the node's death. */
   readonly last: Map<SignalEntry, { value: number; device: string | undefined }>;
+  /** Latest `ts` of any reading from the node: its death is dated after it. */
+  lastTs: number;
 }
 
 interface Mapping {
@@ -55,7 +57,7 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
   const nodeState = (key: string): NodeState => {
     let state = nodes.get(key);
     if (!state) {
-      state = { aliases: new Map(), seq: undefined, bdSeq: undefined, lastRebirthRequest: -Infinity, last: new Map() };
+      state = { aliases: new Map(), seq: undefined, bdSeq: undefined, lastRebirthRequest: -Infinity, last: new Map(), lastTs: -Infinity };
       nodes.set(key, state);
     }
     return state;
@@ -112,11 +114,16 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
     }
     if (type === 'NDEATH' || type === 'DDEATH') {
       const deathDevice = type === 'DDEATH' ? device : undefined;
+      // An NDEATH that came as the MQTT will carries the time its payload was built, at the node's
+      // connect: a death dated before the node's last data would leave that data the latest, good.
+      // Such a death is dated at its receipt instead, and always after the node's last reading.
+      const ts = payloadTs !== undefined && payloadTs > state.lastTs ? payloadTs : Math.max(now, state.lastTs + 1);
       const bad: Reading[] = [];
       for (const [entry, last] of state.last) {
         if (type === 'DDEATH' && last.device !== deathDevice) continue;
-        bad.push({ stage: entry.stage, signal: entry.signal, ts: payloadTs ?? now, value: last.value, quality: 'bad', receivedAt: now });
+        bad.push({ stage: entry.stage, signal: entry.signal, ts, value: last.value, quality: 'bad', receivedAt: now });
       }
+      if (bad.length > 0) state.lastTs = ts;
       if (type === 'NDEATH') {
         state.seq = undefined;
         state.bdSeq = undefined;
@@ -144,6 +151,11 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
     }
 
     const isBirth = type === 'NBIRTH' || type === 'DBIRTH';
+    if ((decoded.metrics ?? []).length === 0) {
+      // Births and data without a single metric carry nothing a plant could mean: recorded, not absorbed.
+      kit.deadLetter(topic, payload, 'sparkplug_decode', `${type} without metrics${payload.length === 0 ? ' (empty payload)' : ''}`);
+      return false;
+    }
     const readings: Reading[] = [];
     const unknown: string[] = [];
     for (const metric of decoded.metrics ?? []) {
@@ -171,6 +183,7 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
         continue;
       }
       state.last.set(mapping.entry, { value: reading.value, device });
+      if (reading.ts > state.lastTs) state.lastTs = reading.ts;
       readings.push(reading);
     }
     if (unknown.length > 0) {
