@@ -42,7 +42,10 @@ async function runCommand(load: () => Promise<ExitCode>): Promise<void> {
     finish(await load());
   } catch (error) {
     const exitCode = (error as { exitCode?: unknown }).exitCode === 2 ? 2 : 1;
-    process.stderr.write(`wwtp-edge: ${error instanceof Error ? error.message : String(error)}\n`);
+    // a config error lists each problem on its own line (source: path: message)
+    const lines = (error as { lines?: unknown }).lines;
+    if (Array.isArray(lines)) for (const line of lines) process.stderr.write(`wwtp-edge: ${String(line)}\n`);
+    else process.stderr.write(`wwtp-edge: ${error instanceof Error ? error.message : String(error)}\n`);
     finish(exitCode);
   }
 }
@@ -157,7 +160,7 @@ program
 
 program
   .command('check-config')
-  .description('validate a config file, print every error with its path')
+  .description('check a config as run would (default.yaml, FILE, WWTP_EDGE_* variables): every error on its own line with its source and path')
   .argument('<file>')
   .action((file: string) => runCommand(async () => (await import('./cli/check-config.js')).checkConfigCommand(file, io)));
 

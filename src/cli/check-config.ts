@@ -1,19 +1,19 @@
-import { existsSync } from 'node:fs';
-import { checkConfigFile } from '../config/load.js';
+import { checkConfig, formatIssue } from '../config/load.js';
 import type { CliIo, ExitCode } from './io.js';
 
-/** `wwtp-edge check-config FILE`: every error on its own line with its path; exit 2 when invalid. */
+/**
+ * `wwtp-edge check-config FILE`: the checks `run` makes before it starts, on the same layers
+ * (default.yaml, FILE, the WWTP_EDGE_* variables of this environment). One line per error with its
+ * source and path; warnings too; exit 2 when invalid.
+ */
 export function checkConfigCommand(file: string, io: CliIo): ExitCode {
-  if (!existsSync(file)) {
-    io.stderr.write(`check-config: no such file ${file}\n`);
-    return 2;
-  }
-  const issues = checkConfigFile(file);
-  if (issues.length === 0) {
-    io.stdout.write(`${file}: valid\n`);
+  const { errors, warnings } = checkConfig({ file, env: io.env });
+  for (const warning of warnings) io.stderr.write(`warning: ${formatIssue(warning)}\n`);
+  if (errors.length === 0) {
+    io.stdout.write(`${file}: valid${warnings.length ? ` (${warnings.length} warning(s))` : ''}\n`);
     return 0;
   }
-  for (const issue of issues) io.stderr.write(`${file}: ${issue.path}: ${issue.message}\n`);
-  io.stderr.write(`${file}: ${issues.length} error(s)\n`);
+  for (const issue of errors) io.stderr.write(`${formatIssue(issue)}\n`);
+  io.stderr.write(`${file}: ${errors.length} error(s)\n`);
   return 2;
 }

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/load.js';
+import { loadDaemonConfig } from '../config/load.js';
 import type { EdgeConfig } from '../config/schema.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createSystemdNotifier } from '../lib/systemd.js';
@@ -32,7 +32,9 @@ export async function serve(
 }
 
 export async function runCommand(opts: { configFile?: string | undefined; version: string }, io: CliIo): Promise<ExitCode> {
-  const config = loadConfig({ file: opts.configFile, env: io.env });
-  const { done } = await serve(config, io, opts.version);
+  const { config, warnings } = loadDaemonConfig({ file: opts.configFile, env: io.env });
+  const logger = createLogger(config.log.level);
+  for (const w of warnings) logger.warn({ path: w.path, source: w.source }, `config: ${w.message}`);
+  const { done } = await serve(config, io, opts.version, logger);
   return done;
 }

@@ -32,20 +32,9 @@ export const configSchema = z
     tags: tagsSchema.prefault({}),
   })
   .strict()
-  .superRefine((c, ctx) => {
-    checkTags(c.tags, c.signals, ctx);
-    c.control.loops.forEach((loop, i) => {
-      if (!c.signals.some((s) => s.stage === loop.stage)) {
-        ctx.addIssue({ code: 'custom', message: `loop ${loop.id} names stage ${loop.stage}, which has no signals`, path: ['control', 'loops', i, 'stage'] });
-      }
-      if (loop.feedback) {
-        const [stage, id] = loop.feedback.split('.');
-        const signal = c.signals.find((s) => s.stage === stage && s.id === id);
-        if (!signal) ctx.addIssue({ code: 'custom', message: `loop ${loop.id}: feedback ${loop.feedback} is not a configured signal`, path: ['control', 'loops', i, 'feedback'] });
-        else if (signal.unit !== loop.unit) ctx.addIssue({ code: 'custom', message: `loop ${loop.id}: feedback ${loop.feedback} is in ${signal.unit}, the loop in ${loop.unit}`, path: ['control', 'loops', i, 'feedback'] });
-      }
-    });
-  });
+  // tag map checks need the parsed tags; the other cross-references live in references.ts, which runs
+  // beside the schema rather than after it so that every error is reported at once
+  .superRefine((c, ctx) => checkTags(c.tags, c.signals, ctx));
 
 export type EdgeConfig = z.infer<typeof configSchema>;
 export type { SignalConfig } from './sections/plant.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, checkConfigFile, envOverlay, loadConfig, parseConfig } from '../../src/config/load.js';
+import { ConfigError, checkConfig, envOverlay, loadConfig, parseConfig } from '../../src/config/load.js';
 import { LOOP_IDS, STAGES } from '../../src/contract/plant.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wwtp-config-'));
@@ -11,6 +11,7 @@ const file = (name: string, text: string): string => {
   writeFileSync(path, text);
   return path;
 };
+const checkConfigFile = (path: string) => checkConfig({ file: path, override: { broker: { embedded: { allowAnonymous: true } } } }).errors;
 
 describe('default config', () => {
   const config = loadConfig();
@@ -62,7 +63,7 @@ describe('errors', () => {
     const paths = issues.map((i) => i.path);
     expect(paths).toContain('site');
     expect(paths).toContain('http.port');
-    expect(paths).toContain('control.loops.0.max');
+    expect(paths).toContain('control.loops[do].max');
   });
 
   it('checks that a loop\'s feedback is a configured signal in the loop\'s unit', () => {
@@ -77,15 +78,15 @@ describe('errors', () => {
       ].join('\n'),
     );
     const issues = checkConfigFile(bad);
-    expect(issues.map((i) => [i.path, i.message])).toEqual([
-      ['control.loops.0.feedback', expect.stringMatching(/feedback aerobic\.airflow is in .+, the loop in mg\/L/)],
-      ['control.loops.1.feedback', 'loop was_flow: feedback secondary.nope is not a configured signal'],
+    expect(issues.map((i) => [i.source, i.path, i.message])).toEqual([
+      [bad, 'control.loops[do].feedback', expect.stringMatching(/feedback aerobic\.airflow is in .+, the loop in mg\/L/)],
+      [bad, 'control.loops[was_flow].feedback', 'loop was_flow: feedback secondary.nope is not a configured signal'],
     ]);
   });
 
   it('reports unknown keys instead of ignoring them', () => {
     const bad = file('typo.yaml', 'storage:\n  maxByte: 10\n');
-    expect(checkConfigFile(bad).map((i) => i.path)).toContain('storage');
+    expect(checkConfigFile(bad).map((i) => [i.path, i.message])).toContainEqual(['storage.maxByte', 'unknown key']);
   });
 
   it('throws a ConfigError with exit code 2', () => {

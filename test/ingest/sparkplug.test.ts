@@ -10,17 +10,20 @@ type Payload = Parameters<typeof codec.encodePayload>[0];
 const encode = (p: Payload): Buffer => Buffer.from(codec.encodePayload(p));
 
 function harness() {
-  const config = testConfig({
+  const valid = testConfig({
     ingest: {
       sparkplug: {
         metrics: [
           { node: 'plc1', metric: 'Aeration/DO', stage: 'aerobic', signal: 'do' },
           { node: 'plc1', device: 'blower1', metric: 'Airflow', stage: 'aerobic', signal: 'airflow' },
-          { node: 'plc1', metric: 'Ghost', stage: 'aerobic', signal: 'ghost' },
         ],
       },
     },
   });
+  // The config check refuses a metric mapped to a signal that does not exist; ingest still dead-letters one.
+  const ghost = { node: 'plc1', metric: 'Ghost', stage: 'aerobic', signal: 'ghost' } as const;
+  const sparkplug = { ...valid.ingest.sparkplug, metrics: [...valid.ingest.sparkplug.metrics, ghost] };
+  const config = { ...valid, ingest: { ...valid.ingest, sparkplug } };
   return ingestHarness({ config, clock });
 }
 
