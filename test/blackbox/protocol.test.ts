@@ -1,0 +1,159 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { edgeEnv, HMI, metricSum, PLC, scrape, sleep, startEdge, tempDir, uniqueSite, usersYaml, waitFor, type Edge } from './harness.js';
+import { connectPacket, rawClient, remainingLength } from './raw-mqtt.js';
+
+/**
+ * MQTT 3.1.1 from the outside, against the embedded broker of the built daemon (issue 11, items 9
+ * 11, 12 and 14; item 10, `offline` on SIGTERM, is in sigterm.test.ts): overlapping subscriptions,
+ * an oversized PUBLISH refused from its declared length, silent clients and stalled publishes that
+ * must not hold connection slots, and a zero-length client id with a persistent session.
+ */
+const site = uniqueSite('p');
+const S = `wwtp/${site}`;
+const MAX_CLIENTS = 12;
+
+let edge: Edge;
+let dir: string;
+const clients: MqttClient[] = [];
+
+async function connect(account: { username: string; password: string }, options: IClientOptions = {}): Promise<MqttClient> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, { ...account, keepalive: 1, reconnectPeriod: 0, clientId: `bb-p-${Math.random().toString(36).slice(2)}`, ...options });
+  client.on('error', () => undefined);
+  clients.push(client);
+  return client;
+}
+
+async function refused(reason: string): Promise<number> {
+  return metricSum(await scrape(edge), 'wwtp_edge_broker_connections_refused_total', { reason });
+}
+
+beforeAll(async () => {
+  dir = tempDir('wwtp-bb-proto-');
+  const configFile = join(dir, 'site.yaml');
+  writeFileSync(
+    configFile,
+    [
+      'broker:',
+      '  embedded:',
+      '    allowAnonymous: false',
+      usersYaml(),
+      '    limits:',
+      `      maxClients: ${MAX_CLIENTS}`,
+      '      maxKeepaliveSec: 60',
+      '      connectTimeoutSec: 1',
+      '      idleTimeoutSec: 3',
+      'ingest:',
+      '  sparkplug:',
+      '    group: bbplant',
+      '    metrics:',
+      '      - { node: bbdeath, metric: DO3, stage: aerobic, signal: do_zone3 }',
+      '',
+    ].join('\n'),
+  );
+  edge = await startEdge(edgeEnv(dir, site, { WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'false' }), ['run', '--config', configFile]);
+}, 60_000);
+
+afterEach(() => {
+  for (const c of clients.splice(0)) c.end(true);
+});
+
+afterAll(async () => {
+  if (edge) {
+    edge.child.kill('SIGTERM');
+    await edge.exited();
+  }
+});
+
+describe('MQTT 3.1.1 against the embedded broker (built daemon)', () => {
+  it('overlapping subscriptions deliver one copy, at most at the highest granted QoS (3.3.5)', async () => {
+    const hmi = await connect(HMI);
+    const got: { topic: string; qos: number }[] = [];
+    hmi.on('message', (topic, _payload, packet) => got.push({ topic, qos: packet.qos }));
+    await hmi.subscribeAsync({ [`${S}/hmi/#`]: { qos: 2 }, [`${S}/hmi/+/+/+`]: { qos: 1 }, [`${S}/#`]: { qos: 1 }, [`${S}/edge/#`]: { qos: 0 } });
+    const operator = await connect(HMI);
+    await operator.publishAsync(`${S}/hmi/alarms/bb.x/ack`, JSON.stringify({ by: 'op' }), { qos: 2 });
+    // a dead letter the daemon publishes itself, matched by `${S}/#` and `${S}/edge/#`
+    const plc = await connect(PLC);
+    for (let i = 0; i < 5; i++) await plc.publishAsync(`${S}/aerobic/do`, 'not a number', { qos: 1 });
+    await waitFor('deliveries', () => got.filter((g) => g.topic.endsWith('/edge/deadletter')).length >= 5 || undefined, 10_000);
+    await sleep(500);
+    const commands = got.filter((g) => g.topic === `${S}/hmi/alarms/bb.x/ack`);
+    expect(commands.length).toBe(1);
+    expect(commands[0]?.qos).toBeLessThanOrEqual(2);
+    const letters = got.filter((g) => g.topic === `${S}/edge/deadletter`);
+    expect(letters.length).toBe(5);
+    for (const l of letters) expect(l.qos).toBeLessThanOrEqual(1);
+  });
+
+  it('refuses an oversized PUBLISH from its declared length, before reading it (item 11)', async () => {
+    const before = await refused('packet_too_large');
+    const raw = await rawClient(edge.mqttPort);
+    raw.socket.write(connectPacket({ clientId: 'bb-big', ...PLC }));
+    expect(await raw.connack(5_000)).toBe(0);
+    // a 200 MB PUBLISH: header first, then its body 256 KB at a time until the broker closes
+    const topic = Buffer.from(`${S}/aerobic/do`);
+    const declared = 200 * 1_048_576;
+    raw.socket.write(Buffer.concat([Buffer.from([0x30]), remainingLength(declared), Buffer.from([0, topic.length]), topic]));
+    let written = 0;
+    const chunk = Buffer.alloc(262_144, 0x20);
+    while (!raw.closed() && written < 32 * 1_048_576) {
+      if (!raw.socket.write(chunk)) await Promise.race([new Promise((r) => raw.socket.once('drain', r)), raw.waitClosed(1_000)]);
+      written += chunk.length;
+    }
+    expect(await raw.waitClosed(5_000)).toBe(true);
+    expect(written).toBeLessThan(32 * 1_048_576);
+    expect(await refused('packet_too_large')).toBe(before + 1);
+    expect(edge.logs.some((l) => l.includes('"connection refused"') && l.includes('packet_too_large'))).toBe(true);
+  });
+
+  it('refuses keepalive 0 and a keepalive over the maximum with identifier rejected, counted (item 12)', async () => {
+    const before = await refused('keepalive');
+    for (const keepaliveSec of [0, 61]) {
+      const raw = await rawClient(edge.mqttPort);
+      raw.socket.write(connectPacket({ clientId: `bb-ka-${keepaliveSec}`, keepaliveSec, ...PLC }));
+      expect(await raw.connack(5_000)).toBe(2);
+      raw.socket.destroy();
+    }
+    expect(await refused('keepalive')).toBe(before + 2);
+  });
+
+  it('closes connections that send no CONNECT, go silent or stall a publish, so they hold no slot (item 12)', async () => {
+    const before = { connect: await refused('connect_timeout'), idle: await refused('idle_timeout') };
+    const silent = await Promise.all(Array.from({ length: 20 }, () => rawClient(edge.mqttPort)));
+    const quiet = await Promise.all(
+      Array.from({ length: MAX_CLIENTS }, async (_, i) => {
+        const raw = await rawClient(edge.mqttPort);
+        raw.socket.write(connectPacket({ clientId: `bb-quiet-${i}`, keepaliveSec: 60, ...PLC }));
+        await raw.connack(5_000);
+        // half of them start a 500 KB publish and stall after its header
+        if (i % 2 === 0) raw.socket.write(Buffer.concat([Buffer.from([0x30]), remainingLength(500_000), Buffer.from([0, 3]), Buffer.from('a/b')]));
+        return raw;
+      }),
+    );
+    // every slot is taken: a PLC is refused (server unavailable) while they hold
+    const locked = await rawClient(edge.mqttPort);
+    locked.socket.write(connectPacket({ clientId: 'bb-locked', ...PLC }));
+    expect(await locked.connack(5_000)).toBe(3);
+    locked.socket.destroy();
+    const closed = await Promise.all([...silent, ...quiet].map((r) => r.waitClosed(10_000)));
+    expect(closed.every(Boolean)).toBe(true);
+    const plc = await connect(PLC);
+    await plc.publishAsync(`${S}/aerobic/do`, '2.5', { qos: 1 });
+    expect(await refused('connect_timeout')).toBe(before.connect + 20);
+    expect(await refused('idle_timeout')).toBe(before.idle + MAX_CLIENTS);
+  }, 30_000);
+
+  it('rejects a zero-length client id with cleanSession 0, accepts it with cleanSession 1 (3.1.3.1, item 14)', async () => {
+    const persistent = await rawClient(edge.mqttPort);
+    persistent.socket.write(connectPacket({ clientId: '', cleanSession: false, ...PLC }));
+    expect(await persistent.connack(5_000)).toBe(2);
+    persistent.socket.destroy();
+    const clean = await rawClient(edge.mqttPort);
+    clean.socket.write(connectPacket({ clientId: '', cleanSession: true, ...PLC }));
+    expect(await clean.connack(5_000)).toBe(0);
+    clean.socket.destroy();
+  });
+});
