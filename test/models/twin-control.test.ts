@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BSM1_WEATHER, needData } from '../helpers/data.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { PlantWindow } from '../../src/contract/ports.js';
 import { createSupervisor, type ControlRegime } from '../../src/models/twin-control.js';
@@ -15,8 +16,10 @@ function drive(windows: readonly PlantWindow[], regime: Exclude<ControlRegime, '
   });
 }
 
-describe('control regimes of the training twin', () => {
-  const base = runTwinWindows({ influent: 'rain', days: 2, seed: 7, signals: config.signals, windows: config.windows, plant: 'full' });
+const bsm1 = needData('BSM1 weather files', ...BSM1_WEATHER);
+
+describe.skipIf(!bsm1.present)(`control regimes of the training twin${bsm1.note}`, () => {
+  const base = !bsm1.present ? { windows: [] as PlantWindow[] } : runTwinWindows({ influent: 'rain', days: 2, seed: 7, signals: config.signals, windows: config.windows, plant: 'full' });
 
   it('keeps supervisory and operator setpoints inside the loop envelopes, operator moves seeded', () => {
     const supervised = drive(base.windows, 'supervisory', 7);

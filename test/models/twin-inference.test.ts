@@ -1,11 +1,14 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BSM1_WEATHER, needData } from '../helpers/data.js';
 import { repoRoot } from '../../src/config/load.js';
 import { createInference } from '../../src/inference/index.js';
 import { runTwinWindows } from '../../src/models/twin-windows.js';
 import { manualClock, testContext } from '../inference/helpers.js';
 
-describe('twin -> windows -> inference', () => {
+const bsm1 = needData('BSM1 weather files', ...BSM1_WEATHER);
+
+describe.skipIf(!bsm1.present)(`twin -> windows -> inference${bsm1.note}`, () => {
   it('shipped autoencoders stay below threshold on the healthy full plant under supervisory control, and not once a blower fails', async () => {
     const { ctx } = testContext(resolve(repoRoot, 'models'), manualClock());
     const faultStart = 0.5;
