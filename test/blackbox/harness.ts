@@ -18,7 +18,8 @@ function sourceFiles(dir: string): string[] {
 
 /** Hash of what the build reads, so that parallel test files share one build of the same sources. */
 function buildKey(): string {
-  const hash = createHash('sha256');
+  // The checkout's path too: the build links that checkout's config, models and node_modules.
+  const hash = createHash('sha256').update(repoRoot);
   for (const file of [...sourceFiles(join(repoRoot, 'src')).sort(), join(repoRoot, 'tsconfig.json'), join(repoRoot, 'tsconfig.build.json'), join(repoRoot, 'package.json')]) {
     hash.update(relative(repoRoot, file)).update(readFileSync(file));
   }
