@@ -30,6 +30,8 @@ export const KEYED_LISTS: Readonly<Record<string, readonly string[]>> = {
   'models.sensorChecks.speciesSums': ['id'],
   'models.sensorChecks.loopDeviations': ['loop'],
   'models.sensorChecks.levelShifts': ['id'],
+  'tags.points': ['tag'],
+  'tags.mqtt': ['topic'],
 };
 
 /** Id fields an entry may leave out (Sparkplug metrics without group or device). */

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { isTree, type ConfigPath, type RawIssue } from './merge.js';
+import { checkTags, tagsSchema } from './sections/tags.js';
 
 /**
  * Cross-references between sections: every place that names a signal (`stage` + `signal`, or
@@ -82,7 +84,24 @@ export function referenceFindings(tree: unknown): ReferenceFindings {
   });
 
   sensorCheckReferences(at(tree, 'models', 'sensorChecks'), plant, signalRef, err, warnings);
+  errors.push(...tagReferences(tree));
   return { errors, warnings };
+}
+
+/** The tag map against the well-formed signals, as soon as the tags section parses on its own. */
+const tagsCheck = z
+  .object({ tags: tagsSchema.prefault({}), signals: z.array(z.object({ stage: z.string(), id: z.string(), unit: z.string() })) })
+  .superRefine((c, ctx) => checkTags(c.tags, c.signals, ctx));
+
+function tagReferences(tree: unknown): RawIssue[] {
+  const signals = entries(at(tree, 'signals')).flatMap(([, s]) => {
+    const [stage, id, unit] = [str(s['stage']), str(s['id']), str(s['unit'])];
+    return stage && id && unit ? [{ stage, id, unit }] : [];
+  });
+  const result = tagsCheck.safeParse({ tags: at(tree, 'tags'), signals });
+  if (result.success) return [];
+  // the schema reports the tags section's own problems too: only the cross-checks are new here
+  return result.error.issues.filter((i) => i.code === 'custom' && i.path[0] === 'tags').map((i) => ({ path: i.path.filter((p): p is string | number => typeof p !== 'symbol'), message: i.message }));
 }
 
 type SignalRef = (path: ConfigPath, what: string, value: unknown) => { unit: string | undefined } | undefined;

@@ -9,7 +9,7 @@ import { signalsSchema } from './sections/plant.js';
 import { plantGeometrySchema } from './sections/plant-geometry.js';
 import { storageSchema } from './sections/storage.js';
 import { syncSchema } from './sections/sync.js';
-import { checkTags, tagsSchema } from './sections/tags.js';
+import { tagsSchema } from './sections/tags.js';
 import { windowsSchema } from './sections/windows.js';
 
 /** The one config schema (PRODUCT 4.5). Types come from it, never written twice. */
@@ -31,10 +31,9 @@ export const configSchema = z
     http: httpSchema.prefault({}),
     tags: tagsSchema.prefault({}),
   })
-  .strict()
-  // tag map checks need the parsed tags; the other cross-references live in references.ts, which runs
-  // beside the schema rather than after it so that every error is reported at once
-  .superRefine((c, ctx) => checkTags(c.tags, c.signals, ctx));
+  .strict();
+// Cross-references between sections (signals named by loops, limits, checks, tags) live in
+// references.ts: they run beside the schema, not after it, so that every error is reported at once.
 
 export type EdgeConfig = z.infer<typeof configSchema>;
 export type { SignalConfig } from './sections/plant.js';

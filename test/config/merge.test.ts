@@ -129,6 +129,19 @@ describe('list merge by id', () => {
   });
 });
 
+describe('tag map', () => {
+  it('merges points by tag and reports a bad point beside an unrelated schema error', () => {
+    const site = file('tags.yaml', 'tags:\n  points:\n    - { tag: TI_101, stage: aerobic, signal: temperature, unit: degF }\n    - { tag: FT_1, stage: influent, signal: flow, unit: gpm }\n');
+    const config = loadConfig({ file: site, override: { tags: { points: [{ tag: 'FT_1', unit: 'MGD' }] } } });
+    expect(config.tags.points.map((p) => [p.tag, p.unit])).toEqual([['TI_101', 'degF'], ['FT_1', 'MGD']]);
+    const errors = checkConfig({ file: site, env: { WWTP_EDGE_HTTP__PORT: 'x' }, override: { ...open, tags: { points: [{ tag: 'X', stage: 'aerobic', signal: 'nope' }] } } }).errors;
+    expect(errors.map((e) => [e.source, e.path])).toEqual([
+      ['WWTP_EDGE_HTTP__PORT', 'http.port'],
+      ['(override)', 'tags.points[X].signal'],
+    ]);
+  });
+});
+
 describe('merge errors name the layer', () => {
   it('a removal that matches nothing, a removal with other fields, a twice-listed id, an entry without its id', () => {
     const site = file(

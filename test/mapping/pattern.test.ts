@@ -42,8 +42,8 @@ describe('topic patterns with named levels', () => {
 
   it('is checked at config load with its path', async () => {
     const { loadConfig } = await import('../../src/config/load.js');
-    expect(() => loadConfig({ override: { tags: { mqtt: [{ topic: 'a/#/b' }] } } })).toThrow(/tags\.mqtt\.0\.topic: # must be the last level/);
-    expect(() => loadConfig({ override: { tags: { mqtt: [{ topic: 'a/+x', tag: '{y}', value: 'v' }] } } })).toThrow(/tags\.mqtt\.0\.tag: tag template names \{y\}, which is no level of a\/\+x/);
+    expect(() => loadConfig({ override: { tags: { mqtt: [{ topic: 'a/#/b' }] } } })).toThrow(/tags\.mqtt\[a\/#\/b\]\.topic: # must be the last level/);
+    expect(() => loadConfig({ override: { tags: { mqtt: [{ topic: 'a/+x', tag: '{y}', value: 'v' }] } } })).toThrow(/tags\.mqtt\[a\/\+x\]\.tag: tag template names \{y\}, which is no level of a\/\+x/);
   });
 });
 

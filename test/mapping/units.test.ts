@@ -59,7 +59,7 @@ describe('unit table', () => {
       { tag: 'X', stage: 'aerobic', signal: 'nope' },
     ];
     expect(() => loadConfig({ override: { tags: { points } } })).toThrow(
-      /tags\.points\.1\.unit: tag PT_7: degF is a temperature, kPa a pressure.*tags\.points\.2\.unit: tag FT_1: unknown unit gallons.*tags\.points\.3\.signal: tag X maps to aerobic\/nope, which is not a configured signal/,
+      /tags\.points\[PT_7\]\.unit: tag PT_7: degF is a temperature, kPa a pressure.*tags\.points\[FT_1\]\.unit: tag FT_1: unknown unit gallons.*tags\.points\[X\]\.signal: tag X maps to aerobic\/nope, which is not a configured signal/,
     );
     expect(loadConfig({ override: { tags: { points: points.slice(0, 1) } } }).tags.points[0]).toMatchObject({ tag: 'TI_101', unit: 'degF', scale: 1, offset: 0 });
   });
