@@ -73,7 +73,10 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
       if (ingestHandle) ingestHandle(message.topic, message.payload, message.qos, ack);
       else ack(false);
     },
-    onRejected: (message, reason, detail) => ingestReject?.(message.topic, message.payload, reason, detail),
+    onRejected: (message, reason, detail, ack) => {
+      if (ingestReject) ingestReject(message.topic, message.payload, reason, detail, ack);
+      else ack(false);
+    },
   });
   const publisher = createPublisher({ site, send: (topic, payload, options) => broker.publish(topic, payload, options), logger, metrics });
 

@@ -89,15 +89,21 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     for (const listener of connectionListeners) listener(value);
   };
 
-  const refuse = (packet: PublishPacket, message: InboundMessage, reason: DeadLetterReason, detail: string, limit?: string): void => {
+  const refuse = (packet: PublishPacket, message: InboundMessage, reason: DeadLetterReason, detail: string, limit: string | undefined, callback: (error?: Error | null) => void): void => {
     if (limit) ctx.metrics.brokerLimits.inc({ limit });
     packet.topic = REFUSED_TOPIC;
     packet.retain = false;
+    const onRejected = ctx.onRejected;
+    if (!onRejected) return callback(null);
+    // Acknowledged once the dead letter is committed, as a reading is.
+    inFlight.take();
+    const ack = heldAck(message.qos, callback, inFlight.release);
     try {
-      ctx.onRejected?.(message, reason, detail);
+      onRejected(message, reason, detail, ack);
     } catch (error) {
       ctx.metrics.handlerErrors.inc({ component: 'broker' });
       log.error({ err: String(error), topic: message.topic }, 'rejection handler failed');
+      ack(false);
     }
   };
 
@@ -159,8 +165,8 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     const message: InboundMessage = { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain, clientId: client.id };
     const refusal = check(client, message);
     if (refusal) {
-      refuse(packet, message, refusal[0], refusal[1], refusal[2]);
-      return callback(null);
+      refuse(packet, message, refusal[0], refusal[1], refusal[2], callback);
+      return;
     }
     // Too fast is slowed, not refused: the publish (and its acknowledgement) waits for a token, and
     // aedes reads the client's socket again only once the publishes it already read were let through.

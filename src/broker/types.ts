@@ -43,8 +43,11 @@ export interface BrokerContext {
   readonly drainTimeoutMs?: number;
   /** Every inbound message; the broker holds the QoS 1 acknowledgement until `ack(true)`. */
   readonly onMessage: (message: InboundMessage, ack: InboundAck) => void;
-  /** A message the broker itself refused (role, limits); it is acknowledged and not forwarded. */
-  readonly onRejected?: (message: InboundMessage, reason: DeadLetterReason, detail: string) => void;
+  /**
+   * A message the broker itself refused (role, limits); it is not forwarded, and acknowledged through
+   * `ack` once its dead letter is committed.
+   */
+  readonly onRejected?: (message: InboundMessage, reason: DeadLetterReason, detail: string, ack: InboundAck) => void;
   /**
    * Subscription filters of the plant's own topics (config `tags.mqtt`): PLCs may publish them to the
    * embedded broker, the daemon subscribes to them on an external one.

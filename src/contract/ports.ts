@@ -9,9 +9,12 @@ import type { OutKind, OutTopics } from './topics.js';
  * control/alarms -> publish.
  */
 
-/** Durable intake. `appendReadings` resolves only after the group commit holding the rows. */
+/**
+ * Durable intake. `appendReadings` resolves only after the group commit holding the rows (readings,
+ * and the dead letters of the same messages, whose acks wait for it too).
+ */
 export interface ReadingSink {
-  appendReadings(readings: readonly Reading[]): Promise<void>;
+  appendReadings(readings: readonly Reading[], deadLetters?: readonly DeadLetter[]): Promise<void>;
   appendDeadLetter(deadLetter: DeadLetter): void;
 }
 

@@ -1,14 +1,17 @@
 import type { InboundAck } from '../broker/types.js';
-import type { Reading } from '../contract/reading.js';
+import type { DeadLetter, Reading } from '../contract/reading.js';
 
 /**
- * Collects the readings of one socket read (it holds many messages; flushed once the read is parsed) into
- * one store append, and releases their acks together once it committed. The store's queue gathers
- * the appends of one event-loop turn into one commit. Bounded: a full batch is appended
- * at once and a new one started; the store's own queue bound applies behind it.
+ * Collects what the messages of one socket read (it holds many; flushed once the read is parsed)
+ * leave behind, readings and dead letters, into one store append, and releases their acks together
+ * once it committed: a dead letter is acknowledged after its commit, as a reading is. The store's
+ * queue gathers the appends of one event-loop turn into one commit. Bounded: a batch past
+ * `maxReadings` is appended at the end of the message that filled it (a message's rows never span
+ * two appends, so its one ack covers them all); the store's own queue bound applies behind it.
  */
 export class CommitBatcher {
   private readings: Reading[] = [];
+  private deadLetters: DeadLetter[] = [];
   private acks: InboundAck[] = [];
   private scheduled = false;
   private inFlight = 0;
@@ -16,19 +19,39 @@ export class CommitBatcher {
 
   constructor(
     private readonly maxReadings: number,
-    private readonly append: (readings: Reading[]) => Promise<void>,
-    private readonly settled: (readings: Reading[], acks: InboundAck[], error: unknown) => void,
+    private readonly append: (readings: Reading[], deadLetters: DeadLetter[]) => Promise<void>,
+    private readonly settled: (readings: Reading[], deadLetters: number, acks: InboundAck[], error: unknown) => void,
   ) {}
 
+  /** Readings of the message being handled, with its ack. */
   add(reading: Reading | readonly Reading[], ack: InboundAck): void {
     if (Array.isArray(reading)) for (const r of reading as readonly Reading[]) this.readings.push(r);
     else this.readings.push(reading as Reading);
     this.acks.push(ack);
-    if (this.readings.length >= this.maxReadings) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.flushTick);
-    }
+    this.schedule();
+  }
+
+  /** A dead letter of the message being handled; its ack follows with `hold` (or came with `add`). */
+  addDeadLetter(deadLetter: DeadLetter): void {
+    this.deadLetters.push(deadLetter);
+    this.schedule();
+  }
+
+  /** The ack of a message that left only dead letters. */
+  hold(ack: InboundAck): void {
+    this.acks.push(ack);
+    this.schedule();
+  }
+
+  /** After each message: a full batch is appended at once. */
+  endMessage(): void {
+    if (this.readings.length + this.deadLetters.length >= this.maxReadings) this.flush();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.flushTick);
   }
 
   private readonly flushTick = (): void => {
@@ -38,21 +61,23 @@ export class CommitBatcher {
   /** Appends what is collected now. */
   flush(): void {
     this.scheduled = false;
-    if (this.acks.length === 0) return;
+    if (this.acks.length === 0 && this.readings.length === 0 && this.deadLetters.length === 0) return;
     const readings = this.readings;
+    const deadLetters = this.deadLetters;
     const acks = this.acks;
     this.readings = [];
+    this.deadLetters = [];
     this.acks = [];
     this.inFlight += 1;
     let pending: Promise<void>;
     try {
-      pending = this.append(readings);
+      pending = this.append(readings, deadLetters);
     } catch (error) {
       pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     pending.then(
-      () => this.done(readings, acks, undefined),
-      (error: unknown) => this.done(readings, acks, error ?? new Error('append failed')),
+      () => this.done(readings, deadLetters.length, acks, undefined),
+      (error: unknown) => this.done(readings, deadLetters.length, acks, error ?? new Error('append failed')),
     );
   }
 
@@ -63,9 +88,9 @@ export class CommitBatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private done(readings: Reading[], acks: InboundAck[], error: unknown): void {
+  private done(readings: Reading[], deadLetters: number, acks: InboundAck[], error: unknown): void {
     this.inFlight -= 1;
-    this.settled(readings, acks, error);
+    this.settled(readings, deadLetters, acks, error);
     if (this.inFlight === 0 && this.acks.length === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];

@@ -39,8 +39,11 @@ export interface IngestContext {
 export interface Ingest {
   /** Hot path: one inbound message. `ack(true)` once handled; `ack(false)` when it was not stored. */
   handle(topic: string, payload: Buffer, qos: number, ack: InboundAck): void;
-  /** A message the broker refused (role, limits): dead-lettered here, acknowledged by the broker. */
-  reject(topic: string, payload: Buffer, reason: DeadLetterReason, detail?: string): void;
+  /**
+   * A message the broker refused (role, limits): dead-lettered here. With `ack` (the broker holds the
+   * message's acknowledgement) it is released once the dead letter is committed.
+   */
+  reject(topic: string, payload: Buffer, reason: DeadLetterReason, detail?: string, ack?: InboundAck): void;
   /** Appends what is collected and resolves once every pending append settled (tests, shutdown). */
   idle(): Promise<void>;
 }
@@ -62,11 +65,42 @@ export function createIngest(ctx: IngestContext): Ingest {
   const events = counter(metrics.registry, 'wwtp_edge_ingest_events_total', 'Ingest events that are not dead letters', ['event'] as const);
   const deadLetterCounter = metrics.deadLetters;
 
+  // While a message is handled: its dead letters join the readings' next append, so its ack waits
+  // for their commit (PRODUCT 5.1 holds for the record of what a PLC sent, too).
+  let handling = false;
+  let deadLetterHeld = false;
+
+  const batcher = new CommitBatcher(
+    config.ingest.maxBatchReadings,
+    (readings, deadLetters) => ctx.sink.appendReadings(readings, deadLetters),
+    (readings, deadLetters, acks, error) => {
+      if (error !== undefined) {
+        notStored.inc(readings.length);
+        log.warn({ err: error instanceof Error ? error.message : String(error), readings: readings.length, deadLetters }, 'readings not stored; left unacknowledged');
+        for (const ack of acks) ack(false);
+        return;
+      }
+      for (const ack of acks) ack(true);
+      if (readings.length === 0) return;
+      try {
+        ctx.onReadings(readings);
+      } catch (error) {
+        metrics.handlerErrors.inc({ component: 'ingest.readings' });
+        log.error({ err: error instanceof Error ? error.stack : String(error) }, 'readings consumer threw');
+      }
+    },
+  );
+
   const deadLetter = (topic: string, payload: Buffer, reason: DeadLetterReason, detail?: string): void => {
     deadLetterCounter.inc({ reason });
     const letter = makeDeadLetter(topic, payload, reason, detail, clock.now());
     try {
-      ctx.sink.appendDeadLetter(letter);
+      if (handling) {
+        batcher.addDeadLetter(letter);
+        deadLetterHeld = true;
+      } else {
+        ctx.sink.appendDeadLetter(letter);
+      }
     } catch (error) {
       metrics.handlerErrors.inc({ component: 'ingest.deadletter' });
       log.error({ err: String(error) }, 'dead letter not stored');
@@ -79,26 +113,6 @@ export function createIngest(ctx: IngestContext): Ingest {
     }
   };
 
-  const batcher = new CommitBatcher(
-    config.ingest.maxBatchReadings,
-    (readings) => ctx.sink.appendReadings(readings),
-    (readings, acks, error) => {
-      if (error !== undefined) {
-        notStored.inc(readings.length);
-        log.warn({ err: error instanceof Error ? error.message : String(error), readings: readings.length }, 'readings not stored; left unacknowledged');
-        for (const ack of acks) ack(false);
-        return;
-      }
-      for (const ack of acks) ack(true);
-      try {
-        ctx.onReadings(readings);
-      } catch (error) {
-        metrics.handlerErrors.inc({ component: 'ingest.readings' });
-        log.error({ err: error instanceof Error ? error.stack : String(error) }, 'readings consumer threw');
-      }
-    },
-  );
-
   // Set by `commit` so the boundary knows whether the ack was handed on before a handler threw.
   let ackHandedOn = false;
   const kit: IngestKit = {
@@ -108,8 +122,10 @@ export function createIngest(ctx: IngestContext): Ingest {
     now: () => clock.now(),
     deadLetter,
     commit(readings, ack) {
+      // A message's ack is handed on once, with its first readings; the rest join the same append.
+      if (ackHandedOn) batcher.add(readings, () => undefined);
+      else batcher.add(readings, ack);
       ackHandedOn = true;
-      batcher.add(readings, ack);
     },
     command(command) {
       try {
@@ -141,36 +157,56 @@ export function createIngest(ctx: IngestContext): Ingest {
     unknown: handleUnknown,
   };
 
+  /** The message is handled: its ack goes now, or with the commit of what it left behind. */
+  const finish = (ack: InboundAck): void => {
+    if (ackHandedOn) return;
+    ackHandedOn = true;
+    if (deadLetterHeld) batcher.hold(ack);
+    else ack(true);
+  };
+
   return {
     handle(topic, payload, _qos, ack) {
       ackHandedOn = false;
+      deadLetterHeld = false;
+      handling = true;
       let kind: RouteKind = 'unknown';
       try {
         if (payload.length > maxPayloadBytes) {
           deadLetter(topic, payload, 'oversized', `${payload.length} > ${maxPayloadBytes} bytes`);
-          ack(true);
+          finish(ack);
           return;
         }
         const route = router.route(topic);
         kind = route.kind;
         const held = (handlers[route.kind] as Handler<Route>)(route, topic, payload, ack, kit);
-        if (!held) ack(true);
+        if (!held) finish(ack);
       } catch (error) {
         metrics.handlerErrors.inc({ component: `ingest.${kind}` });
         log.error({ component: `ingest.${kind}`, topic, err: error instanceof Error ? error.stack : String(error) }, 'message handler threw');
         try {
           deadLetter(topic, payload, 'handler_error', error instanceof Error ? error.message : String(error));
         } finally {
-          if (!ackHandedOn) ack(true);
+          finish(ack);
         }
+      } finally {
+        handling = false;
+        batcher.endMessage();
       }
     },
-    reject(topic, payload, reason, detail) {
+    reject(topic, payload, reason, detail, ack) {
+      ackHandedOn = false;
+      deadLetterHeld = false;
+      handling = ack !== undefined;
       try {
         deadLetter(topic, payload, reason, detail);
       } catch (error) {
         metrics.handlerErrors.inc({ component: 'ingest.reject' });
         log.error({ err: String(error), topic }, 'rejection not recorded');
+      } finally {
+        handling = false;
+        if (ack) finish(ack);
+        batcher.endMessage();
       }
     },
     idle: () => batcher.idle(),

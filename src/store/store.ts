@@ -42,7 +42,7 @@ export const CENTRAL_TARGET = 'central';
 const CHECKPOINT_EVERY_MS = 1_000;
 
 type Entry =
-  | (QueueEntry & { readonly kind: 'readings'; readonly readings: readonly Reading[] })
+  | (QueueEntry & { readonly kind: 'readings'; readonly readings: readonly Reading[]; readonly deadLetters: readonly DeadLetter[] })
   | (QueueEntry & { readonly kind: 'deadletter'; readonly deadLetter: DeadLetter })
   | (QueueEntry & { readonly kind: 'derived'; readonly table: Exclude<HistoryTable, 'readings'>; readonly rows_: readonly unknown[] })
   | (QueueEntry & { readonly kind: 'state'; readonly key: string; readonly value: unknown });
@@ -165,7 +165,8 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       const readings: (readonly Reading[])[] = [];
       for (const e of batch) {
         if (e.kind === 'readings') {
-          readings.push(e.readings);
+          if (e.readings.length > 0) readings.push(e.readings);
+          for (const d of e.deadLetters) insertDead.run(d.topic, d.reason, d.payload, d.detail ?? null, d.ts);
         } else if (e.kind === 'deadletter') {
           const d = e.deadLetter;
           insertDead.run(d.topic, d.reason, d.payload, d.detail ?? null, d.ts);
@@ -302,11 +303,12 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       return stopping;
     },
 
-    appendReadings(readings: readonly Reading[]): Promise<void> {
+    appendReadings(readings: readonly Reading[], deadLetters: readonly DeadLetter[] = []): Promise<void> {
       if (stopping) return Promise.reject(new EdgeError('STORE_CLOSED', 'store is stopping'));
-      if (readings.length === 0) return Promise.resolve();
+      const rows = readings.length + deadLetters.length;
+      if (rows === 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        queue.push({ kind: 'readings', readings, rows: readings.length, settle: { resolve, reject } });
+        queue.push({ kind: 'readings', readings, deadLetters, rows, settle: { resolve, reject } });
       });
     },
 

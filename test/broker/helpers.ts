@@ -60,7 +60,7 @@ export async function startDaemonSide(opts: { mode: 'embedded' | 'external'; bro
     metrics,
     drainTimeoutMs: opts.drainTimeoutMs ?? 500,
     onMessage: (message, ack) => (ingest ? ingest.handle(message.topic, message.payload, message.qos, ack) : ack(false)),
-    onRejected: (message, reason, detail) => ingest?.reject(message.topic, message.payload, reason, detail),
+    onRejected: (message, reason, detail, ack) => (ingest ? ingest.reject(message.topic, message.payload, reason, detail, ack) : ack(false)),
   });
   ingest = createIngest({
     config,

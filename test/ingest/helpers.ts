@@ -19,8 +19,8 @@ export class MemorySink implements ReadingSink {
   readonly held: { readings: readonly Reading[]; resolve(): void; reject(error: Error): void }[] = [];
   mode: 'resolve' | 'reject' | 'hold' = 'resolve';
 
-  appendReadings(readings: readonly Reading[]): Promise<void> {
-    this.appends.push(readings.length);
+  appendReadings(readings: readonly Reading[], deadLetters: readonly DeadLetter[] = []): Promise<void> {
+    if (readings.length > 0) this.appends.push(readings.length);
     if (this.mode === 'reject') return Promise.reject(new Error('store queue full'));
     if (this.mode === 'hold') {
       return new Promise((resolve, reject) => {
@@ -28,6 +28,7 @@ export class MemorySink implements ReadingSink {
           readings,
           resolve: () => {
             this.readings.push(...readings);
+            this.deadLetters.push(...deadLetters);
             resolve();
           },
           reject,
@@ -35,6 +36,7 @@ export class MemorySink implements ReadingSink {
       });
     }
     this.readings.push(...readings);
+    this.deadLetters.push(...deadLetters);
     return Promise.resolve();
   }
 

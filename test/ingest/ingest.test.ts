@@ -96,6 +96,29 @@ describe('ingest: readings', () => {
     expect(acked).toBe(true);
   });
 
+  it('holds the ack of a dead-lettered QoS 1 message until its dead letter is committed', async () => {
+    const h = ingestHarness({ clock });
+    h.sink.mode = 'hold';
+    const acks: (boolean | undefined)[] = [undefined, undefined];
+    h.ingest.handle(`wwtp/${h.config.site}/aerobic/nope`, Buffer.from('2'), 1, (ok) => (acks[0] = ok));
+    h.ingest.reject(`wwtp/${h.config.site}/aerobic/do`, Buffer.from('x'.repeat(10)), 'not_authorized', 'role viewer', (ok) => (acks[1] = ok));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.sink.held.length).toBeGreaterThan(0);
+    expect(h.sink.deadLetters).toHaveLength(0);
+    expect(acks).toEqual([undefined, undefined]);
+    for (const held of h.sink.held) held.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(acks).toEqual([true, true]);
+    expect(h.sink.deadLetters.map((d) => d.reason).sort()).toEqual(['not_authorized', 'unknown_signal']);
+  });
+
+  it('leaves a dead-lettered message unacknowledged when its dead letter was not stored', async () => {
+    const h = ingestHarness({ clock });
+    h.sink.mode = 'reject';
+    expect(await h.send(`wwtp/${h.config.site}/aerobic/do`, 'not a number')).toBe(false);
+    expect(h.published.map((d) => d.reason)).toEqual(['unparseable']);
+  });
+
   it('commits a burst of readings in few appends', async () => {
     const h = ingestHarness({ clock });
     const topic = `wwtp/${h.config.site}/aerobic/do`;

@@ -1,0 +1,78 @@
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startDaemon, tempDir } from '../helpers/daemon.js';
+
+/**
+ * Guarantee 1 for what a PLC sent wrong: a bad QoS 1 message the daemon acknowledged is in the
+ * `deadletters` table even if the process is killed right after. A client streams bad QoS 1 messages
+ * of three kinds (an unknown signal, an unparseable payload, a topic too deep, which the broker itself
+ * refuses), each payload unique; the daemon is killed with SIGKILL mid-stream; every acknowledged
+ * payload must be in the file.
+ */
+const REPETITIONS = 5;
+
+async function streamUntilKilled(port: number, kill: () => void, acked: Set<string>, killAfter: number, rep: number): Promise<void> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, clientId: `kill9-dl-${Math.random()}` });
+  client.on('error', () => undefined);
+  let n = 0;
+  let killed = false;
+  const bad = (i: number): [string, string] => {
+    const tag = `r${rep}-m${i}`;
+    if (i % 3 === 0) return ['wwtp/demo/aerobic/no_such_signal', `{"value":1,"tag":"${tag}"}`];
+    if (i % 3 === 1) return ['wwtp/demo/aerobic/do', `not a number ${tag}`];
+    return [`wwtp/demo/aerobic/do/${'x/'.repeat(20)}deep`, tag];
+  };
+  await new Promise<void>((resolve) => {
+    client.once('close', () => resolve());
+    const pump = (): void => {
+      while (!killed && n - acked.size < 200) {
+        const [topic, payload] = bad(n);
+        n += 1;
+        client.publish(topic, payload, { qos: 1 }, (error) => {
+          if (error) return;
+          acked.add(payload);
+          if (!killed && acked.size >= killAfter) {
+            killed = true;
+            kill();
+          }
+          pump();
+        });
+      }
+    };
+    pump();
+  });
+  client.end(true);
+}
+
+describe('kill -9 loses no acknowledged dead letter (embedded broker, QoS 1)', () => {
+  it(`holds over ${REPETITIONS} kills`, async () => {
+    const dir = tempDir('wwtp-kill9-dl-');
+    const dbPath = join(dir, 'edge.sqlite');
+    const acked = new Set<string>();
+    for (let rep = 0; rep < REPETITIONS; rep += 1) {
+      const daemon = await startDaemon({
+        WWTP_EDGE_STORAGE__PATH: dbPath,
+        WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
+        WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
+        WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
+        WWTP_EDGE_HTTP__PORT: '0',
+        WWTP_EDGE_MODELS__ENABLED: 'false',
+        WWTP_EDGE_LOG__LEVEL: 'info',
+      });
+      const before = acked.size;
+      await streamUntilKilled(daemon.mqttPort, () => daemon.child.kill('SIGKILL'), acked, before + 1_000 + rep * 97, rep);
+      const exit = await daemon.exited();
+      expect(exit.signal).toBe('SIGKILL');
+    }
+    const db = new Database(dbPath, { readonly: true });
+    const rows = db.prepare('SELECT reason, payload FROM deadletters').all() as { reason: string; payload: string }[];
+    db.close();
+    const stored = new Set(rows.map((r) => r.payload));
+    const lost = [...acked].filter((payload) => !stored.has(payload));
+    expect(acked.size).toBeGreaterThan(REPETITIONS * 1_000);
+    expect(new Set(rows.map((r) => r.reason))).toEqual(new Set(['unknown_signal', 'unparseable', 'topic_too_deep']));
+    expect(lost).toEqual([]);
+  }, 180_000);
+});
