@@ -19,6 +19,9 @@ import { createStatusReporter } from './status/status.js';
 import { createStore } from './store/index.js';
 import { createSync } from './sync/index.js';
 import { createPlantPipeline } from './pipeline.js';
+import type { Publisher } from './contract/ports.js';
+import { isLoop } from './contract/plant.js';
+import { createHmi } from './hmi/index.js';
 import { createCommissioningLog } from './status/commissioning.js';
 
 export interface RuntimeDeps {
@@ -45,6 +48,14 @@ const NOT_READY_WHY: Record<string, string> = {
   store: 'the SQLite store is not writable (disk full or read-only)',
   models: 'models.enabled but no model bundle is active (none in models.dir, or every one refused; see the model lines above)',
 };
+
+/** HTTPS from the embedded broker's certificate files when http.tls is 'broker'. */
+function httpTls(config: Readonly<EdgeConfig>): { certFile: string; keyFile: string; caFile?: string | undefined } | undefined {
+  if (config.http.tls === 'off') return undefined;
+  const tls = config.broker.embedded.tls;
+  if (!tls) throw new Error("http.tls is 'broker' but broker.embedded.tls names no certificate files");
+  return { certFile: tls.certFile, keyFile: tls.keyFile, caFile: tls.caFile };
+}
 
 const packageVersion = (): string => (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -78,7 +89,23 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
       else ack(false);
     },
   });
-  const publisher = createPublisher({ site, send: (topic, payload, options) => broker.publish(topic, payload, options), logger, metrics });
+  const mqttOut = createPublisher({ site, send: (topic, payload, options) => broker.publish(topic, payload, options), logger, metrics });
+  // The web HMI's live picture sees every output as it goes to MQTT.
+  const hmi = createHmi({
+    config,
+    clock,
+    logger,
+    tables: store,
+    store,
+    secure: config.http.tls !== 'off',
+    targets: () => ({ alarms, control }),
+  });
+  const publisher: Publisher = {
+    publish(kind, params, payload) {
+      mqttOut.publish(kind, params, payload);
+      hmi.hub.onPublish(kind, params, payload);
+    },
+  };
 
   const alarms = createAlarms({ config: config.alarms, site, publisher, tables: store, state: store, logger, clock, signals: config.signals });
   const setpoints = new SetpointHistory();
@@ -96,12 +123,10 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
     publishDeadLetter: (deadLetter) => publisher.publish('deadletter', {}, deadLetter),
     onReadings: (readings) => {
       commissioning.seen(readings);
+      hmi.hub.onReadings(readings);
       pipeline.push(readings);
     },
-    onCommand: (command) => {
-      alarms.onCommand(command);
-      control.onCommand(command);
-    },
+    onCommand: (command) => hmi.dispatch(command, 'mqtt'),
     publishRaw: (topic, payload) => {
       broker.publish(topic, payload, { qos: 0, retain: false }).catch((error: unknown) => logger.warn({ topic, err: String(error) }, 'raw publish failed'));
     },
@@ -141,12 +166,25 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
     return checks;
   };
 
+  /** GET /api/v1/whatif?loop=&value=: the loop's outlet over the next hours under a candidate setpoint. */
+  const whatIfRequest = (query: URLSearchParams): { status: number; body: unknown } => {
+    const loop = query.get('loop') ?? '';
+    const text = query.get('value') ?? '';
+    const value = Number(text);
+    if (!isLoop(loop)) return { status: 400, body: { error: `unknown loop "${loop.slice(0, 40)}"` } };
+    if (text === '' || !Number.isFinite(value)) return { status: 400, body: { error: `bad value "${text.slice(0, 40)}": a number` } };
+    if (!config.control.loops.some((l) => l.id === loop && l.enabled !== false)) return { status: 404, body: { error: `loop ${loop} is not configured` } };
+    const result = control.whatIf(loop, value);
+    return result ? { status: 200, body: result } : { status: 503, body: { error: `no window with the inputs of ${loop} yet` } };
+  };
+
   const routes = new Map<string, RouteHandler>([
     ['/api/v1/history', (rest, query) => historyRequest(store, rest[0] ?? '', query, config.http.maxPageRows)],
     ['/api/v1/alarms', () => ({ status: 200, body: alarms.list() })],
     ['/api/v1/models', () => ({ status: 200, body: inference.models() })],
+    ['/api/v1/whatif', (_rest, query) => whatIfRequest(query)],
   ]);
-  const http = createHttpServer(config.http, { logger, registry: metrics.registry, readiness, routes });
+  const http = createHttpServer(config.http, { logger, registry: metrics.registry, readiness, routes, app: hmi.app, tls: httpTls(config) });
 
   const status = createStatusReporter({
     publisher,
@@ -198,7 +236,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
       await ingest.idle();
     },
   };
-  const components: Component[] = [store, outlet, alarms, inference, control, pipeline, intake, ...(sync ? [sync] : []), http, status];
+  const components: Component[] = [store, outlet, alarms, inference, control, pipeline, intake, ...(sync ? [sync] : []), hmi, http, status];
   const group = new ComponentGroup(components, (name, error) => logger.error({ component: name, err: String(error) }, 'stop failed'));
 
   return {

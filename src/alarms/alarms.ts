@@ -1,5 +1,5 @@
 import type { AlarmCondition, AlarmSink, HmiCommand, PlantWindow, Publisher, StateStore, TableWriter } from '../contract/ports.js';
-import type { PredictionRow } from '../contract/rows.js';
+import type { AlarmEventRow, PredictionRow } from '../contract/rows.js';
 import type { AlarmMessage } from '../contract/topics.js';
 import type { AlarmsConfig } from '../config/sections/alarms.js';
 import type { SignalConfig } from '../config/sections/plant.js';
@@ -37,7 +37,7 @@ export interface Alarms {
   readonly sink: AlarmSink;
   start(signal?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
-  /** HMI acks and shelving; loop modes are ignored. */
+  /** HMI acks (comment, verdict) and shelving; loop commands are ignored. */
   onCommand(cmd: HmiCommand): void;
   /** Built-in sources: stale and out-of-limit signals, predicted effluent limit breaches. */
   onWindow(plant: PlantWindow, extras?: { readonly predictions?: readonly PredictionRow[] | undefined }): void;
@@ -132,14 +132,29 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
     ctx.state.setState(ALARMS_STATE_KEY, data);
   }
 
-  function apply(id: string, event: AlarmEvent): void {
+  /** What an operator said with an ack or a shelve, kept on the transition's row. */
+  type Remark = Pick<AlarmEventRow, 'comment' | 'ackedAt' | 'verdict'>;
+
+  function apply(id: string, event: AlarmEvent, remark: Remark = {}): void {
     const { record, changed, by } = reduceAlarm(records.get(id), event);
     if (!record) return;
     records.set(id, record);
     if (!changed) return;
     log.info({ alarmId: id, state: record.state, severity: record.severity, stage: record.stage, ...(by ? { by } : {}), ts: record.updatedAt, message: record.message }, `alarm ${id} ${record.state}`);
     ctx.tables.insert('alarm_events', [
-      { alarmId: id, ts: record.updatedAt, state: record.state, severity: record.severity, stage: record.stage, signal: record.signal ?? null, message: record.message, by },
+      {
+        alarmId: id,
+        ts: record.updatedAt,
+        state: record.state,
+        severity: record.severity,
+        stage: record.stage,
+        signal: record.signal ?? null,
+        message: record.message,
+        by,
+        comment: remark.comment ?? null,
+        ackedAt: remark.ackedAt ?? null,
+        verdict: remark.verdict ?? null,
+      },
     ]);
     ctx.publisher.publish('alarm', { alarmId: id }, toMessage(record));
   }
@@ -271,17 +286,17 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
     },
     tick,
     onCommand(cmd) {
-      if (cmd.kind === 'loop_mode') return;
+      if (cmd.kind !== 'alarm_ack' && cmd.kind !== 'alarm_shelve') return;
       guarded(cmd.kind, () => {
         if (!records.has(cmd.alarmId)) {
           log.warn({ alarmId: cmd.alarmId }, `${cmd.kind} for an unknown alarm`);
           return;
         }
         const at = now();
-        if (cmd.kind === 'alarm_ack') apply(cmd.alarmId, { type: 'ack', by: cmd.by, ts: at });
+        if (cmd.kind === 'alarm_ack') apply(cmd.alarmId, { type: 'ack', by: cmd.by, ts: at }, { comment: cmd.comment, ackedAt: cmd.ts, verdict: cmd.verdict });
         else {
           const minutes = Math.min(Math.max(cmd.minutes, 0), cfg.maxShelveMinutes);
-          apply(cmd.alarmId, { type: 'shelve', by: cmd.by, until: at + minutes * 60_000, ts: at });
+          apply(cmd.alarmId, { type: 'shelve', by: cmd.by, until: at + minutes * 60_000, ts: at }, { comment: cmd.comment });
         }
         save();
       });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { alarmsSchema } from './sections/alarms.js';
 import { brokerSchema } from './sections/broker.js';
 import { controlSchema } from './sections/control.js';
+import { hmiSchema } from './sections/hmi.js';
 import { httpSchema } from './sections/http.js';
 import { ingestSchema } from './sections/ingest.js';
 import { modelsSchema } from './sections/models.js';
@@ -30,6 +31,7 @@ export const configSchema = z
     sync: syncSchema.prefault({}),
     http: httpSchema.prefault({}),
     tags: tagsSchema.prefault({}),
+    hmi: hmiSchema.prefault({}),
   })
   .strict();
 // Cross-references between sections (signals named by loops, limits, checks, tags) live in
@@ -44,6 +46,7 @@ export type { WindowsConfig } from './sections/windows.js';
 export type { SyncConfig } from './sections/sync.js';
 export type { AlarmsConfig } from './sections/alarms.js';
 export type { HttpConfig } from './sections/http.js';
+export type { HmiConfig } from './sections/hmi.js';
 export type { IngestConfig } from './sections/ingest.js';
 export type { ModelsConfig } from './sections/models.js';
 export type { PlantGeometry } from './sections/plant-geometry.js';

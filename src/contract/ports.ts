@@ -42,9 +42,18 @@ export interface SetpointView {
 
 /** HMI commands, decoded and validated by ingest. */
 export type HmiCommand =
-  | { readonly kind: 'alarm_ack'; readonly alarmId: string; readonly by: string; readonly comment?: string | undefined; readonly ts: number }
+  | {
+      readonly kind: 'alarm_ack';
+      readonly alarmId: string;
+      readonly by: string;
+      readonly comment?: string | undefined;
+      readonly verdict?: 'false_alarm' | 'confirmed' | undefined;
+      readonly ts: number;
+    }
   | { readonly kind: 'alarm_shelve'; readonly alarmId: string; readonly by: string; readonly minutes: number; readonly comment?: string | undefined; readonly ts: number }
-  | { readonly kind: 'loop_mode'; readonly loop: LoopId; readonly mode: 'auto' | 'manual'; readonly value?: number | undefined; readonly by: string; readonly ts: number };
+  | { readonly kind: 'loop_mode'; readonly loop: LoopId; readonly mode: 'auto' | 'manual' | 'advisory'; readonly value?: number | undefined; readonly by: string; readonly ts: number }
+  /** An operator accepts or rejects the pending recommendation of a loop in advisory mode. */
+  | { readonly kind: 'loop_decision'; readonly loop: LoopId; readonly accept: boolean; readonly by: string; readonly comment?: string | undefined; readonly ts: number };
 
 /** Features of one signal over one window. */
 export interface SignalFeatures {

@@ -19,13 +19,17 @@ export const readingJson = z
   })
   .strict();
 
-export const alarmAck = z.object({ by: z.string().min(1).max(128), comment: z.string().max(1024).optional() }).strict();
+export const alarmVerdict = z.enum(['false_alarm', 'confirmed']);
+export const alarmAck = z
+  .object({ by: z.string().min(1).max(128), comment: z.string().max(1024).optional(), verdict: alarmVerdict.optional() })
+  .strict();
 export const alarmShelve = z
   .object({ by: z.string().min(1).max(128), minutes: z.number().positive().max(7 * 24 * 60), comment: z.string().max(1024).optional() })
   .strict();
 export const loopMode = z
-  .object({ mode: z.enum(['auto', 'manual']), value: z.number().optional(), by: z.string().min(1).max(128) })
+  .object({ mode: z.enum(['auto', 'manual', 'advisory']), value: z.number().optional(), by: z.string().min(1).max(128) })
   .strict();
+export const loopDecision = z.object({ accept: z.boolean(), by: z.string().min(1).max(128), comment: z.string().max(1024).optional() }).strict();
 
 export const setpointMessage = z.object({
   value: z.number(),
@@ -63,6 +67,31 @@ export const alarmMessage = z.object({
   clearedAt: z.number().optional(),
   ackedBy: z.string().optional(),
 });
+/** What-if of one candidate setpoint: the loop's outlet over the next hours. */
+export const whatIfMessage = z.object({
+  loop: loop,
+  value: z.number(),
+  unit: z.string(),
+  outlet: z.object({ stage, signal: z.string(), unit: z.string() }),
+  now: z.number().optional(),
+  horizons: z.array(z.object({ horizonMin: z.number(), baseline: z.number(), predicted: z.number() })),
+  model: z.string(),
+  ts: z.number(),
+});
+export const recommendationMessage = z.object({
+  value: z.number(),
+  unit: z.string(),
+  ts: z.number(),
+  mode: z.enum(['auto', 'fallback']),
+  reason: z.string(),
+  model: z.string().optional(),
+  inputs: z.record(z.string(), z.number().nullable()),
+  whatIf: whatIfMessage.optional(),
+  status: z.enum(['pending', 'accepted', 'rejected', 'withdrawn']),
+  decidedBy: z.string().optional(),
+  decidedAt: z.number().optional(),
+  comment: z.string().optional(),
+});
 export const deadLetterMessage = z.object({
   topic: z.string(),
   reason: z.string(),
@@ -75,6 +104,9 @@ export type ReadingJson = z.infer<typeof readingJson>;
 export type AlarmAck = z.infer<typeof alarmAck>;
 export type AlarmShelve = z.infer<typeof alarmShelve>;
 export type LoopMode = z.infer<typeof loopMode>;
+export type LoopDecision = z.infer<typeof loopDecision>;
+export type WhatIfMessage = z.infer<typeof whatIfMessage>;
+export type RecommendationMessage = z.infer<typeof recommendationMessage>;
 export type SetpointMessage = z.infer<typeof setpointMessage>;
 export type PredictionMessage = z.infer<typeof predictionMessage>;
 export type IndicatorMessage = z.infer<typeof indicatorMessage>;
@@ -85,6 +117,7 @@ export type DeadLetterMessage = z.infer<typeof deadLetterMessage>;
 /** Outbound topics: builder and payload type per kind. */
 export interface OutTopics {
   setpoint: { params: { stage: StageId; loop: LoopId }; payload: SetpointMessage };
+  recommendation: { params: { stage: StageId; loop: LoopId }; payload: RecommendationMessage };
   prediction: { params: { stage: StageId; signal: string }; payload: PredictionMessage };
   indicator: { params: { stage: StageId; name: string }; payload: IndicatorMessage };
   anomaly: { params: { stage: StageId }; payload: AnomalyMessage };
@@ -97,6 +130,7 @@ export type OutKind = keyof OutTopics;
 /** QoS and retain per outbound kind (PRODUCT 4.2). */
 export const OUT_OPTIONS: Record<OutKind, { qos: 0 | 1; retain: boolean }> = {
   setpoint: { qos: 1, retain: true },
+  recommendation: { qos: 1, retain: true },
   prediction: { qos: 0, retain: false },
   indicator: { qos: 0, retain: false },
   anomaly: { qos: 1, retain: false },
@@ -111,6 +145,8 @@ export function outTopic<K extends OutKind>(site: string, kind: K, params: OutTo
   switch (kind) {
     case 'setpoint':
       return `${base}/${p['stage']}/setpoint/${p['loop']}`;
+    case 'recommendation':
+      return `${base}/${p['stage']}/recommendation/${p['loop']}`;
     case 'prediction':
       return `${base}/${p['stage']}/prediction/${p['signal']}`;
     case 'indicator':
@@ -134,9 +170,10 @@ export function inTopics(site: string): { readings: string; hmi: string; sparkpl
 }
 
 /** Words in the position of `{signal}` that are daemon outputs, never readings. */
-export const RESERVED_SEGMENTS = ['setpoint', 'prediction', 'indicator', 'edge', 'alarms', 'anomaly', 'hmi'] as const;
+export const RESERVED_SEGMENTS = ['setpoint', 'recommendation', 'prediction', 'indicator', 'edge', 'alarms', 'anomaly', 'hmi'] as const;
 
 export const hmiAlarmAckTopic = (site: string, alarmId: string): string => `wwtp/${site}/hmi/alarms/${alarmId}/ack`;
 export const hmiAlarmShelveTopic = (site: string, alarmId: string): string => `wwtp/${site}/hmi/alarms/${alarmId}/shelve`;
 export const hmiLoopModeTopic = (site: string, loopId: LoopId): string => `wwtp/${site}/hmi/loops/${loopId}/mode`;
+export const hmiLoopDecisionTopic = (site: string, loopId: LoopId): string => `wwtp/${site}/hmi/loops/${loopId}/decision`;
 export const readingTopic = (site: string, stageId: StageId, signal: string): string => `wwtp/${site}/${stageId}/${signal}`;

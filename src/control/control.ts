@@ -6,7 +6,9 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { applyEnvelope, type Proposal } from './envelope.js';
 import { freshFeature } from '../indicators/define.js';
-import { loadLoopMemory, saveLoopMemory, type LoopMemory } from './memory.js';
+import { loadLoopMemory, saveLoopMemory, type LoopMemory, type LoopModeName, type Recommendation } from './memory.js';
+import type { RecommendationMessage, WhatIfMessage } from '../contract/topics.js';
+import { whatIf } from './whatif.js';
 import { POLICIES } from './policies/index.js';
 import { checkInputs } from './inputs.js';
 import type { SetpointHistory } from './setpoint-history.js';
@@ -43,11 +45,24 @@ export interface Control {
   stop(): Promise<void>;
   /** Computes, envelopes, stores and publishes every enabled loop's setpoint for one window close. */
   onWindow(plant: PlantWindow, extras?: ControlExtras): readonly SetpointRow[];
-  /** HMI loop mode commands; other commands are ignored. */
+  /** HMI loop mode commands and decisions on recommendations; other commands are ignored. */
   onCommand(cmd: HmiCommand): SetpointRow | undefined;
-  /** Last published setpoint and mode per loop. */
-  snapshot(): Record<string, { mode: 'auto' | 'manual'; last?: LoopMemory['last'] }>;
+  /** Last published setpoint, mode and pending recommendation per loop. */
+  snapshot(): Record<string, LoopSnapshot>;
+  /** The loop's outlet over the next hours under a candidate setpoint, from the latest window. */
+  whatIf(loop: LoopId, candidate: number): WhatIfMessage | undefined;
 }
+
+export interface LoopSnapshot {
+  readonly mode: LoopModeName;
+  readonly last?: LoopMemory['last'];
+  readonly pending?: Recommendation | undefined;
+  readonly modeBy?: string | undefined;
+}
+
+/** Inputs as published: non-finite numbers become null (NaN is never published). */
+const publishable = (inputs: Readonly<Record<string, number>>): Record<string, number | null> =>
+  Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, Number.isFinite(v) ? v : null]));
 
 /** Integral terms never integrate over more than this gap (a restart after hours must not kick). */
 const MAX_DT_HOURS = 1;
@@ -57,6 +72,8 @@ export function createControl(ctx: ControlContext): Control {
   const validForMs = ctx.config.validForSec * 1000;
   const loops = ctx.config.loops.filter((l) => l.enabled !== false);
   let running = false;
+  /** The latest window and its predictions: the what-if's starting point (memory only). */
+  let latest: { plant: PlantWindow; predictions: readonly PredictionRow[] } | undefined;
 
   function publishSetpoint(loop: LoopConfig, sp: Pick<SetpointRow, 'value' | 'ts' | 'mode' | 'reason' | 'model' | 'validUntil'>): void {
     ctx.history?.record(loop.id, sp.value, sp.ts, sp.validUntil);
@@ -95,15 +112,87 @@ export function createControl(ctx: ControlContext): Control {
     };
     ctx.tables.insert('setpoints', [row]);
     publishSetpoint(loop, row);
-    const fallbackActive = out.mode === 'fallback';
-    if (fallbackActive && !memory.fallbackActive) log.info({ loop: loop.id, value: out.value, reason: out.reason, ts }, 'loop on fallback');
-    else if (!fallbackActive && memory.fallbackActive) log.info({ loop: loop.id, mode: out.mode, ts }, 'loop back from fallback');
-    if (fallbackActive) {
+    const fallbackActive = fallbackAlarm(loop, memory, out, ts);
+    return { row, memory: { ...memory, last: { value: out.value, ts, mode: out.mode }, fallbackActive } };
+  }
+
+  function fallbackAlarm(loop: LoopConfig, memory: LoopMemory, out: { mode: string; value: number; reason: string }, ts: number): boolean {
+    const active = out.mode === 'fallback';
+    if (active && !memory.fallbackActive) log.info({ loop: loop.id, value: out.value, reason: out.reason, ts }, 'loop on fallback');
+    else if (!active && memory.fallbackActive) log.info({ loop: loop.id, mode: out.mode, ts }, 'loop back from fallback');
+    if (active) {
       ctx.alarms.raise({ id: `fallback.${loop.id}`, severity: 'medium', stage: loop.stage, message: `loop ${loop.id} on fallback setpoint ${out.value} ${loop.unit}: ${out.reason}` }, ts);
     } else if (memory.fallbackActive) {
       ctx.alarms.clear(`fallback.${loop.id}`, ts);
     }
-    return { row, memory: { ...memory, last: { value: out.value, ts, mode: out.mode }, fallbackActive } };
+    return active;
+  }
+
+  /** The setpoint a candidate is compared with: the daemon's in effect, else the measured feedback, else the fallback. */
+  function currentSetpoint(loop: LoopConfig, memory: LoopMemory, ts: number): number {
+    return stepOrigin(loop, memory, ts, latest?.plant) ?? loop.fallback;
+  }
+
+  function loopWhatIf(loop: LoopConfig, memory: LoopMemory, candidate: number): WhatIfMessage | undefined {
+    if (!latest) return undefined;
+    return whatIf({ loop, plant: latest.plant, predictions: latest.predictions, current: currentSetpoint(loop, memory, latest.plant.end), candidate });
+  }
+
+  function publishRecommendation(loop: LoopConfig, memory: LoopMemory, rec: Recommendation, decision: Pick<RecommendationMessage, 'status' | 'decidedBy' | 'decidedAt' | 'comment'>): void {
+    const outlook = loopWhatIf(loop, memory, rec.value);
+    ctx.publisher.publish(
+      'recommendation',
+      { stage: loop.stage, loop: loop.id },
+      {
+        value: rec.value,
+        unit: loop.unit,
+        ts: rec.ts,
+        mode: rec.mode,
+        reason: rec.reason,
+        ...(rec.model ? { model: rec.model } : {}),
+        inputs: publishable(rec.inputs),
+        ...(outlook ? { whatIf: outlook } : {}),
+        ...Object.fromEntries(Object.entries(decision).filter(([, v]) => v !== undefined)),
+        status: decision.status,
+      },
+    );
+  }
+
+  /** Advisory mode: the setpoint the loop would publish, enveloped as in auto, offered to the operator. */
+  function recommend(loop: LoopConfig, memory: LoopMemory, ts: number, proposal: Proposal, inputs: Record<string, number>, model: string | undefined, plant: PlantWindow): LoopMemory {
+    const out = applyEnvelope(loop, stepOrigin(loop, memory, ts, plant), proposal);
+    const rec: Recommendation = { value: out.value, ts, mode: out.mode === 'fallback' ? 'fallback' : 'auto', reason: out.reason, model, inputs };
+    const fallbackActive = fallbackAlarm(loop, memory, out, ts);
+    const next = { ...memory, pending: rec, fallbackActive };
+    publishRecommendation(loop, next, rec, { status: 'pending' });
+    return next;
+  }
+
+  /** An operator's decision: accepted, the recommendation is published as the setpoint (envelope and step limit again). */
+  function decide(loop: LoopConfig, cmd: Extract<HmiCommand, { kind: 'loop_decision' }>): SetpointRow | undefined {
+    const memory = forgetFuture(loop, loadLoopMemory(ctx.state, loop.id));
+    const rec = memory.pending;
+    if (memory.mode !== 'advisory' || !rec) {
+      log.warn({ loop: loop.id, by: cmd.by }, 'decision without a pending recommendation');
+      return undefined;
+    }
+    const decided = { decidedBy: cmd.by, decidedAt: cmd.ts, comment: cmd.comment };
+    const cleared: LoopMemory = { ...memory, pending: undefined };
+    if (!cmd.accept) {
+      publishRecommendation(loop, memory, rec, { status: 'rejected', ...decided });
+      saveLoopMemory(ctx.state, loop.id, cleared);
+      return undefined;
+    }
+    const ts = Math.max(Number.isFinite(cmd.ts) ? cmd.ts : ctx.clock.now(), (memory.last?.ts ?? -Infinity) + 1);
+    const proposal: Proposal = rec.mode === 'fallback' ? { mode: 'fallback', reason: `accepted by ${cmd.by}: ${rec.reason}` } : { mode: 'auto', value: rec.value, reason: `accepted by ${cmd.by}: ${rec.reason}` };
+    const done = emit(loop, cleared, ts, proposal, { ...rec.inputs, recommended: rec.value, recommendedAt: rec.ts }, rec.model, latest?.plant);
+    publishRecommendation(loop, memory, rec, { status: 'accepted', ...decided });
+    saveLoopMemory(ctx.state, loop.id, done.memory);
+    return done.row;
+  }
+
+  function withdraw(loop: LoopConfig, memory: LoopMemory, by: string, ts: number): void {
+    if (memory.pending) publishRecommendation(loop, memory, memory.pending, { status: 'withdrawn', decidedBy: by, decidedAt: ts });
   }
 
   function republishLast(loop: LoopConfig): void {
@@ -148,6 +237,10 @@ export function createControl(ctx: ControlContext): Control {
     }
     const policy = POLICIES[loop.id];
     const problem = checkInputs(plant, policy.requires, loop, extras.anomalies ?? []);
+    if (problem && memory.mode === 'advisory') {
+      saveLoopMemory(ctx.state, loop.id, recommend(loop, memory, ts, { mode: 'fallback', reason: problem }, {}, undefined, plant));
+      return undefined;
+    }
     if (problem) {
       const done = emit(loop, memory, ts, { mode: 'fallback', reason: problem }, {}, undefined, plant);
       saveLoopMemory(ctx.state, loop.id, done.memory);
@@ -178,6 +271,10 @@ export function createControl(ctx: ControlContext): Control {
       log.error({ loop: loop.id, err: String(error) }, 'policy failed');
       proposal = { mode: 'fallback', reason: `policy failed: ${String(error)}` };
     }
+    if (memory.mode === 'advisory') {
+      saveLoopMemory(ctx.state, loop.id, recommend(loop, { ...memory, policyState, lastPolicyTs: ts }, ts, proposal, inputs, model, plant));
+      return undefined;
+    }
     const done = emit(loop, { ...memory, policyState, lastPolicyTs: ts }, ts, proposal, inputs, model, plant);
     saveLoopMemory(ctx.state, loop.id, done.memory);
     return done.row;
@@ -205,6 +302,7 @@ export function createControl(ctx: ControlContext): Control {
     onWindow(plant, extras = {}) {
       if (ctx.config.enabled === false) return [];
       if (!running) log.debug('window before start');
+      latest = { plant, predictions: extras.predictions ?? [] };
       const rows: SetpointRow[] = [];
       for (const loop of loops) {
         try {
@@ -217,24 +315,31 @@ export function createControl(ctx: ControlContext): Control {
       return rows;
     },
     onCommand(cmd) {
-      if (cmd.kind !== 'loop_mode') return undefined;
+      if (cmd.kind !== 'loop_mode' && cmd.kind !== 'loop_decision') return undefined;
       const loop = loops.find((l) => l.id === cmd.loop);
       if (!loop) {
         log.warn({ loop: cmd.loop }, 'mode change for a loop that is not configured');
         return undefined;
       }
       try {
+        if (cmd.kind === 'loop_decision') return decide(loop, cmd);
         const memory = forgetFuture(loop, loadLoopMemory(ctx.state, loop.id));
         const ts = Math.max(Number.isFinite(cmd.ts) ? cmd.ts : ctx.clock.now(), (memory.last?.ts ?? -Infinity) + 1);
         if (memory.mode !== cmd.mode) log.info({ loop: loop.id, mode: cmd.mode, from: memory.mode, by: cmd.by, ...(cmd.value !== undefined ? { value: cmd.value } : {}) }, 'loop mode changed');
+        if (cmd.mode === 'advisory') {
+          // The setpoint in effect stays until its validUntil; from the next window the loop only recommends.
+          saveLoopMemory(ctx.state, loop.id, { ...memory, mode: 'advisory', manualValue: undefined, modeBy: cmd.by });
+          return undefined;
+        }
+        withdraw(loop, memory, cmd.by, cmd.ts);
         if (cmd.mode === 'manual') {
           const value = cmd.value !== undefined && Number.isFinite(cmd.value) ? cmd.value : (memory.last?.value ?? loop.fallback);
-          const next: LoopMemory = { ...memory, mode: 'manual', manualValue: value, modeBy: cmd.by };
+          const next: LoopMemory = { ...memory, mode: 'manual', manualValue: value, modeBy: cmd.by, pending: undefined };
           const done = emit(loop, next, ts, { mode: 'manual', value, reason: `manual by ${cmd.by}` }, { manualValue: value }, undefined);
           saveLoopMemory(ctx.state, loop.id, { ...done.memory, manualValue: done.row.value });
           return done.row;
         }
-        const next: LoopMemory = { ...memory, mode: 'auto', manualValue: undefined, modeBy: cmd.by };
+        const next: LoopMemory = { ...memory, mode: 'auto', manualValue: undefined, modeBy: cmd.by, pending: undefined };
         const hold = memory.last?.value ?? loop.fallback;
         const done = emit(loop, next, ts, { mode: 'auto', value: hold, reason: `auto by ${cmd.by}; holding until the next window` }, {}, undefined);
         saveLoopMemory(ctx.state, loop.id, done.memory);
@@ -245,12 +350,17 @@ export function createControl(ctx: ControlContext): Control {
       }
     },
     snapshot() {
-      const out: Record<string, { mode: 'auto' | 'manual'; last?: LoopMemory['last'] }> = {};
+      const out: Record<string, LoopSnapshot> = {};
       for (const loop of loops) {
         const m = loadLoopMemory(ctx.state, loop.id);
-        out[loop.id] = { mode: m.mode, last: m.last };
+        out[loop.id] = { mode: m.mode, last: m.last, pending: m.pending, modeBy: m.modeBy };
       }
       return out;
+    },
+    whatIf(loopId, candidate) {
+      const loop = loops.find((l) => l.id === loopId);
+      if (!loop || !Number.isFinite(candidate)) return undefined;
+      return loopWhatIf(loop, loadLoopMemory(ctx.state, loop.id), candidate);
     },
   };
 }

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { HttpConfig } from '../config/schema.js';
@@ -21,6 +23,13 @@ export interface HttpDeps {
   readonly readiness: () => Record<string, boolean>;
   /** Extra GET routes by path prefix, e.g. '/api/v1/alarms'. */
   readonly routes: ReadonlyMap<string, RouteHandler>;
+  /**
+   * The web HMI: gets every request first (any method) and returns true when it answered it (pages,
+   * login, actions, live events); the API above stays GET only.
+   */
+  readonly app?: ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>) | undefined;
+  /** Certificate and key files (PEM) for HTTPS; plain HTTP without. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string | undefined } | undefined;
 }
 
 export interface HttpServer extends Component {
@@ -55,23 +64,34 @@ export function createHttpServer(config: HttpConfig, deps: HttpDeps): HttpServer
 
   const respond = (res: ServerResponse, reply: HttpReply): void => {
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json; charset=utf-8' });
+    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff' });
     res.end(text);
+  };
+
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    const fail = (error: unknown): void => {
+      log.error({ err: String(error), url: req.url }, 'route failed');
+      if (!res.headersSent) respond(res, { status: 500, body: { error: 'internal error' } });
+      else res.destroy();
+    };
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const app = deps.app;
+    (app ? app(req, res, url) : Promise.resolve(false)).then((answered) => {
+      if (!answered) handle(req).then((reply) => respond(res, reply), fail);
+    }, fail);
+  };
+
+  const makeServer = (): Server => {
+    if (!deps.tls) return createServer(serve);
+    const tls = deps.tls;
+    return createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}) }, serve);
   };
 
   return {
     name: 'http',
     async start() {
       if (!config.enabled) return;
-      const s = createServer((req, res) => {
-        handle(req).then(
-          (reply) => respond(res, reply),
-          (error: unknown) => {
-            log.error({ err: String(error), url: req.url }, 'route failed');
-            respond(res, { status: 500, body: { error: 'internal error' } });
-          },
-        );
-      });
+      const s = makeServer();
       s.keepAliveTimeout = 5_000;
       await new Promise<void>((resolve, reject) => {
         s.once('error', (error: NodeJS.ErrnoException) =>
@@ -80,7 +100,7 @@ export function createHttpServer(config: HttpConfig, deps: HttpDeps): HttpServer
         s.listen(config.port, config.host, () => resolve());
       });
       server = s;
-      log.info({ host: config.host, port: (s.address() as AddressInfo).port }, 'http listening');
+      log.info({ host: config.host, port: (s.address() as AddressInfo).port, tls: deps.tls !== undefined }, 'http listening');
     },
     async stop() {
       const s = server;

@@ -14,6 +14,14 @@ export interface HistoryPage<T extends HistoryTable = HistoryTable> {
   readonly next: string;
 }
 
+/** Optional filters of a history page: event time [from, to) on the table's time column, stage, signal. */
+export interface HistoryFilter {
+  readonly from?: number | undefined;
+  readonly to?: number | undefined;
+  readonly stage?: string | undefined;
+  readonly signal?: string | undefined;
+}
+
 export interface SeqBatch<T extends HistoryTable = HistoryTable> {
   readonly rows: SiteRow<T>[];
   /** Highest seq in `rows`, or the `after` given when empty. */
@@ -55,11 +63,36 @@ export function createReader(db: Database.Database, site: string) {
 
   return {
     readAfter,
-    history<T extends HistoryTable>(table: T, since: string | undefined, limit: number): HistoryPage<T> {
+    history<T extends HistoryTable>(table: T, since: string | undefined, limit: number, filter: HistoryFilter = {}): HistoryPage<T> {
       if (!isHistoryTable(table)) throw new EdgeError('BAD_TABLE', `unknown table "${String(table).slice(0, 40)}"`, 2);
       const after = parseCursor(since);
-      const batch = readAfter(table, after, limit);
-      return { rows: batch.rows, next: String(batch.lastSeq) };
+      const spec = TABLE_SPECS[table];
+      const where = ['seq > ?'];
+      const args: (string | number)[] = [after];
+      const has = (column: string): boolean => spec.columns.some((c) => c.column === column);
+      if (filter.from !== undefined) {
+        where.push(`"${spec.timeColumn}" >= ?`);
+        args.push(filter.from);
+      }
+      if (filter.to !== undefined) {
+        where.push(`"${spec.timeColumn}" < ?`);
+        args.push(filter.to);
+      }
+      for (const column of ['stage', 'signal'] as const) {
+        const value = filter[column];
+        if (value === undefined) continue;
+        if (!has(column)) throw new EdgeError('BAD_FILTER', `table ${table} has no ${column} column`, 2);
+        where.push(`"${column}" = ?`);
+        args.push(value);
+      }
+      if (where.length === 1) {
+        const batch = readAfter(table, after, limit);
+        return { rows: batch.rows, next: String(batch.lastSeq) };
+      }
+      const raw = db.prepare(`SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args, limit) as Record<string, unknown>[];
+      const rows = raw.map((r) => ({ ...fromSqlRow(spec, r), site }) as unknown as SiteRow<T>);
+      const last = raw[raw.length - 1];
+      return { rows, next: String(last ? Number(last['seq']) : after) };
     },
     maxSeq(table: HistoryTable | 'deadletters'): number {
       const r = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS s FROM ${table}`).get() as { s: number };

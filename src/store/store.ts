@@ -13,7 +13,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import { applyRetention, shedToBudget, type SheddingInfo } from './budget.js';
 import { CommitQueue, type QueueEntry } from './commit-queue.js';
-import { createReader, type HistoryPage, type Reader } from './reader.js';
+import { createReader, type HistoryFilter, type HistoryPage, type Reader } from './reader.js';
 import { migrate } from './schema.js';
 import { TABLE_SPECS, toSqlValues } from './tables.js';
 import { WalSync } from './wal-sync.js';
@@ -353,8 +353,8 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       return () => sheddingListeners.delete(listener);
     },
 
-    history<T extends HistoryTable>(table: T, since: string | undefined, limit: number): HistoryPage<T> {
-      return need().reader.history(table, since, limit);
+    history<T extends HistoryTable>(table: T, since: string | undefined, limit: number, filter?: HistoryFilter): HistoryPage<T> {
+      return need().reader.history(table, since, limit, filter);
     },
     readAfter<T extends HistoryTable>(table: T, after: number, limit: number) {
       return need().reader.readAfter(table, after, limit);

@@ -1,6 +1,6 @@
 import { isLoop } from '../../contract/plant.js';
 import type { HmiCommand } from '../../contract/ports.js';
-import { alarmAck, alarmShelve, loopMode } from '../../contract/topics.js';
+import { alarmAck, alarmShelve, loopDecision, loopMode } from '../../contract/topics.js';
 import type { Handler } from '../kit.js';
 import type { Route } from '../router.js';
 import type { Rejection } from '../validate.js';
@@ -20,7 +20,10 @@ function issue(error: { issues: readonly { path: readonly PropertyKey[]; message
   return first ? `${first.path.map(String).join('.') || '(root)'}: ${first.message}` : 'invalid body';
 }
 
-/** The HMI's command topics under `wwtp/{site}/hmi/`: alarm ack/shelve and loop mode. */
+/**
+ * The HMI's command topics under `wwtp/{site}/hmi/`: alarm ack/shelve, loop mode and the decision on a
+ * loop's recommendation. The web HMI's actions are decoded here too (one code path).
+ */
 export function decodeHmiCommand(path: readonly string[], payload: Buffer, ts: number): HmiCommand | Rejection | undefined {
   const [area, id, verb] = path;
   if (path.length !== 3 || area === undefined || id === undefined || verb === undefined) return undefined;
@@ -31,16 +34,21 @@ export function decodeHmiCommand(path: readonly string[], payload: Buffer, ts: n
     if (verb === 'ack') {
       const parsed = alarmAck.safeParse(json);
       if (!parsed.success) return { reason: 'invalid_command', detail: issue(parsed.error) };
-      return { kind: 'alarm_ack', alarmId: id, by: parsed.data.by, comment: parsed.data.comment, ts };
+      return { kind: 'alarm_ack', alarmId: id, by: parsed.data.by, comment: parsed.data.comment, verdict: parsed.data.verdict, ts };
     }
     const parsed = alarmShelve.safeParse(json);
     if (!parsed.success) return { reason: 'invalid_command', detail: issue(parsed.error) };
     return { kind: 'alarm_shelve', alarmId: id, by: parsed.data.by, minutes: parsed.data.minutes, comment: parsed.data.comment, ts };
   }
-  if (area === 'loops' && verb === 'mode') {
+  if (area === 'loops' && (verb === 'mode' || verb === 'decision')) {
     if (!isLoop(id)) return { reason: 'invalid_command', detail: `unknown loop ${id}` };
     const json = body(payload);
     if (json === undefined) return { reason: 'invalid_command', detail: 'body is not JSON' };
+    if (verb === 'decision') {
+      const decided = loopDecision.safeParse(json);
+      if (!decided.success) return { reason: 'invalid_command', detail: issue(decided.error) };
+      return { kind: 'loop_decision', loop: id, accept: decided.data.accept, by: decided.data.by, comment: decided.data.comment, ts };
+    }
     const parsed = loopMode.safeParse(json);
     if (!parsed.success) return { reason: 'invalid_command', detail: issue(parsed.error) };
     if (parsed.data.value !== undefined && !Number.isFinite(parsed.data.value)) return { reason: 'invalid_command', detail: 'value is not finite' };
