@@ -60,7 +60,7 @@ beforeAll(async () => {
       sync: { enabled: false },
       windows: { allowedLatenessSec: 0 },
       alarms: { onDelaySec: 0, limits: [{ stage: 'aerobic', signal: 'nh4_n', high: 5, severity: 'high' }] },
-      control: { loops: [{ id: 'do', stage: 'aerobic', unit: 'mg/L', min: 0.5, max: 3, maxStep: 0.5, fallback: 2, feedback: 'aerobic.do', params: { minQuality: 0 } }] },
+      control: { loops: [{ id: 'do', stage: 'aerobic', unit: 'mg/L', min: 0.5, max: 3, maxStep: 0.5, fallback: 2, feedback: 'aerobic.do', params: { minQuality: 0 } }, { id: 'coagulant_dose', enabled: false }] },
     },
   });
   runtime = createRuntime(config, { logger: silentLogger() });
@@ -176,6 +176,8 @@ describe('history filters, alarms, models and what-if', () => {
     expect(h4?.predicted).toBeCloseTo(8 + (steady - 8) * (1 - Math.exp(-4)), 9);
     expect((await fetch(`${base}/api/v1/whatif?loop=do&value=abc`)).status).toBe(400);
     expect((await fetch(`${base}/api/v1/whatif?loop=nope&value=1`)).status).toBe(400);
-    expect((await fetch(`${base}/api/v1/whatif?loop=was_flow&value=1`)).status).toBe(404);
+    expect((await fetch(`${base}/api/v1/whatif?loop=coagulant_dose&value=1`)).status).toBe(404);
+    // no MLSS reading yet: nothing to start the sludge-age what-if from
+    expect((await fetch(`${base}/api/v1/whatif?loop=was_flow&value=400`)).status).toBe(503);
   });
 });
