@@ -48,4 +48,36 @@ describe('wwtp-edge sim', () => {
     expect(setpoints).toBeGreaterThan(0);
     expect(deadLetters).toEqual([]);
   }, 180_000);
+
+  it('at its default speed (60x) publishes only the recent past: a daemon on the wall clock dead-letters nothing for time', async () => {
+    const dir = tempDir('wwtp-sim-cli-60-');
+    const config = loadConfig({
+      override: {
+        site: 'simcli60',
+        broker: { mode: 'embedded', embedded: { port: 0, wsPort: null, allowAnonymous: true } },
+        http: { enabled: false },
+        storage: { path: join(dir, 'edge.sqlite') },
+        models: { enabled: false },
+      },
+    });
+    const runtime = createRuntime(config, { logger: silentLogger() });
+    await runtime.start(new AbortController().signal);
+    const started = Date.now();
+    const child = spawn(process.execPath, [binPath, 'sim', '--broker', `mqtt://127.0.0.1:${runtime.ports().mqtt}`, '--site', 'simcli60', '--days', '0.01'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await new Promise((r) => setTimeout(r, 500));
+    await runtime.idle();
+    await runtime.stop();
+    expect(code, stderr).toBe(0);
+    const db = new Database(config.storage.path, { readonly: true });
+    const readings = db.prepare('SELECT COUNT(*) AS n, MAX(ts) AS last FROM readings').get() as { n: number; last: number };
+    const deadLetters = db.prepare('SELECT reason, COUNT(*) AS n FROM deadletters GROUP BY reason').all();
+    db.close();
+    expect(readings.n).toBeGreaterThan(100);
+    expect(readings.last).toBeLessThanOrEqual(Date.now());
+    expect(readings.last).toBeGreaterThan(started - 20 * 60_000);
+    expect(deadLetters).toEqual([]);
+  }, 180_000);
 });
