@@ -211,6 +211,11 @@ export function buildCorpus(ctx: CorpusContext): CorpusKind[] {
     // Impossible calendar dates: rejected, never rolled over into the next month.
     one('ts 24:30', '4.2 ts ISO-8601', `${S}/effluent/nh4_n`, () => json({ value: 1, ts: '2026-03-01T24:30:00Z' }), dead('bad_timestamp')),
 
+    // Empty Sparkplug payloads.
+    one('empty Sparkplug NDATA', '4.2 Sparkplug B', `spBv1.0/${G}/NDATA/bbempty1`, () => Buffer.alloc(0), dead('sparkplug_decode')),
+    one('empty Sparkplug NBIRTH', '4.2 Sparkplug B', `spBv1.0/${G}/NBIRTH/bbempty2`, () => Buffer.alloc(0), dead('sparkplug_decode')),
+    one('empty Sparkplug DDATA', '4.2 Sparkplug B', `spBv1.0/${G}/DDATA/bbempty3/dev1`, () => Buffer.alloc(0), dead('sparkplug_decode')),
+
     // The same key twice with the same value: one row.
     {
       name: 'exact duplicate',

@@ -1,18 +1,22 @@
+import Database from 'better-sqlite3';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { get as getSparkplug } from 'sparkplug-payload';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { edgeEnv, HMI, metricSum, PLC, scrape, sleep, startEdge, tempDir, uniqueSite, usersYaml, waitFor, type Edge } from './harness.js';
 import { connectPacket, rawClient, remainingLength } from './raw-mqtt.js';
 
 /**
  * MQTT 3.1.1 from the outside, against the embedded broker of the built daemon (issue 11, items 9
- * 11, 12 and 14; item 10, `offline` on SIGTERM, is in sigterm.test.ts): overlapping subscriptions,
+ * and 11-14; item 10, `offline` on SIGTERM, is in sigterm.test.ts): overlapping subscriptions,
  * an oversized PUBLISH refused from its declared length, silent clients and stalled publishes that
- * must not hold connection slots, and a zero-length client id with a persistent session.
+ * must not hold connection slots, the date of a Sparkplug death delivered as the MQTT will, and a
+ * zero-length client id with a persistent session.
  */
 const site = uniqueSite('p');
 const S = `wwtp/${site}`;
+const codec = getSparkplug('spBv1.0');
 const MAX_CLIENTS = 12;
 
 let edge: Edge;
@@ -155,5 +159,27 @@ describe('MQTT 3.1.1 against the embedded broker (built daemon)', () => {
     clean.socket.write(connectPacket({ clientId: '', cleanSession: true, ...PLC }));
     expect(await clean.connack(5_000)).toBe(0);
     clean.socket.destroy();
+  });
+
+  it('dates a Sparkplug death sent as the MQTT will no earlier than the node last data (item 13)', async () => {
+    if (!codec) throw new Error('no Sparkplug codec');
+    const born = Date.now() - 5_000;
+    const will = Buffer.from(codec.encodePayload({ timestamp: born, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 0 }] }));
+    const node = await connect(PLC, { will: { topic: 'spBv1.0/bbplant/NDEATH/bbdeath', payload: will, qos: 1, retain: false } });
+    await node.publishAsync('spBv1.0/bbplant/NBIRTH/bbdeath', Buffer.from(codec.encodePayload({ timestamp: born, seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 0 }, { name: 'DO3', alias: 1, type: 'Double', value: 2, timestamp: born }] })), { qos: 0 });
+    await sleep(1_000);
+    const last = Date.now();
+    await node.publishAsync('spBv1.0/bbplant/NDATA/bbdeath', Buffer.from(codec.encodePayload({ timestamp: last, seq: 1, metrics: [{ alias: 1, type: 'Double', value: 2.2, timestamp: last }] })), { qos: 1 });
+    // the node drops off the network: no DISCONNECT, the broker sends its will
+    node.stream.destroy();
+    const db = new Database(join(dir, 'edge.sqlite'), { readonly: true });
+    try {
+      const bad = await waitFor('the death mark', () => db.prepare("SELECT ts FROM readings WHERE stage = 'aerobic' AND signal = 'do_zone3' AND quality = 'bad'").pluck().get() as number | undefined, 10_000);
+      expect(bad).toBeGreaterThanOrEqual(last);
+      const latest = db.prepare("SELECT quality FROM readings WHERE stage = 'aerobic' AND signal = 'do_zone3' ORDER BY ts DESC LIMIT 1").pluck().get();
+      expect(latest).toBe('bad');
+    } finally {
+      db.close();
+    }
   });
 });
