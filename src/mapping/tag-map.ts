@@ -264,7 +264,10 @@ export function createTagMap(tags: TagsConfig, signals: readonly SignalConfig[],
         }
       }
       const reading = validateReading(entry, convert(value), s.ts ?? receivedAt, quality, receivedAt, window);
-      if (isRejection(reading)) rejections.push({ tag: s.tag, reason: reading.reason, detail: `tag ${s.tag}: ${reading.detail}` });
+      if (isRejection(reading)) {
+        const raw = point.unit !== undefined && reading.reason === 'out_of_range' ? ` (${value} ${point.unit})` : '';
+        rejections.push({ tag: s.tag, reason: reading.reason, detail: `tag ${s.tag}${raw}: ${reading.detail}` });
+      }
       else readings.push(reading);
     }
     return { readings, rejections, unmapped, dropped };

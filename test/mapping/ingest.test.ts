@@ -92,7 +92,7 @@ describe('plant tags over MQTT', () => {
     await h.send('plant/ab3/zone7/temp', '{"v": 400, "t": "2026-06-01 06:30:00"}');
     await h.send('scada/north/batch', '{"readings": 5}');
     expect(h.sink.deadLetters.map((d) => d.reason)).toEqual(['wrong_type', 'wrong_type', 'bad_timestamp', 'bad_timestamp', 'unparseable', 'out_of_range', 'wrong_type']);
-    expect(h.sink.deadLetters[5]?.detail).toBe('tag ab3.temp: 204.44444444444446 outside [0, 40]');
+    expect(h.sink.deadLetters[5]?.detail).toBe('tag ab3.temp (400 degF): 204.44444444444446 outside [0, 40]');
     expect(h.sink.readings).toEqual([]);
   });
 
