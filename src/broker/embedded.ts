@@ -144,8 +144,8 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
   };
 
   /** Hands one accepted publish to the ingest; its acknowledgement waits for the commit. */
-  const deliver = (client: Client, message: InboundMessage, callback: (error?: Error | null) => void): void => {
-    if (!intakeOpen || gone.has(client)) return callback(new Error('intake closed'));
+  const deliver = (client: Client, message: InboundMessage, callback: (error?: Error | null) => void, will = false): void => {
+    if (!intakeOpen || (gone.has(client) && !will)) return callback(new Error('intake closed'));
     inFlight.take();
     const ack = heldAck(message.qos, callback, inFlight.release);
     try {
@@ -168,6 +168,8 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
       refuse(packet, message, refusal[0], refusal[1], refusal[2], callback);
       return;
     }
+    // aedes authorizes a client's will once the client is closed: it goes in whatever the rate.
+    if (client.closed) return deliver(client, message, callback, true);
     // Too fast is slowed, not refused: the publish (and its acknowledgement) waits for a token, and
     // aedes reads the client's socket again only once the publishes it already read were let through.
     let throttle = throttles.get(client);

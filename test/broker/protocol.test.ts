@@ -73,6 +73,18 @@ describe('embedded broker: silent connections give their slot back', () => {
   });
 });
 
+describe('embedded broker: wills of dropped clients', () => {
+  it('takes in the will of a client dropped for its keepalive', async () => {
+    const d = await daemon();
+    const raw = await connected(port(d), { clientId: 'pump-plc', keepalive: 1, will: { topic: readingTopic(d.config.site, 'primary', 'sludge_pump'), payload: '0', qos: 1 } });
+    expect(connackCode(raw.received())).toBe(0);
+    await raw.closed;
+    await until(() => d.sink.readings.length === 1, 'will stored as a reading');
+    expect(d.sink.readings[0]).toMatchObject({ stage: 'primary', signal: 'sludge_pump', value: 0 });
+    expect(await refused(d, 'keepalive_timeout')).toBe(1);
+  });
+});
+
 describe('embedded broker: packets refused from their header', () => {
   it('closes a connection whose PUBLISH declares more than maxPacketBytes, before reading its body', async () => {
     const d = await daemon({ limits: { maxPacketBytes: 100_000 } });

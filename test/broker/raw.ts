@@ -20,11 +20,13 @@ const str = (s: string): Buffer => {
   return Buffer.concat([length, body]);
 };
 
-export function connectPacket(opts: { clientId: string; clean?: boolean; keepalive?: number }): Buffer {
+export function connectPacket(opts: { clientId: string; clean?: boolean; keepalive?: number; will?: { topic: string; payload: string; qos: 0 | 1 } }): Buffer {
   const keepalive = Buffer.alloc(2);
   keepalive.writeUInt16BE(opts.keepalive ?? 30);
-  const variable = Buffer.concat([str('MQTT'), Buffer.from([4, opts.clean === false ? 0 : 0x02]), keepalive]);
-  const body = Buffer.concat([variable, str(opts.clientId)]);
+  const flags = (opts.clean === false ? 0 : 0x02) | (opts.will ? 0x04 | (opts.will.qos << 3) : 0);
+  const variable = Buffer.concat([str('MQTT'), Buffer.from([4, flags]), keepalive]);
+  const will = opts.will ? [str(opts.will.topic), str(opts.will.payload)] : [];
+  const body = Buffer.concat([variable, str(opts.clientId), ...will]);
   return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
 }
 
