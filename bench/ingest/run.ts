@@ -1,7 +1,10 @@
 /**
  * Ingest benchmark: publishers over real sockets -> embedded broker -> ingest -> SQLite committed,
- * QoS 0 and QoS 1 (acks after commit), against a raw Mosquitto pass-through measured in the same run.
+ * QoS 0 and QoS 1 (acks after commit), against a raw Mosquitto pass-through measured in the same run;
+ * then PLC-shaped QoS 1 publishers (bench/ingest/plc.ts: 1/10/100 connections x window 1/20,
+ * synchronous full and normal, beside a Mosquitto of its own, with the disk's fsync time).
  *   npx tsx bench/ingest/run.ts [--readings N] [--clients C] [--qos 0|1] [--no-reference] [--dry]
+ *     [--repeats R] [--plc-seconds S] [--no-plc] [--plc-only]
  * --interleaved: every publisher sends every signal (out of event-time order per signal; bench/ingest/publisher.ts).
  * --qos runs one QoS only, --no-reference skips Mosquitto, --dry prints without writing the report
  * (profiling: node --cpu-prof --import tsx bench/ingest/run.ts --dry ...).
@@ -17,6 +20,9 @@ import { silentLogger } from '../../src/lib/logger.js';
 import { createMetrics } from '../../src/lib/metrics.js';
 import { createRuntime } from '../../src/runtime.js';
 import { repoRoot, writeReportSection } from '../../eval/lib/report.js';
+import { loadavg } from 'node:os';
+import { fsyncTime, plcMatrix, type PlcCell } from './plc.js';
+import { plcReport } from './plc-report.js';
 import { report } from './report.js';
 
 const arg = (name: string, fallback: number): number => {
@@ -29,6 +35,10 @@ const INFLIGHT = arg('inflight', 1000);
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 const PATTERN = flag('interleaved') ? 'interleaved' : 'own';
 const ONLY_QOS = process.argv.includes('--qos') ? arg('qos', 0) : undefined;
+const REPEATS = arg('repeats', 1);
+const PLC_SECONDS = arg('plc-seconds', 3);
+const PLC = !flag('no-plc');
+const LARGE = !flag('plc-only');
 
 interface PublisherRun {
   readonly sent: number;
@@ -166,9 +176,14 @@ async function mosquittoRun(qos: 0 | 1): Promise<ReferenceRun> {
 
 const rows: string[] = [];
 const fmt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : 'n/a');
+const loads: string[] = [];
+const sampleLoad = (): void => void loads.push(loadavg()[0]?.toFixed(1) ?? 'n/a');
+const large: { qos0?: { perSec: number; cpuUs: number }; qos1?: { perSec: number; cpuUs: number } } = {};
+sampleLoad();
 for (const qos of [0, 1] as const) {
-  if (ONLY_QOS !== undefined && ONLY_QOS !== qos) continue;
+  if (!LARGE || (ONLY_QOS !== undefined && ONLY_QOS !== qos)) continue;
   const d = await daemonRun(qos);
+  large[qos === 0 ? 'qos0' : 'qos1'] = { perSec: d.perSec, cpuUs: d.cpuUs };
   const ref: ReferenceRun = flag('no-reference') ? { perSec: NaN, delivered: NaN, acceptedPerSec: NaN } : await mosquittoRun(qos);
   rows.push(
     `| ${qos} | ${fmt(d.perSec)} | ${d.committed.toLocaleString('en')} | ${d.p99CommitMs.toFixed(1)} | ${Math.round(d.rssMb)} | ${d.cpuUs.toFixed(1)} | ${fmt(1e6 / d.cpuUs)} | ${d.publisherCpuUs.toFixed(1)} | ${fmt(ref.perSec)} (${(ref.delivered * 100).toFixed(0)} % delivered) | ${fmt(ref.acceptedPerSec)} | ${(d.perSec / ref.perSec).toFixed(2)} | ${(d.perSec / ref.acceptedPerSec).toFixed(2)} |`,
@@ -177,7 +192,29 @@ for (const qos of [0, 1] as const) {
     `QoS ${qos}: daemon ${Math.round(d.perSec)}/s committed (p99 commit ${d.p99CommitMs} ms, RSS ${Math.round(d.rssMb)} MB, ${d.cpuUs.toFixed(1)} us CPU per reading); ` +
       `mosquitto pass-through ${Math.round(ref.perSec)}/s (${(ref.delivered * 100).toFixed(0)} % delivered, ${Math.round(ref.acceptedPerSec)}/s accepted)`,
   );
+  sampleLoad();
 }
+if (LARGE && !flag('dry')) writeReportSection('docs/benchmarks.md', 'ingest', report(rows, { readings: READINGS, clients: CLIENTS, inflight: INFLIGHT, pattern: PATTERN }));
 
-if (!flag('dry')) writeReportSection('docs/benchmarks.md', 'ingest', report(rows, { readings: READINGS, clients: CLIENTS, inflight: INFLIGHT, pattern: PATTERN }));
+if (PLC) {
+  const fsync = [fsyncTime()];
+  const cells: PlcCell[] = [];
+  for (let rep = 0; rep < REPEATS; rep += 1) {
+    cells.push(
+      ...(await plcMatrix({ seconds: PLC_SECONDS, clients: [1, 10, 100], windows: [1, 20], modes: ['full', 'normal'], reference: !flag('no-reference') }, (c) =>
+        console.log(
+          `PLC ${c.clients} x window ${c.window}, ${c.target}: ${fmt(c.perSec)}/s, ack p50 ${c.p50Ms.toFixed(2)} ms p99 ${c.p99Ms.toFixed(2)} ms, ${c.cpuUs.toFixed(1)} us CPU per reading` +
+            (c.rowsPerCommit !== undefined ? `, ${c.rowsPerCommit.toFixed(1)} per commit` : ''),
+        ),
+      )),
+    );
+    fsync.push(fsyncTime());
+    sampleLoad();
+  }
+  console.log(`fsync p50 ${fsync.map((f) => f.p50Ms.toFixed(3)).join(', ')} ms`);
+  const command = `npx tsx bench/ingest/run.ts${READINGS !== 200_000 ? ` --readings ${READINGS}` : ''}${CLIENTS !== 4 ? ` --clients ${CLIENTS}` : ''}${REPEATS !== 1 ? ` --repeats ${REPEATS}` : ''}${PLC_SECONDS !== 3 ? ` --plc-seconds ${PLC_SECONDS}` : ''}${LARGE ? '' : ' --plc-only'}`;
+  const markdown = plcReport({ command, seconds: PLC_SECONDS, repeats: REPEATS, cells, fsync, large, loads });
+  if (flag('dry')) console.log(markdown);
+  else writeReportSection('docs/benchmarks.md', 'ingest-plc', markdown);
+}
 process.exit(0);

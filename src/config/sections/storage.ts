@@ -5,7 +5,7 @@ export const storageSchema = z
     path: z.string().default('data/wwtp-edge.sqlite'),
     /** Disk budget for the SQLite file (with WAL); past it the shedding order applies. */
     maxBytes: z.number().int().positive().default(8 * 1024 ** 3),
-    /** Longest wait before a group commit, ms. */
+    /** Longest wait of the rows that gather while a commit waits for its fsync, ms (a commit goes at once otherwise). */
     groupCommitMs: z.number().nonnegative().default(5),
     /** Rows per group commit at most. */
     maxBatchRows: z.number().int().positive().default(5_000),

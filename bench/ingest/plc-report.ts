@@ -1,0 +1,135 @@
+/**
+ * The `ingest-plc` section of docs/benchmarks.md: PLC-shaped QoS 1 publishers (bench/ingest/plc.ts),
+ * each cell the median of its repeats, with the goals of issue 13 checked against the same run.
+ */
+import { cpus, loadavg } from 'node:os';
+import type { PlcCell } from './plc.js';
+
+export interface PlcReportInput {
+  readonly command: string;
+  readonly seconds: number;
+  readonly repeats: number;
+  readonly cells: readonly PlcCell[];
+  readonly fsync: readonly { p50Ms: number; p99Ms: number }[];
+  /** Large-window daemon runs of the same invocation (bench/ingest/run.ts), if any. */
+  readonly large: { readonly qos0?: { perSec: number; cpuUs: number }; readonly qos1?: { perSec: number; cpuUs: number } };
+  readonly loads: readonly string[];
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
+};
+const range = (xs: readonly number[], digits = 0): string => {
+  const s = xs.filter(Number.isFinite);
+  if (s.length < 2) return '';
+  const f = (n: number): string => (digits === 0 ? Math.round(n).toLocaleString('en') : n.toFixed(digits));
+  return ` (${f(Math.min(...s))}-${f(Math.max(...s))})`;
+};
+const fmt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : 'n/a');
+
+export interface PlcSummary {
+  readonly target: PlcCell['target'];
+  readonly clients: number;
+  readonly window: number;
+  readonly perSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly cpuUs: number;
+}
+
+export function summarize(cells: readonly PlcCell[]): { rows: string[]; summary: PlcSummary[] } {
+  const keys = [...new Set(cells.map((c) => `${c.clients}|${c.window}|${c.target}`))];
+  const rows: string[] = [];
+  const summary: PlcSummary[] = [];
+  const label = { full: 'daemon, synchronous full', normal: 'daemon, synchronous normal', mosquitto: 'Mosquitto (no persistence)' } as const;
+  for (const key of keys) {
+    const group = cells.filter((c) => `${c.clients}|${c.window}|${c.target}` === key);
+    const first = group[0];
+    if (!first) continue;
+    const s: PlcSummary = {
+      target: first.target,
+      clients: first.clients,
+      window: first.window,
+      perSec: median(group.map((c) => c.perSec)),
+      p50Ms: median(group.map((c) => c.p50Ms)),
+      p99Ms: median(group.map((c) => c.p99Ms)),
+      cpuUs: median(group.map((c) => c.cpuUs)),
+    };
+    summary.push(s);
+    const rowsPerCommit = median(group.map((c) => c.rowsPerCommit ?? NaN));
+    rows.push(
+      `| ${s.clients} | ${s.window} | ${label[s.target]} | ${fmt(s.perSec)}${range(group.map((c) => c.perSec))} | ${s.p50Ms.toFixed(2)}${range(group.map((c) => c.p50Ms), 2)} | ${s.p99Ms.toFixed(2)} | ${s.cpuUs.toFixed(1)}${range(group.map((c) => c.cpuUs), 1)} | ${Number.isFinite(rowsPerCommit) ? rowsPerCommit.toFixed(1) : '-'} | ${median(group.map((c) => c.publisherCpuUs)).toFixed(1)} |`,
+    );
+  }
+  return { rows, summary };
+}
+
+export function plcReport(o: PlcReportInput): string {
+  const { rows, summary } = summarize(o.cells);
+  const find = (target: PlcCell['target'], clients: number, window: number): PlcSummary | undefined =>
+    summary.find((s) => s.target === target && s.clients === clients && s.window === window);
+  const fsyncP50 = median(o.fsync.map((f) => f.p50Ms));
+  const fsyncP99 = median(o.fsync.map((f) => f.p99Ms));
+  const goals: string[] = [];
+  const goal = (what: string, measured: string, ok: boolean | undefined): void => {
+    goals.push(`| ${what} | ${measured} | ${ok === undefined ? 'not measured' : ok ? 'met' : '**not met**'} |`);
+  };
+  const w1 = find('full', 1, 1);
+  goal('full, 1 connection, window 1: >= 2,000 readings/s', w1 ? fmt(w1.perSec) : 'n/a', w1 ? w1.perSec >= 2_000 : undefined);
+  goal(
+    `full, 1 connection, window 1: ack p50 < 0.5 ms + one fsync (${fsyncP50.toFixed(2)} ms)`,
+    w1 ? `${w1.p50Ms.toFixed(2)} ms` : 'n/a',
+    w1 ? w1.p50Ms < 0.5 + fsyncP50 : undefined,
+  );
+  const w20 = find('full', 1, 20);
+  goal('full, 1 connection, window 20: >= 20,000 readings/s', w20 ? fmt(w20.perSec) : 'n/a', w20 ? w20.perSec >= 20_000 : undefined);
+  const c100 = find('full', 100, 1);
+  goal('full, 100 connections, window 1: >= 20,000 readings/s', c100 ? fmt(c100.perSec) : 'n/a', c100 ? c100.perSec >= 20_000 : undefined);
+  const { qos0, qos1 } = o.large;
+  goal('QoS 0, 4 connections: >= 50,000 readings/s', qos0 ? fmt(qos0.perSec) : 'n/a', qos0 ? qos0.perSec >= 50_000 : undefined);
+  goal('QoS 1, 4 connections x 1,000 in flight: >= 50,000 readings/s', qos1 ? fmt(qos1.perSec) : 'n/a', qos1 ? qos1.perSec >= 50_000 : undefined);
+  goal(
+    'daemon CPU per reading, QoS 1 window 20 (full, 1 connection) <= 1.5 x QoS 0',
+    w20 && qos0 ? `${w20.cpuUs.toFixed(1)} µs vs ${qos0.cpuUs.toFixed(1)} µs (${(w20.cpuUs / qos0.cpuUs).toFixed(2)} x)` : 'n/a',
+    w20 && qos0 ? w20.cpuUs <= 1.5 * qos0.cpuUs : undefined,
+  );
+
+  return `## Ingest: PLC-shaped QoS 1 publishers (few messages in flight)
+
+Command: \`${o.command}\`. Publishers (bench/ingest/plc-publisher.ts, MQTT.js in a separate process): 1, 10 or 100
+connections, each keeping a fixed window of 1 or 20 QoS 1 messages unacknowledged (a PLC's MQTT client usually keeps
+one; \`mosquitto_pub\` keeps 20), JSON readings, each connection its own signal, flat out for ${o.seconds} s after a 0.5 s
+warm-up. Ack latency is publish to PUBACK as the publisher sees it. The daemon (whole runtime, models off) acknowledges
+a reading only after its commit and, with \`synchronous: full\`, the WAL fsync. Reference: the same publishers, in the
+same run, against a Mosquitto of the bench's own on a free loopback port (\`persistence false\`: it acknowledges from
+memory, no subscriber), whose CPU is read from /proc. Broker CPU per reading: all threads of the daemon (the fsync
+thread included), or of Mosquitto, over the publishing time, divided by the acknowledged readings. Each cell is the
+median of ${o.repeats} interleaved repeat${o.repeats > 1 ? 's' : ''} (range in brackets).
+
+fsync of a 4 KiB write on the SQLite file's file system, measured in the same run: p50 ${fsyncP50.toFixed(3)} ms, p99 ${fsyncP99.toFixed(3)} ms.
+
+| connections | window | broker | readings/s | ack p50 (ms) | ack p99 (ms) | broker CPU µs/reading | readings per commit | publisher CPU µs/msg |
+|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+| goal (issue 13) | measured | |
+|---|---|---|
+${goals.join('\n')}
+
+Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${process.platform}/${process.arch}, Node ${process.version}, ${cpus().length} cores shared with
+other work; load average (1 min) during the run: ${o.loads.join(', ')} (${loadavg()[0]?.toFixed(1) ?? 'n/a'} at the end). The publishers and the broker
+share the two cores with the rest of the machine: on a busy machine the wall rates and latencies fall with the CPU left
+over, and the CPU per reading rises (a busy machine slows every instruction, and the fsync's share grows when the disk
+is busy).
+
+**How the commit works** (src/store/commit-queue.ts): a commit is written as soon as no other commit waits for its
+fsync (at the end of the event-loop turn, so the messages of one socket read, and of every socket read in that turn,
+share it); what arrives while a commit waits for its fsync gathers and is written the moment that fsync returns
+(leader/follower group commit), so a lone PLC waits for one commit and one fsync, and many PLCs share both.
+\`storage.groupCommitMs\` (5 ms) only bounds how long the followers wait for a slow fsync; before, every commit waited
+for it in full. The WAL fsync is one \`fdatasync\` on Node's thread pool; no SQLite sync runs on the event loop in a
+group commit (the WAL header's sync at a WAL restart was one, up to tens of ms on a busy disk, about once a second).`;
+}
