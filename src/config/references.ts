@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isLoop } from '../contract/plant.js';
+import { POLICIES } from '../control/policies/index.js';
 import { isTree, type ConfigPath, type RawIssue } from './merge.js';
 import { checkTags, tagsSchema } from './sections/tags.js';
 
@@ -62,6 +64,13 @@ export function referenceFindings(tree: unknown): ReferenceFindings {
     const stage = str(loop['stage']);
     const base = ['control', 'loops', i];
     if (stage && !plant.stages.has(stage)) err([...base, 'stage'], `loop ${id} is on stage ${stage}, which has no signals (remove the loop with - { id: ${id}, remove: true })`);
+    // the signals the loop's policy cannot run without: missing for good, the loop would only ever fall back
+    if (loop['enabled'] !== false && isLoop(id) && (!stage || plant.stages.has(stage))) {
+      for (const need of POLICIES[id].requires) {
+        const key = `${need.stage}.${need.signal}`;
+        if (!plant.units.has(key)) err(base, `loop ${id} needs ${key}, which is not configured (configure it, set enabled: false, or remove the loop with - { id: ${id}, remove: true })`);
+      }
+    }
     const feedback = signalRef([...base, 'feedback'], `loop ${id}: feedback`, loop['feedback']);
     const unit = str(loop['unit']);
     if (feedback?.unit && unit && feedback.unit !== unit) err([...base, 'feedback'], `loop ${id}: feedback ${String(loop['feedback'])} is in ${feedback.unit}, the loop in ${unit}`);

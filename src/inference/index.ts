@@ -139,6 +139,7 @@ export function createInference(ctx: InferenceContext): Inference {
 
   let timer: { clear(): void } | undefined;
   let stopped: Promise<void> | undefined;
+  const warnedUnconfigured = new Set<string>();
 
   return {
     name: 'inference',
@@ -203,6 +204,12 @@ export function createInference(ctx: InferenceContext): Inference {
       for (const s of runs.skipped) {
         skippedRuns.inc({ model: s.model });
         log.debug({ model: s.model, missing: s.missing }, 'model skipped: inputs missing');
+        // a plant without a signal the model reads (a stage removed in the site config): said once, at warn
+        const unconfigured = s.missing.map((m) => m.input.split('.').slice(0, 2).join('.')).filter((key) => !units.has(key));
+        if (unconfigured.length > 0 && !warnedUnconfigured.has(s.model)) {
+          warnedUnconfigured.add(s.model);
+          log.warn({ model: s.model, signals: [...new Set(unconfigured)] }, 'model reads signals that are not configured: it is skipped on every window');
+        }
       }
       if (anomalies.length > 0) ctx.tables.insert('anomalies', anomalies);
       if (runs.predictions.length > 0) ctx.tables.insert('predictions', runs.predictions);

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import { binPath, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
 
 /** `check-config` and `run` as a user runs them: child processes, site files, WWTP_EDGE_* variables. */
@@ -42,6 +43,14 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
       resolve({ code: child.exitCode, stdout, stderr });
     });
   });
+}
+
+async function waitFor(ok: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const lines = (text: string): string[] => text.split('\n').filter((l) => l.length > 0);
@@ -130,11 +139,11 @@ describe('config/site.example.yaml', () => {
     const db = new Database(dbPath, { readonly: true });
     expect(db.prepare("SELECT value FROM readings WHERE stage = 'aerobic' AND signal = 'do'").all()).toEqual([{ value: 2.1 }]);
     db.close();
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('a plant without membrane and phosphorus stages, with a fourth aeration zone', () => {
-  it('runs from a short site file: the new signal is stored, the removed stage is an unknown signal', async () => {
+  it('runs from a short site file: the new signal is stored, the removed stage is an unknown signal, its models are skipped with a warning, the other loops publish', async () => {
     const dbPath = join(dir, 'no-membrane.sqlite');
     const file = site('no-membrane.yaml', [
       'site: nomembrane',
@@ -161,15 +170,24 @@ describe('a plant without membrane and phosphorus stages, with a fourth aeration
     expect(check.stderr).toBe('');
     const daemon = await startDaemon({}, ['run', '--config', file]);
     const plc = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { clientId: `nomembrane-plc-${process.pid}` });
-    const ts = Date.now() - 1000;
-    await plc.publishAsync('wwtp/nomembrane/aerobic/do_zone4', JSON.stringify({ value: 1.7, ts }), { qos: 1 });
-    await plc.publishAsync('wwtp/nomembrane/membrane/tmp', JSON.stringify({ value: 20, ts }), { qos: 1 });
+    // 20 minutes of every configured signal, once a minute, so that windows close and every component runs
+    const { signals } = loadConfig({ file });
+    const minute = 60_000;
+    const start = Math.floor(Date.now() / minute) * minute - 20 * minute;
+    for (let t = start; t < start + 20 * minute; t += minute) {
+      await Promise.all(signals.map((s) => plc.publishAsync(`wwtp/nomembrane/${s.stage}/${s.id}`, JSON.stringify({ value: (s.min + s.max) / 2, ts: t }), { qos: 1 })));
+    }
+    await plc.publishAsync('wwtp/nomembrane/membrane/tmp', JSON.stringify({ value: 20, ts: start }), { qos: 1 });
     await plc.endAsync();
+    await waitFor(() => daemon.logs.some((l) => l.includes('model reads signals that are not configured') && l.includes('anomaly-membrane')));
     daemon.child.kill('SIGTERM');
     expect((await daemon.exited()).code).toBe(0);
+    expect(daemon.logs.filter((l) => l.includes('"level":50') || l.includes('"level":60'))).toEqual([]);
     const db = new Database(dbPath, { readonly: true });
-    expect(db.prepare("SELECT value FROM readings WHERE stage = 'aerobic' AND signal = 'do_zone4'").all()).toEqual([{ value: 1.7 }]);
+    expect(db.prepare("SELECT count(*) AS n FROM readings WHERE stage = 'aerobic' AND signal = 'do_zone4'").get()).toEqual({ n: 20 });
     expect(db.prepare('SELECT reason FROM deadletters').all()).toEqual([{ reason: 'unknown_signal' }]);
+    const loops = db.prepare('SELECT DISTINCT loop FROM setpoints ORDER BY loop').all().map((r) => (r as { loop: string }).loop);
+    expect(loops).toEqual(['carbon_dose', 'do', 'internal_recycle', 'was_flow']);
     db.close();
-  }, 60_000);
+  }, 90_000);
 });

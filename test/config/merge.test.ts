@@ -129,6 +129,18 @@ describe('list merge by id', () => {
   });
 });
 
+describe('loops and the signals their policies need', () => {
+  it('a loop whose policy needs a removed signal is an error; a disabled loop is not', () => {
+    const site = file('no-mlss.yaml', 'signals:\n  - { stage: aerobic, id: mlss, remove: true }\n');
+    const errors = checkConfig({ file: site, override: open }).errors;
+    expect(errors.map((e) => [e.path, e.message])).toEqual([
+      ['control.loops[was_flow]', 'loop was_flow needs aerobic.mlss, which is not configured (configure it, set enabled: false, or remove the loop with - { id: was_flow, remove: true })'],
+    ]);
+    const disabled = file('no-mlss-disabled.yaml', 'signals:\n  - { stage: aerobic, id: mlss, remove: true }\ncontrol:\n  loops:\n    - { id: was_flow, enabled: false }\n');
+    expect(checkConfig({ file: disabled, override: open }).errors).toEqual([]);
+  });
+});
+
 describe('tag map', () => {
   it('merges points by tag and reports a bad point beside an unrelated schema error', () => {
     const site = file('tags.yaml', 'tags:\n  points:\n    - { tag: TI_101, stage: aerobic, signal: temperature, unit: degF }\n    - { tag: FT_1, stage: influent, signal: flow, unit: gpm }\n');
