@@ -9,8 +9,8 @@ import { repoRoot, tempDir } from '../helpers/daemon.js';
 export { tempDir };
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Suite scale: 1 in `npm test`, more in `bench/reliability.ts` (WWTP_EDGE_BLACKBOX_SCALE). */
-export const SCALE = Math.max(1, Number(process.env['WWTP_EDGE_BLACKBOX_SCALE'] ?? '1') || 1);
+/** Suite scale: 1 in `npm test`, more in `bench/reliability/run.ts` (BLACKBOX_SCALE). */
+export const SCALE = Math.max(1, Number(process.env['BLACKBOX_SCALE'] ?? '1') || 1);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sourceFiles(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []));
@@ -184,7 +184,7 @@ export function uniqueSite(tag: string): string {
 
 /** Measured figures for docs/reliability.md, appended when bench/reliability.ts runs the suite. */
 export function record(part: string, figures: Record<string, number | string>): void {
-  const out = process.env['WWTP_EDGE_RELIABILITY_OUT'];
+  const out = process.env['BLACKBOX_RELIABILITY_OUT'];
   const line = JSON.stringify({ part, ...figures });
   process.stdout.write(`reliability ${line}\n`);
   if (out) writeFileSync(out, `${line}\n`, { flag: 'a' });
