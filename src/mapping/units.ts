@@ -42,7 +42,7 @@ const TABLE: Table = {
   gpm: ['flow', GALLON_M3 * 1440],
   gph: ['flow', GALLON_M3 * 24],
   gpd: ['flow', GALLON_M3],
-  MGD: ['flow', GALLON_M3 * 1e6],
+  MGD: ['flow', 3785.411784],
   cfs: ['flow', FT3_M3 * 86_400],
   // gas flow at normal or standard conditions, base Nm3/h
   'Nm3/h': ['gas_flow', 1],
