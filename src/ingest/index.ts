@@ -151,7 +151,7 @@ export function createIngest(ctx: IngestContext): Ingest {
   const handlers: HandlerTable = {
     reading: handleReading,
     hmi: handleHmi,
-    sparkplug: createSparkplugHandler(config.ingest.sparkplug, router.entries),
+    sparkplug: createSparkplugHandler(config.ingest.sparkplug, router.entries, tags),
     mapped: createMappedHandler(tags),
     own: handleOwn,
     unknown: handleUnknown,

@@ -1,6 +1,7 @@
 import { get as getSparkplug } from 'sparkplug-payload';
 import type { IngestConfig } from '../../config/sections/ingest.js';
 import type { Reading } from '../../contract/reading.js';
+import type { TagMap, TagSample } from '../../mapping/tag-map.js';
 import type { Handler, IngestKit } from '../kit.js';
 import type { Route } from '../router.js';
 import { isRejection, validateReading, type SignalEntry } from '../validate.js';
@@ -44,7 +45,12 @@ function toNumber(value: unknown): number | undefined {
  * `ingest.sparkplug.metrics`, a seq gap or an unknown alias asks the node to rebirth, a death marks
  * the node's signals bad unless its bdSeq shows it belongs to an earlier session.
  */
-export function createSparkplugHandler(config: IngestConfig['sparkplug'], entries: ReadonlyMap<string, SignalEntry>): Handler<Extract<Route, { kind: 'sparkplug' }>> {
+export function createSparkplugHandler(
+  config: IngestConfig['sparkplug'],
+  entries: ReadonlyMap<string, SignalEntry>,
+  /** Metrics that no `metrics` entry maps are plant tags of this name in config `tags.points` (units, validity). */
+  tags?: TagMap,
+): Handler<Extract<Route, { kind: 'sparkplug' }>> {
   const nodes = new Map<string, NodeState>();
   const mappings = new Map<string, Mapping[]>();
   for (const m of config.metrics) {
@@ -158,6 +164,7 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
     }
     const readings: Reading[] = [];
     const unknown: string[] = [];
+    const tagged: TagSample[] = [];
     for (const metric of decoded.metrics ?? []) {
       const alias = toNumber(metric.alias);
       let name = metric.name ?? undefined;
@@ -170,7 +177,8 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
       if (STANDARD_METRIC.test(name)) continue;
       const mapping = (mappings.get(`${node}\u0000${device ?? ''}\u0000${name}`) ?? []).find((m) => m.group === undefined || m.group === group);
       if (!mapping) {
-        if (!isBirth) unknown.push(name);
+        if (tags?.knows(name)) tagged.push({ tag: name, value: metric.isNull === true ? null : toNumber(metric.value), ts: toNumber(metric.timestamp) ?? payloadTs ?? now });
+        else if (!isBirth) unknown.push(name);
         continue;
       }
       if (!mapping.entry) {
@@ -185,6 +193,16 @@ export function createSparkplugHandler(config: IngestConfig['sparkplug'], entrie
       state.last.set(mapping.entry, { value: reading.value, device });
       if (reading.ts > state.lastTs) state.lastTs = reading.ts;
       readings.push(reading);
+    }
+    if (tags && tagged.length > 0) {
+      const mapped = tags.map(tagged, now, kit.window);
+      for (const r of mapped.rejections) kit.deadLetter(topic, payload, r.reason, r.detail);
+      for (const reading of mapped.readings) {
+        const entry = entries.get(`${reading.stage}/${reading.signal}`);
+        if (entry) state.last.set(entry, { value: reading.value, device });
+        if (reading.ts > state.lastTs) state.lastTs = reading.ts;
+        readings.push(reading);
+      }
     }
     if (unknown.length > 0) {
       kit.deadLetter(topic, payload, 'sparkplug_unknown_metric', unknown.slice(0, 20).join(', '));
