@@ -167,4 +167,29 @@ describe('embedded broker: overlapping subscriptions (MQTT 3.1.1 3.3.5)', () => 
     expect(kinds('/deadletter')).toEqual(expected);
     expect(got.filter((m) => m.topic.includes('/aerobic/do'))).toHaveLength(30);
   });
+  it('delivers every reading of four PLCs (QoS 0 and 1, one retaining) and every output to such an HMI', async () => {
+    const d = await daemon();
+    const site = d.config.site;
+    const hmi = await connect(d.url());
+    const got = received(hmi);
+    await hmi.subscribeAsync({ [`wwtp/${site}/#`]: { qos: 1 }, [`wwtp/${site}/alarms/#`]: { qos: 1 } });
+    const plcs = await Promise.all([0, 1, 2, 3].map(() => connect(d.url())));
+    const sends: Promise<unknown>[] = [];
+    const n = 500;
+    for (let k = 0; k < n; k += 1) {
+      plcs.forEach((plc, i) => sends.push(plc.publishAsync(readingTopic(site, 'aerobic', 'do'), JSON.stringify({ value: k % 10, ts: Date.now() - 100_000 + k * 4 + i }), { qos: (i % 2) as 0 | 1, retain: i === 3 })));
+      if (k % 5 === 0) {
+        sends.push(d.broker.publish(`wwtp/${site}/alarms/a${k % 7}`, `{"k":${k}}`, { qos: 1, retain: true }));
+        sends.push(d.broker.publish(`wwtp/${site}/anomaly/aerobic`, `{"k":${k}}`, { qos: 1, retain: false }));
+        sends.push(d.broker.publish(`wwtp/${site}/edge/deadletter`, `{"k":${k}}`, { qos: 0, retain: false }));
+      }
+      if (k % 50 === 0) await sleep(1);
+    }
+    await Promise.all(sends);
+    await until(() => d.sink.readings.length === n * 4, 'stored', 20_000);
+    const count = (part: string) => got.filter((m) => m.topic.includes(part)).length;
+    await until(() => count('/aerobic/do') >= n * 4 && count('/alarms/') >= n / 5 && count('/anomaly/') >= n / 5 && count('/edge/deadletter') >= n / 5, 'everything forwarded', 10_000);
+    await sleep(200);
+    expect([count('/aerobic/do'), count('/alarms/'), count('/anomaly/'), count('/edge/deadletter')]).toEqual([n * 4, n / 5, n / 5, n / 5]);
+  });
 });
