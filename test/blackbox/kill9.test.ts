@@ -106,4 +106,8 @@ describe('kill -9 under a QoS 1 stream of readings and dead letters (built daemo
   it('every acknowledged reading is in SQLite', () => {
     expect(missing(tally.readings, stored.readings)).toBe(0);
   });
+
+  it('every acknowledged dead letter is in SQLite', () => {
+    expect(missing(tally.deadLetters, stored.deadLetters)).toBe(0);
+  });
 });
