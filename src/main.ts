@@ -170,6 +170,14 @@ program
   .argument('<password>')
   .action((password: string) => runCommand(async () => (await import('./cli/hash-password.js')).hashPasswordCommand(password, io)));
 
+program
+  .command('report')
+  .description("the regulator's daily report from the store: effluent averages against the limits, loads, removal, hours above limits, alarms, data completeness")
+  .requiredOption('--day <YYYY-MM-DD>', 'the UTC day')
+  .addOption(new Option('--format <format>', 'csv, html (printable, with plots) or json').choices(['csv', 'html', 'json']).default('csv'))
+  .option('--config <file>', 'site config file (its storage.path is read)')
+  .action((opts: { day: string; format: string; config?: string }) => runCommand(async () => (await import('./cli/report.js')).reportCommand(opts, io)));
+
 const sync = program.command('sync').description('store-and-forward to the central MariaDB');
 sync
   .command('status')

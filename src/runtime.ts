@@ -22,6 +22,7 @@ import { createPlantPipeline } from './pipeline.js';
 import type { Publisher } from './contract/ports.js';
 import { isLoop } from './contract/plant.js';
 import { createHmi } from './hmi/index.js';
+import { reportRequest } from './http/report.js';
 import { createCommissioningLog } from './status/commissioning.js';
 
 export interface RuntimeDeps {
@@ -183,6 +184,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
     ['/api/v1/alarms', () => ({ status: 200, body: alarms.list() })],
     ['/api/v1/models', () => ({ status: 200, body: inference.models() })],
     ['/api/v1/whatif', (_rest, query) => whatIfRequest(query)],
+    ['/api/v1/report', (_rest, query) => reportRequest(store, config, query)],
   ]);
   const http = createHttpServer(config.http, { logger, registry: metrics.registry, readiness, routes, app: hmi.app, tls: httpTls(config) });
 

@@ -161,6 +161,17 @@ describe('history filters, alarms, models and what-if', () => {
     expect((await fetch(`${base}/api/v1/models`)).status).toBe(200);
   });
 
+  it('serves the daily report as JSON, CSV and HTML', async () => {
+    const day = new Date(t0).toISOString().slice(0, 10);
+    const r = (await (await fetch(`${base}/api/v1/report?day=${day}`)).json()) as { day: string; completeness: { stage: string; signal: string; readings: number }[] };
+    expect(r.day).toBe(day);
+    const stored = rows(`SELECT COUNT(*) AS n FROM readings WHERE stage = 'aerobic' AND signal = 'nh4_n' AND ts >= ? AND ts < ?`, Date.parse(`${day}T00:00:00Z`), Date.parse(`${day}T00:00:00Z`) + 86_400_000)[0]?.['n'];
+    expect(r.completeness.find((c) => c.stage === 'aerobic' && c.signal === 'nh4_n')?.readings).toBe(stored);
+    expect((await fetch(`${base}/api/v1/report?day=${day}&format=csv`)).headers.get('content-type')).toContain('text/csv');
+    expect((await fetch(`${base}/api/v1/report?day=${day}&format=html`)).headers.get('content-type')).toContain('text/html');
+    expect((await fetch(`${base}/api/v1/report?day=02.03.2026`)).status).toBe(400);
+  });
+
   it('answers the what-if for a loop and a value, clamped to the envelope', async () => {
     // the loop drove DO to its maximum (NH4-N 8 mg/L against a target of 2.5): 3 mg/L is in effect
     const same = (await (await fetch(`${base}/api/v1/whatif?loop=do&value=9`)).json()) as { value: number; horizons: { horizonMin: number; baseline: number; predicted: number }[] };

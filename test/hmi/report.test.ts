@@ -1,0 +1,164 @@
+import Database from 'better-sqlite3';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import type { ReadingRow } from '../../src/contract/rows.js';
+import type { DailyReport } from '../../src/report/index.js';
+import { defaultDataDir, simulate } from '../../src/sim/index.js';
+import { createStore } from '../../src/store/index.js';
+import { createMetrics } from '../../src/lib/metrics.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { binPath, repoRoot, tempDir } from '../helpers/daemon.js';
+
+/**
+ * `wwtp-edge report` as a third party runs it, on a day of the demo twin and on a day of a real plant's
+ * historian export loaded with `wwtp-edge import`; every figure checked is recomputed here from the
+ * SQLite file with SQL of its own.
+ */
+const run = promisify(execFile);
+
+async function report(configFile: string, day: string, format: string): Promise<string> {
+  const { stdout } = await run(process.execPath, [binPath, 'report', '--day', day, '--format', format, '--config', configFile], { cwd: repoRoot, maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+function sql<T>(dbPath: string, query: string, ...args: unknown[]): T {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return db.prepare(query).get(...args) as T;
+  } finally {
+    db.close();
+  }
+}
+
+/** Flow-weighted mean of a concentration: the flow reading in effect at each sample (last at or before it). */
+const FLOW_WEIGHTED = `
+  WITH c AS (SELECT ts, value FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ?),
+       q AS (SELECT c.value AS v, (SELECT f.value FROM readings f WHERE f.stage = ? AND f.signal = 'flow' AND f.ts <= c.ts ORDER BY f.ts DESC LIMIT 1) AS flow FROM c)
+  SELECT SUM(v * flow) / SUM(flow) AS mean, AVG(v * flow) / 1000 AS load, COUNT(*) AS n FROM q`;
+
+const HOURS_ABOVE = `
+  WITH c AS (SELECT ts, value, LEAD(ts) OVER (ORDER BY ts) AS next FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ?)
+  SELECT COALESCE(SUM(CASE WHEN value > ? THEN MIN(COALESCE(next, ?) - ts, ?, ? - ts) ELSE 0 END), 0) / 3600000.0 AS hours FROM c`;
+
+describe('wwtp-edge report', () => {
+  it('on a day of the demo twin: effluent means, hours above limits, loads, removal, alarms and completeness', async () => {
+    const dir = tempDir('wwtp-report-demo-');
+    const dbPath = join(dir, 'edge.sqlite');
+    const configFile = join(dir, 'site.yaml');
+    writeFileSync(configFile, JSON.stringify({ site: 'reportdemo', storage: { path: dbPath }, models: { enabled: false } }));
+    const config = loadConfig({ file: configFile, env: {} });
+    const day = '2026-03-02';
+    const from = Date.parse(`${day}T00:00:00Z`);
+    const sim = simulate({ days: 1, epochMs: from, sampleMin: 5, stabilise: false, seed: 7, signals: config.signals, dataDir: defaultDataDir() });
+    const readings: ReadingRow[] = [];
+    for (const [key, values] of Object.entries(sim.series.readings)) {
+      const [stage, signal] = key.split('/') as [ReadingRow['stage'], string];
+      values.forEach((value, i) => {
+        const ts = sim.series.ts[i];
+        if (ts !== undefined && Number.isFinite(value) && ts < from + 86_400_000) readings.push({ stage, signal, ts, value, quality: 'good' });
+      });
+    }
+    const store = createStore(config.storage, { site: config.site, logger: silentLogger(), metrics: createMetrics(false), clock: systemClock, syncEnabled: false });
+    await store.start(new AbortController().signal);
+    await store.appendReadings(readings.map((r) => ({ ...r, receivedAt: r.ts })));
+    const alarm = (alarmId: string, ts: number, severity: 'high' | 'medium', state: 'active_unack' | 'cleared') =>
+      ({ alarmId, ts, state, severity, stage: 'effluent' as const, signal: null, message: 'm', by: null });
+    store.insert('alarm_events', [alarm('a', from + 1000, 'high', 'active_unack'), alarm('b', from + 2000, 'medium', 'active_unack'), alarm('a', from + 3000, 'high', 'cleared'), alarm('c', from - 1000, 'high', 'active_unack')]);
+    await store.stop();
+
+    const r = JSON.parse(await report(configFile, day, 'json')) as DailyReport;
+    const to = from + 86_400_000;
+    expect(r.flowSignal).toBe('effluent.flow');
+    const effluentSignals = config.signals.filter((s) => s.stage === 'effluent' && s.id !== 'flow');
+    expect(r.effluent.map((e) => e.signal).sort()).toEqual(effluentSignals.map((s) => s.id).filter((id) => readings.some((x) => x.stage === 'effluent' && x.signal === id)).sort());
+    for (const e of r.effluent) {
+      const want = sql<{ mean: number; n: number }>(dbPath, FLOW_WEIGHTED, 'effluent', e.signal, from, to, 'effluent');
+      expect(e.samples).toBe(want.n);
+      expect(e.mean).toBeCloseTo(want.mean, 9);
+      expect(e.weighting).toBe('flow');
+      const limit = config.alarms.effluentLimits[e.signal];
+      if (limit === undefined) continue;
+      const period = config.signals.find((s) => s.stage === 'effluent' && s.id === e.signal)?.periodSec ?? 60;
+      const above = sql<{ hours: number }>(dbPath, HOURS_ABOVE, 'effluent', e.signal, from, to, limit, to, 2 * period * 1000, to);
+      expect(e.hoursAboveLimit).toBeCloseTo(above.hours, 9);
+    }
+    expect(r.effluent.length).toBeGreaterThanOrEqual(5);
+    // the twin's dry-weather day breaches its ammonium limit in the morning peak: hours above are counted
+    expect(r.effluent.find((e) => e.signal === 'nh4_n')?.hoursAboveLimit).toBeGreaterThan(0);
+    const cod = r.loads.find((l) => l.parameter === 'cod');
+    const codIn = sql<{ load: number }>(dbPath, FLOW_WEIGHTED, 'influent', 'cod', from, to, 'influent');
+    const codOut = sql<{ load: number }>(dbPath, FLOW_WEIGHTED, 'effluent', 'cod', from, to, 'effluent');
+    expect(cod?.influentKgPerDay).toBeCloseTo(codIn.load, 6);
+    expect(cod?.effluentKgPerDay).toBeCloseTo(codOut.load, 6);
+    expect(cod?.removalPct).toBeCloseTo((1 - codOut.load / codIn.load) * 100, 6);
+    expect(cod?.removalPct).toBeGreaterThan(50);
+    const nh4 = r.removal.find((x) => x.parameter === 'nh4_n' && x.from === 'influent' && x.to === 'effluent');
+    const means = (stage: string) => sql<{ m: number }>(dbPath, `SELECT AVG(value) AS m FROM readings WHERE stage = ? AND signal = 'nh4_n' AND ts >= ? AND ts < ?`, stage, from, to).m;
+    expect(nh4?.removalPct).toBeCloseTo((1 - means('effluent') / means('influent')) * 100, 9);
+    expect(r.alarms).toEqual({ critical: 0, high: 1, medium: 1, low: 0 });
+    const flowCount = sql<{ n: number }>(dbPath, `SELECT COUNT(*) AS n FROM readings WHERE stage = 'effluent' AND signal = 'flow' AND ts >= ? AND ts < ?`, from, to).n;
+    expect(r.completeness.find((c) => c.stage === 'effluent' && c.signal === 'flow')).toMatchObject({ readings: flowCount, expected: 86_400 / 60, share: flowCount / 1440 });
+
+    const csv = await report(configFile, day, 'csv');
+    const first = r.effluent[0];
+    expect(csv.split('\n')[0]).toBe('section,item,unit,value,limit,hours_above_limit,samples,detail');
+    expect(csv).toContain(`effluent,${first?.signal},${first?.unit},`);
+    const html = await report(configFile, day, 'html');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<svg');
+    expect(html).not.toContain('<script');
+  }, 180_000);
+
+  it('on a day of a real plant imported from its historian export (Mines MBR, 1 min)', async () => {
+    const dir = tempDir('wwtp-report-mines-');
+    const dbPath = join(dir, 'mines.sqlite');
+    const lines = readFileSync(join(defaultDataDir(), 'wwtp-real', 'mines_mbr_2010.csv'), 'utf8').split('\n');
+    // local time (America/Denver, UTC-6 in April): 2010-04-11 12:00 to 2010-04-13 00:00 covers the UTC day 2010-04-12
+    const rows = lines.filter((l) => l >= '2010-04-11T12' && l < '2010-04-13T00');
+    expect(rows.length).toBeGreaterThan(1400);
+    const csvFile = join(dir, 'day.csv');
+    writeFileSync(csvFile, `${lines[0]}\n${rows.join('\n')}\n`);
+    const env = { ...process.env, WWTP_EDGE_STORAGE__PATH: dbPath };
+    const siteFile = join(repoRoot, 'config', 'examples', 'mines-mbr.site.yaml');
+    await run(process.execPath, [binPath, 'import', '--csv', csvFile, '--map', join(repoRoot, 'config', 'examples', 'mines-mbr.map.yaml'), '--config', siteFile], { cwd: repoRoot, env });
+    const configFile = join(dir, 'site.yaml');
+    writeFileSync(configFile, `${readFileSync(siteFile, 'utf8')}\n`.replace('path: data/mines.sqlite', `path: ${dbPath}`));
+    const day = '2010-04-12';
+    const from = Date.parse(`${day}T00:00:00Z`);
+    const to = from + 86_400_000;
+    const r = JSON.parse(await report(configFile, day, 'json')) as DailyReport;
+    expect(r.site).toBe('mines');
+    expect(r.flowSignal).toBe('influent.flow');
+    // volume: time-weighted mean flow over the day, each reading held until the next (at most two periods)
+    const volume = sql<{ v: number }>(
+      dbPath,
+      `WITH f AS (SELECT ts, value, LEAD(ts) OVER (ORDER BY ts) AS next FROM readings WHERE stage = 'influent' AND signal = 'flow' AND ts >= ? AND ts < ?)
+       SELECT SUM(value * MIN(COALESCE(next, ?) - ts, 120000, ? - ts)) / SUM(MIN(COALESCE(next, ?) - ts, 120000, ? - ts)) AS v FROM f`,
+      from, to, to, to, to, to,
+    ).v;
+    expect(r.volumeM3).toBeCloseTo(volume, 6);
+    const config = loadConfig({ file: configFile, env: {} });
+    for (const c of r.completeness) {
+      const n = sql<{ n: number }>(dbPath, 'SELECT COUNT(*) AS n FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ?', c.stage, c.signal, from, to).n;
+      const period = config.signals.find((s) => s.stage === c.stage && s.id === c.signal)?.periodSec ?? NaN;
+      expect(c.readings).toBe(n);
+      expect(c.share).toBeCloseTo(Math.min(1, n / (86_400 / period)), 12);
+    }
+    const tmp = r.completeness.find((c) => c.stage === 'membrane' && c.signal === 'tmp');
+    expect(tmp?.readings).toBeGreaterThan(1000);
+    expect(await report(configFile, day, 'csv')).toContain('completeness,membrane.tmp,%,');
+  }, 180_000);
+
+  it('refuses a bad day and a bad format with exit code 2', async () => {
+    const failed = (args: string[]) => run(process.execPath, [binPath, 'report', ...args], { cwd: repoRoot }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const bad = await failed(['--day', '2026-02-30']);
+    expect(bad?.code).toBe(2);
+    expect(bad?.stderr).toMatch(/--day must be a date YYYY-MM-DD/);
+    expect((await failed(['--day', '2026-02-03', '--format', 'pdf']))?.code).toBe(2);
+  });
+});
