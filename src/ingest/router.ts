@@ -39,18 +39,16 @@ export function createRouter(
 
   const analyse = (topic: string): Route => {
     if (topic.startsWith('spBv1.0/')) return SPARKPLUG;
+    const rest = topic.startsWith(prefix) ? topic.slice(prefix.length).split('/') : undefined;
+    const [first, second] = rest ?? [];
+    // HMI commands and the daemon's own outputs stay what they are, whatever pattern would match them
+    if (rest && first === 'hmi') return { kind: 'hmi', path: rest.slice(1) };
+    if (rest && first !== undefined && ((rest.length === 2 && OWN_TOP_LEVEL.has(first)) || (rest.length === 3 && second !== undefined && isStage(first) && OWN_STAGE_LEVEL.has(second)))) return OWN;
     const mapped = tags?.match(topic);
     if (mapped) return { kind: 'mapped', source: mapped.source, levels: mapped.levels };
     if (!topic.startsWith('wwtp/')) return { kind: 'unknown', reason: 'unmapped', detail: 'no tags.mqtt pattern matches and not under wwtp/' };
-    if (!topic.startsWith(prefix)) return { kind: 'unknown', reason: 'unknown_topic', detail: `not under ${prefix}` };
-    const rest = topic.slice(prefix.length).split('/');
-    const [first, second] = rest;
-    if (first === 'hmi') return { kind: 'hmi', path: rest.slice(1) };
-    if (rest.length === 2 && first !== undefined) {
-      if (OWN_TOP_LEVEL.has(first)) return OWN;
-      if (isStage(first)) return { kind: 'unknown', reason: 'unknown_signal', detail: `no signal ${second ?? ''} configured in stage ${first}` };
-    }
-    if (rest.length === 3 && first !== undefined && second !== undefined && isStage(first) && OWN_STAGE_LEVEL.has(second)) return OWN;
+    if (!rest) return { kind: 'unknown', reason: 'unknown_topic', detail: `not under ${prefix}` };
+    if (rest.length === 2 && first !== undefined && isStage(first)) return { kind: 'unknown', reason: 'unknown_signal', detail: `no signal ${second ?? ''} configured in stage ${first}` };
     return { kind: 'unknown', reason: 'unknown_topic', detail: 'expected wwtp/{site}/{stage}/{signal}' };
   };
 

@@ -104,3 +104,23 @@ describe('plant tags over MQTT', () => {
     expect(h.sink.deadLetters.map((d) => d.reason)).toEqual(['unknown_signal']);
   });
 });
+
+describe('a broad pattern', () => {
+  it('takes neither HMI commands nor the daemon own outputs, and a pattern may map topics under wwtp/ too', async () => {
+    const h = ingestHarness({
+      clock,
+      config: testConfig({ tags: { mqtt: [{ topic: '#rest', tag: '{rest}' }], points: [{ tag: 'legacy/plc7/DO', stage: 'aerobic', signal: 'do' }] } }),
+    });
+    const site = h.config.site;
+    await h.send(`wwtp/${site}/hmi/loops/do/mode`, '{"mode":"manual","by":"op"}');
+    await h.send(`wwtp/${site}/aerobic/setpoint/do`, '{"value":2}');
+    await h.send(`wwtp/${site}/edge/status`, 'online');
+    await h.send('legacy/plc7/DO', '1.7');
+    await h.send(`wwtp/${site}/aerobic/do`, '2.5');
+    expect(h.commands.map((c) => c.kind)).toEqual(['loop_mode']);
+    expect(h.sink.readings.map((r) => [r.signal, r.value])).toEqual([['do', 1.7], ['do', 2.5]]);
+    expect(h.sink.deadLetters).toEqual([]);
+    await h.send(`wwtp/${site}/aerobic/nope`, '1');
+    expect(h.sink.deadLetters.map((d) => [d.reason, d.detail])).toEqual([['unmapped', `no tags.points entry for wwtp/${site}/aerobic/nope`]]);
+  });
+});
