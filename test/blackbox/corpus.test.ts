@@ -168,7 +168,7 @@ describe('bad-input corpus mixed with valid readings (built daemon)', () => {
     expect(judge(kind).wrong).toEqual([]);
   });
 
-  it('leaves no message unexplained, and the dead-letter metric counts every row', () => {
+  it('leaves no message unexplained, and the dead-letter metric counts every row', async () => {
     const verdicts = kinds.map(judge);
     const tried = verdicts.reduce((a, v) => a + v.tried, 0);
     // A closed connection is explained only with its count in the metric and its log line.
@@ -181,5 +181,6 @@ describe('bad-input corpus mixed with valid readings (built daemon)', () => {
     expect(tried - explained).toBe(0);
     expect(deadLetterMetric).toBe(rows.deadletters.length);
     expect(edge.child.exitCode).toBeNull();
+    expect((await fetch(edge.url('/healthz'))).status).toBe(200);
   });
 });

@@ -63,6 +63,7 @@ describe('kill -9 under a QoS 1 stream of readings and dead letters (built daemo
   const tally: Tally = { readings: new Set(), deadLetters: new Set(), sent: 0, ms: 0 };
   let stored = { readings: new Set<number>(), deadLetters: new Set<number>() };
   let kills = 0;
+  let healthy = 0;
 
   beforeAll(async () => {
     const dir = tempDir('wwtp-bb-kill9-');
@@ -70,6 +71,7 @@ describe('kill -9 under a QoS 1 stream of readings and dead letters (built daemo
     const next = { n: 0 };
     for (let rep = 0; rep < KILLS; rep += 1) {
       const edge = await startEdge(edgeEnv(dir, site));
+      if ((await fetch(edge.url('/healthz'))).status === 200) healthy += 1;
       // kill at a different point of the stream each time
       await streamUntilKilled(edge.mqttPort, site, () => edge.child.kill('SIGKILL'), tally, 4_000 + ((rep * 2_731) % 6_000), next);
       const exit = await edge.exited();
@@ -100,6 +102,8 @@ describe('kill -9 under a QoS 1 stream of readings and dead letters (built daemo
       messagesPerSecond: rate,
     });
     expect(kills).toBe(KILLS);
+    // every restart on the killed file answers /healthz
+    expect(healthy).toBe(KILLS);
     expect(acked).toBeGreaterThan(KILLS * 4_000);
   });
 
