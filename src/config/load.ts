@@ -49,8 +49,8 @@ function readYaml(file: string, label = file): Layer {
 
 const camel = (word: string): string => word.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-/** Variables that are not config keys. */
-const NOT_CONFIG = new Set(['WWTP_EDGE_DATA']);
+/** Variables that are not config keys: the data folder, and the test and bench knobs that spawn daemons. */
+export const NOT_CONFIG: ReadonlySet<string> = new Set(['WWTP_EDGE_DATA', 'WWTP_EDGE_TEST_MARIADB', 'WWTP_EDGE_BLACKBOX_SCALE', 'WWTP_EDGE_RELIABILITY_OUT']);
 
 /**
  * One layer per variable, named after it: WWTP_EDGE_SITE=x -> site; WWTP_EDGE_HTTP__PORT=9090 -> http.port;

@@ -197,6 +197,11 @@ describe('merge errors name the layer', () => {
     expect(sourceOf('http.port')).toBeUndefined();
   });
 
+  it('leaves the data folder and the test knobs out of the config', () => {
+    const env = { WWTP_EDGE_DATA: '/x', WWTP_EDGE_TEST_MARIADB: 'mariadb://h/t', WWTP_EDGE_BLACKBOX_SCALE: '3', WWTP_EDGE_RELIABILITY_OUT: '/tmp/r.json' };
+    expect(checkConfig({ env, override: open }).errors).toEqual([]);
+  });
+
   it('blames a variable, not the file, for the value it set', () => {
     const site = file('port.yaml', 'http:\n  port: 9000\n');
     const errors = checkConfig({ file: site, env: { WWTP_EDGE_HTTP__PORT: 'notaport', WWTP_EDGE_STORAGE__MAX_BYTE: '5' }, override: open }).errors;
