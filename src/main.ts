@@ -8,7 +8,7 @@ import type { CliIo, ExitCode } from './cli/io.js';
  */
 const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 const controller = new AbortController();
-const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, signal: controller.signal };
 let exiting = false;
 
 function onSignal(name: NodeJS.Signals): void {
@@ -97,33 +97,38 @@ program
   .command('train')
   .description('train a model with TensorFlow.js and export an ONNX bundle')
   .argument('<model>', 'autoencoder | predictors')
-  .option('--data <file>', 'training data CSV')
-  .option('--from-store', 'train from the daemon store')
+  .option('--data <file>', 'readings CSV in long form: header ts,stage,signal,value (ts epoch ms or ISO-8601), one reading a row (default: the plant twin\'s BSM1 runs)')
+  .option('--from-store', 'train from the readings in the daemon\'s store (storage.path)')
   .option('--config <file>', 'config file (for --from-store and signals)')
   .option('--out <dir>', 'output folder', 'models')
   .action((model: string, opts: { data?: string; fromStore?: boolean; out: string; config?: string }) =>
     runCommand(async () => (await import('./cli/train.js')).trainCommand(model, opts, io)),
   );
 
-const models = program.command('models').description('model registry');
+const models = program.command('models').description('model registry: list the bundles, activate a version, roll back');
+const modelsDirHelp = 'models folder (default: ./models when it exists, else the package\'s models folder)';
 models
   .command('list')
-  .option('--dir <dir>', 'models folder', 'models')
-  .action((opts: { dir: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('list', undefined, opts, io)));
+  .description('list every model bundle with its kind, its evaluation figures and which version is active (*)')
+  .option('--dir <dir>', modelsDirHelp)
+  .action((opts: { dir?: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('list', undefined, opts, io)));
 models
   .command('activate')
+  .description('activate a bundle version after checking it (the daemon picks it up within models.registryPollSec)')
   .argument('<name@version>')
-  .option('--dir <dir>', 'models folder', 'models')
-  .action((ref: string, opts: { dir: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('activate', ref, opts, io)));
+  .option('--dir <dir>', modelsDirHelp)
+  .action((ref: string, opts: { dir?: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('activate', ref, opts, io)));
 models
   .command('rollback')
+  .description('go back to the version that was active before')
   .argument('<name>')
-  .option('--dir <dir>', 'models folder', 'models')
-  .action((name: string, opts: { dir: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('rollback', name, opts, io)));
+  .option('--dir <dir>', modelsDirHelp)
+  .action((name: string, opts: { dir?: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('rollback', name, opts, io)));
 
 const anomaly = program.command('anomaly').description('offline anomaly detection on any CSV');
 anomaly
   .command('fit')
+  .description('fit the offline anomaly detector on the first rows of a CSV and write its bundle')
   .requiredOption('--csv <file>', 'input CSV')
   .requiredOption('--out <dir>', 'bundle folder to write')
   .option('--columns <list>', 'comma-separated columns (default: every numeric column but labels)')
@@ -133,6 +138,7 @@ anomaly
   );
 anomaly
   .command('score')
+  .description('score every row of a CSV with a fitted bundle; CSV of scores on stdout')
   .requiredOption('--csv <file>', 'input CSV')
   .requiredOption('--model <dir>', 'bundle folder made by anomaly fit')
   .action((opts: { csv: string; model: string }) => runCommand(async () => (await import('./cli/anomaly.js')).anomalyScoreCommand(opts, io)));
@@ -166,9 +172,9 @@ program
 
 program
   .command('hash-password')
-  .description('print the scrypt hash of a password for broker.embedded.users')
-  .argument('<password>')
-  .action((password: string) => runCommand(async () => (await import('./cli/hash-password.js')).hashPasswordCommand(password, io)));
+  .description('print the scrypt hash of a password for broker.embedded.users; without the argument (which shell history keeps) the password is asked for without echo on a terminal, or read from the first line of stdin')
+  .argument('[password]', 'the password (at least 8 characters); omit it to be prompted or to pipe it in')
+  .action((password: string | undefined) => runCommand(async () => (await import('./cli/hash-password.js')).hashPasswordCommand(password, io)));
 
 program
   .command('report')
@@ -181,10 +187,12 @@ program
 const sync = program.command('sync').description('store-and-forward to the central MariaDB');
 sync
   .command('status')
+  .description('whether the central MariaDB is reachable, rows pending and lag per table')
   .option('--config <file>', 'config file')
   .action((opts: { config?: string }) => runCommand(async () => (await import('./cli/sync.js')).syncCommand('status', opts, io)));
 sync
   .command('now')
+  .description('catch up every table now (refused when sync.enabled is false)')
   .option('--config <file>', 'config file')
   .action((opts: { config?: string }) => runCommand(async () => (await import('./cli/sync.js')).syncCommand('now', opts, io)));
 

@@ -1,10 +1,12 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** What a command gets from the entry file instead of touching `process` itself. */
 export interface CliIo {
   readonly stdout: Writable & { isTTY?: boolean };
   readonly stderr: Writable & { isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** For commands that read a secret (hash-password); absent in tests that give none. */
+  readonly stdin?: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
   /** Aborted on SIGTERM/SIGINT. */
   readonly signal: AbortSignal;
 }

@@ -5,7 +5,9 @@ import { createMetrics } from '../lib/metrics.js';
 import { createProgress } from '../lib/progress.js';
 import { createStore } from '../store/index.js';
 import { createSync } from '../sync/index.js';
-import type { CliIo, ExitCode } from './io.js';
+import mariadb from 'mariadb';
+import { connectionOptions } from '../sync/index.js';
+import { UsageError, type CliIo, type ExitCode } from './io.js';
 
 /**
  * `wwtp-edge sync status | now`: works on the store file beside a running daemon (SQLite WAL allows
@@ -13,6 +15,7 @@ import type { CliIo, ExitCode } from './io.js';
  */
 export async function syncCommand(action: 'status' | 'now', opts: { config?: string }, io: CliIo): Promise<ExitCode> {
   const config = loadConfig({ file: opts.config, env: io.env });
+  if (action === 'now' && !config.sync.enabled) throw new UsageError('sync is not enabled (sync.enabled: false); set sync.enabled: true and sync.mariadb.url in the config');
   const logger = createLogger('warn');
   const metrics = createMetrics(false);
   const store = createStore(config.storage, { site: config.site, logger, metrics, clock: systemClock, syncEnabled: true });
@@ -26,14 +29,30 @@ export async function syncCommand(action: 'status' | 'now', opts: { config?: str
       io.stdout.write(`synced ${rows} rows to ${redact(config.sync.mariadb.url)}\n`);
     }
     const status = sync.status();
-    io.stdout.write(`central ${redact(config.sync.mariadb.url)}: ${status.connected ? 'connected' : 'not connected'}${status.lastError ? ` (${status.lastError})` : ''}\n`);
+    // What `now` just did says whether the central server answers; `status` asks it.
+    const reach = action === 'now' ? { ok: status.connected, error: status.lastError } : await probe(config.sync.mariadb);
+    io.stdout.write(
+      `central ${redact(config.sync.mariadb.url)}: ${reach.ok ? 'reachable' : `unreachable${reach.error ? ` (${reach.error})` : ''}`}${config.sync.enabled ? '' : '; sync.enabled is false: the daemon does not sync'}\n`,
+    );
+    const now = Date.now();
     for (const [table, t] of Object.entries(status.tables)) {
-      io.stdout.write(`${table.padEnd(13)} pending ${String(t.pending).padStart(9)}  lag ${Math.round(t.lagSec)} s  cursor ${t.cursor}\n`);
+      const lag = t.pending === 0 ? 'caught up' : t.caughtUpAt === undefined ? 'never caught up' : `lag ${Math.round((now - t.caughtUpAt) / 1000)} s`;
+      io.stdout.write(`${table.padEnd(16)} pending ${String(t.pending).padStart(9)}  ${lag.padEnd(16)}  cursor ${t.cursor}\n`);
     }
     return status.lastError && action === 'now' ? 1 : 0;
   } finally {
     await sync.stop();
     await store.stop();
+  }
+}
+
+async function probe(config: Parameters<typeof connectionOptions>[0]): Promise<{ ok: boolean; error?: string }> {
+  try {
+    const connection = await mariadb.createConnection({ ...connectionOptions(config), connectTimeout: Math.min(config.connectTimeoutMs, 5_000) });
+    await connection.end();
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
   }
 }
 
