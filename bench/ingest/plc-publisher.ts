@@ -4,15 +4,15 @@ import mqtt from 'mqtt';
  * Publisher process of the PLC-shaped ingest runs: CLIENTS connections, each keeping WINDOW QoS 1
  * messages unacknowledged (a PLC's MQTT client usually keeps one), publishing flat out for SECONDS.
  * Each message's ack latency (publish to PUBACK) is recorded after a warm-up. Prints one JSON line.
- * argv: url clients window seconds site
+ * argv: url clients window seconds site [ageDays]  (ageDays: how far in the past the readings' event time starts)
  */
-const [url = 'mqtt://127.0.0.1:1883', clientsText = '1', windowText = '1', secondsText = '3', site = 'bench'] = process.argv.slice(2);
+const [url = 'mqtt://127.0.0.1:1883', clientsText = '1', windowText = '1', secondsText = '3', site = 'bench', ageDaysText = '30'] = process.argv.slice(2);
 const clients = Number(clientsText);
 const window = Number(windowText);
 const seconds = Number(secondsText);
 const WARM_UP_MS = 500;
 const signals = ['do', 'nh4_n', 'no3_n', 'mlss', 'airflow', 'kla', 'ph', 'temperature'];
-const base = Date.now() - 30 * 86_400_000;
+const base = Date.now() - Number(ageDaysText) * 86_400_000;
 
 const connections = await Promise.all(
   Array.from({ length: clients }, (_, i) => mqtt.connectAsync(url, { clientId: `bench-plc-${process.pid}-${i}`, reconnectPeriod: 0, keepalive: 60 })),
