@@ -24,7 +24,7 @@ let dir: string;
 const clients: MqttClient[] = [];
 
 async function connect(account: { username: string; password: string }, options: IClientOptions = {}): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, { ...account, keepalive: 1, reconnectPeriod: 0, clientId: `bb-p-${Math.random().toString(36).slice(2)}`, ...options });
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, { ...account, keepalive: 2, reconnectPeriod: 0, clientId: `bb-p-${Math.random().toString(36).slice(2)}`, ...options });
   client.on('error', () => undefined);
   clients.push(client);
   return client;
@@ -48,7 +48,7 @@ beforeAll(async () => {
       `      maxClients: ${MAX_CLIENTS}`,
       '      maxKeepaliveSec: 60',
       '      connectTimeoutSec: 1',
-      '      idleTimeoutSec: 3',
+      '      idleTimeoutSec: 4',
       'ingest:',
       '  sparkplug:',
       '    group: bbplant',
@@ -60,8 +60,8 @@ beforeAll(async () => {
   edge = await startEdge(edgeEnv(dir, site, { WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'false' }), ['run', '--config', configFile]);
 }, 60_000);
 
-afterEach(() => {
-  for (const c of clients.splice(0)) c.end(true);
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
 });
 
 afterAll(async () => {
@@ -125,6 +125,8 @@ describe('MQTT 3.1.1 against the embedded broker (built daemon)', () => {
   });
 
   it('closes connections that send no CONNECT, go silent or stall a publish, so they hold no slot (item 12)', async () => {
+    // every slot free before they fill them
+    await waitFor('no client left', async () => (metricSum(await scrape(edge), 'wwtp_edge_mqtt_clients') === 0 ? true : undefined), 10_000);
     const before = { connect: await refused('connect_timeout'), idle: await refused('idle_timeout') };
     const silent = await Promise.all(Array.from({ length: 20 }, () => rawClient(edge.mqttPort)));
     const quiet = await Promise.all(
