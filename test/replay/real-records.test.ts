@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mosquittoAvailable, MOSQUITTO_URL } from '../broker/helpers.js';
 import { binPath, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
+import { needData } from '../helpers/data.js';
 
 /**
  * The two real plants' records (../shared/data/wwtp-real, or $WWTP_EDGE_DATA/wwtp-real), a slice of
@@ -12,13 +13,8 @@ import { binPath, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
  * MQTT in the plant's own topic layout and units into a running daemon that maps them, land the same
  * rows. Mines through the embedded broker, Tilburg through an external Mosquitto.
  */
-const dataDir = process.env['WWTP_EDGE_DATA'] ?? join(repoRoot, '..', 'shared', 'data');
-const real = join(dataDir, 'wwtp-real');
-const present = existsSync(join(real, 'mines_mbr_2010.csv')) && existsSync(join(real, 'tilburg_aeration_2021.csv'));
-if (!present) {
-  if (process.env['CI'] === 'true') throw new Error(`the real plant records are not in ${real} (CI=true requires them)`);
-  console.warn(`test/replay/real-records: not run, the real plant records are not in ${real} (set WWTP_EDGE_DATA)`);
-}
+const records = needData('the real plant records', 'wwtp-real/mines_mbr_2010.csv', 'wwtp-real/tilburg_aeration_2021.csv');
+const real = records.path('wwtp-real');
 
 const work = tempDir('wwtp-real-');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -65,7 +61,7 @@ const plants: Plant[] = [
   { name: 'tilburg', csv: 'tilburg_aeration_2021.csv', rows: 300, broker: 'external' },
 ];
 
-describe.skipIf(!present)('real plant records: import and live replay land the same rows', () => {
+describe.skipIf(!records.present)(`real plant records: import and live replay land the same rows${records.note}`, () => {
   it.each(plants)('$name ($rows rows, $broker broker)', async (plant) => {
     if (plant.broker === 'external' && !(await mosquittoAvailable())) {
       console.warn(`test/replay/real-records: ${plant.name} not run through Mosquitto, which is not running at ${MOSQUITTO_URL}`);
