@@ -23,6 +23,7 @@ import type { Publisher } from './contract/ports.js';
 import { isLoop } from './contract/plant.js';
 import { createHmi } from './hmi/index.js';
 import { reportRequest } from './http/report.js';
+import { registerOperatorGauges } from './hmi/metrics.js';
 import { createCommissioningLog } from './status/commissioning.js';
 
 export interface RuntimeDeps {
@@ -178,6 +179,8 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
     const result = control.whatIf(loop, value);
     return result ? { status: 200, body: result } : { status: 503, body: { error: `no window with the inputs of ${loop} yet` } };
   };
+
+  registerOperatorGauges(metrics.registry, { alarms: () => alarms.list().alarms, models: () => inference.models(), storeBudgetBytes: config.storage.maxBytes });
 
   const routes = new Map<string, RouteHandler>([
     ['/api/v1/history', (rest, query) => historyRequest(store, rest[0] ?? '', query, config.http.maxPageRows)],
