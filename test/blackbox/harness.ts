@@ -38,27 +38,51 @@ export function builtDaemon(): string {
   if (built) return built;
   const key = buildKey();
   const root = join(tmpdir(), `wwtp-edge-blackbox-${key}`);
-  if (!existsSync(join(root, '.complete'))) {
-    const staging = `${root}.${process.pid}.${Date.now()}`;
-    mkdirSync(join(staging, 'bin'), { recursive: true });
-    execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', join(staging, 'dist')], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    copyFileSync(join(repoRoot, 'bin', 'wwtp-edge.js'), join(staging, 'bin', 'wwtp-edge.js'));
-    copyFileSync(join(repoRoot, 'package.json'), join(staging, 'package.json'));
-    for (const linked of ['config', 'models', 'node_modules']) symlinkSync(join(repoRoot, linked), join(staging, linked));
-    writeFileSync(join(staging, '.complete'), key);
+  const lock = `${root}.lock`;
+  const deadline = Date.now() + 300_000;
+  // One build at a time: the test files of a run start together, and parallel compilers on a small
+  // machine would each take as long as all of them.
+  while (!existsSync(join(root, '.complete'))) {
     try {
-      renameSync(staging, root);
+      mkdirSync(lock);
     } catch {
-      // Another test file finished the same build first: use that one.
-      rmSync(staging, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`the black-box build did not finish (lock ${lock})`);
+      if (Date.now() - statMtime(lock) > 120_000) rmSync(lock, { recursive: true, force: true });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      continue;
     }
-    pruneOldBuilds(root);
+    try {
+      if (!existsSync(join(root, '.complete'))) build(root, key);
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
   }
   built = root;
   return root;
+}
+
+function statMtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Date.now();
+  }
+}
+
+function build(root: string, key: string): void {
+  const staging = `${root}.${process.pid}.${Date.now()}`;
+  mkdirSync(join(staging, 'bin'), { recursive: true });
+  execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', join(staging, 'dist')], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  copyFileSync(join(repoRoot, 'bin', 'wwtp-edge.js'), join(staging, 'bin', 'wwtp-edge.js'));
+  copyFileSync(join(repoRoot, 'package.json'), join(staging, 'package.json'));
+  for (const linked of ['config', 'models', 'node_modules']) symlinkSync(join(repoRoot, linked), join(staging, linked));
+  writeFileSync(join(staging, '.complete'), key);
+  rmSync(root, { recursive: true, force: true });
+  renameSync(staging, root);
+  pruneOldBuilds(root);
 }
 
 /** Builds of other sources left in the temp dir for more than a day. */
@@ -66,7 +90,7 @@ function pruneOldBuilds(keep: string): void {
   const dayAgo = Date.now() - 86_400_000;
   for (const name of readdirSync(tmpdir())) {
     const path = join(tmpdir(), name);
-    if (!name.startsWith('wwtp-edge-blackbox-') || path === keep) continue;
+    if (!name.startsWith('wwtp-edge-blackbox-') || path === keep || name.endsWith('.lock')) continue;
     try {
       if (statSync(path).mtimeMs < dayAgo) rmSync(path, { recursive: true, force: true });
     } catch {
