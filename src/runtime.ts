@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { EdgeConfig } from './config/schema.js';
 import type { PlantWindow } from './contract/ports.js';
-import { createAlarms } from './alarms/index.js';
+import { createAlarms, sheddingCondition, type ShedTotals } from './alarms/index.js';
 import { createBroker } from './broker/index.js';
 import { createControl, SetpointHistory } from './control/index.js';
 import { createIngest } from './ingest/index.js';
@@ -74,6 +74,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
 
   const store = createStore(config.storage, { site, logger, metrics, clock, syncEnabled: config.sync.enabled });
   let lastShedding: { ts: number; rows: number; exhausted: boolean } | undefined;
+  let shedTotals: ShedTotals | undefined;
 
   let ingestHandle: ReturnType<typeof createIngest>['handle'] | undefined;
   let ingestReject: ReturnType<typeof createIngest>['reject'] | undefined;
@@ -205,11 +206,13 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
       models: inference.models(),
     }),
   });
+  store.onDeadLetter((deadLetter) => publisher.publish('deadletter', {}, deadLetter));
   store.onShedding((info) => {
     const rows = info.shed.reduce((sum, s) => sum + s.rows, 0);
     lastShedding = { ts: info.ts, rows, exhausted: info.exhausted };
     if (info.reason === 'budget') {
-      alarms.sink.raise({ id: 'storage.shedding', severity: info.exhausted ? 'critical' : 'high', stage: 'effluent', message: `disk budget ${info.maxBytes} B reached: shed ${rows} rows (oldest raw readings first)` }, info.ts);
+      shedTotals = { since: shedTotals?.since ?? info.ts, rows: (shedTotals?.rows ?? 0) + rows };
+      alarms.sink.raise(sheddingCondition(info, shedTotals), info.ts);
     }
     status.publishNow({ shedding: info });
   });

@@ -9,7 +9,7 @@ import { report, settle, type Debounce } from './debounce.js';
 import { admit, calm, emptyFlood, type Flood } from './flood.js';
 import { reduceAlarm } from './reducer.js';
 import { predictionReport, sensorReport, type SourceReport } from './sources.js';
-import type { AlarmEvent, AlarmRecord } from './types.js';
+import { isSystemAlarm, type AlarmEvent, type AlarmRecord } from './types.js';
 
 export interface AlarmsContext {
   readonly config: AlarmsConfig;
@@ -136,10 +136,16 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
   type Remark = Pick<AlarmEventRow, 'comment' | 'ackedAt' | 'verdict'>;
 
   function apply(id: string, event: AlarmEvent, remark: Remark = {}): void {
-    const { record, changed, by } = reduceAlarm(records.get(id), event);
+    const before = records.get(id);
+    const { record, changed, by } = reduceAlarm(before, event);
     if (!record) return;
     records.set(id, record);
-    if (!changed) return;
+    if (!changed) {
+      // A standing alarm whose text or severity changed: the retained message follows (no transition row).
+      const described = before !== undefined && (before.message !== record.message || before.severity !== record.severity);
+      if (described && record.state !== 'shelved') ctx.publisher.publish('alarm', { alarmId: id }, toMessage(record));
+      return;
+    }
     log.info({ alarmId: id, state: record.state, severity: record.severity, stage: record.stage, ...(by ? { by } : {}), ts: record.updatedAt, message: record.message }, `alarm ${id} ${record.state}`);
     ctx.tables.insert('alarm_events', [
       {
@@ -165,7 +171,7 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
   };
 
   function goActive(condition: AlarmCondition, ts: number): void {
-    if (isActive(condition.id) || records.get(condition.id)?.state === 'shelved') {
+    if (isSystemAlarm(condition.id) || isActive(condition.id) || records.get(condition.id)?.state === 'shelved') {
       apply(condition.id, { type: 'raise', condition, ts });
       return;
     }
@@ -235,11 +241,19 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
     }
   }
 
+  /** A system alarm (types.ts) takes effect at once, whatever the delays and the flood. */
+  function reportSystem(id: string, event: AlarmEvent): void {
+    pending.delete(id);
+    suppressed.delete(id);
+    apply(id, event);
+  }
+
   const sink: AlarmSink = {
     raise(condition, ts) {
       guarded('raise', () => {
         observe(ts);
-        reportCondition(condition, true, ts);
+        if (isSystemAlarm(condition.id)) reportSystem(condition.id, { type: 'raise', condition, ts });
+        else reportCondition(condition, true, ts);
         settleAll(now());
         save();
       });
@@ -247,7 +261,8 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
     clear(id, ts) {
       guarded('clear', () => {
         observe(ts);
-        reportCondition(id, false, ts);
+        if (isSystemAlarm(id)) reportSystem(id, { type: 'clear', ts });
+        else reportCondition(id, false, ts);
         settleAll(now());
         save();
       });

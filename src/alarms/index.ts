@@ -3,4 +3,5 @@ export { reduceAlarm, isStanding } from './reducer.js';
 export { report, settle, type Debounce } from './debounce.js';
 export { admit, calm, emptyFlood, type Flood } from './flood.js';
 export { sensorReport, predictionReport, staleId, limitId, predictedId } from './sources.js';
-export type { AlarmRecord, AlarmEvent, AlarmState } from './types.js';
+export { isSystemAlarm, SYSTEM_ALARM_PREFIXES, type AlarmRecord, type AlarmEvent, type AlarmState } from './types.js';
+export { sheddingCondition, SHEDDING_ALARM_ID, type ShedReport, type ShedTotals } from './system.js';

@@ -36,3 +36,13 @@ export interface AlarmTransition {
   readonly from: AlarmState | 'none';
   readonly by: string | null;
 }
+
+/**
+ * Alarms about the daemon's own integrity rather than the process: storage (disk budget), central sync
+ * lag, model failures, control fallbacks. They go active and clear at once (no on/off delay, which is for
+ * noisy process signals), the flood logic neither counts nor suppresses them, and their message follows
+ * every report.
+ */
+export const SYSTEM_ALARM_PREFIXES = ['storage.', 'sync.', 'model.', 'fallback.'] as const;
+
+export const isSystemAlarm = (id: string): boolean => SYSTEM_ALARM_PREFIXES.some((prefix) => id.startsWith(prefix));

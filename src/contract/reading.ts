@@ -6,7 +6,7 @@ export type Quality = 'good' | 'uncertain' | 'bad';
 export interface Reading {
   readonly stage: StageId;
   readonly signal: string;
-  /** Event time, epoch ms (from the payload, else receive time). */
+  /** Event time, whole epoch ms (from the payload, else receive time; fractions rounded down at ingest). */
   readonly ts: number;
   readonly value: number;
   readonly quality: Quality;
@@ -23,6 +23,8 @@ export const DEAD_LETTER_REASONS = [
   'not_finite',
   'out_of_range',
   'bad_timestamp',
+  /** Same key (stage, signal, ts) as a stored reading, another value or quality: the stored one is kept. */
+  'conflicting_duplicate',
   'oversized',
   'topic_too_deep',
   'rate_limited',

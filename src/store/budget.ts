@@ -3,18 +3,41 @@ import type { HistoryTable } from '../contract/rows.js';
 import { TABLE_SPECS } from './tables.js';
 
 /**
- * Disk budget (guarantee 4). Past `high` of maxBytes the store sheds rows in this order until it is back
- * under `low` (docs/storage.md):
+ * Disk budget (guarantee 4). `storage.maxBytes` is what the files (database, WAL, shared memory) may
+ * take on disk. The WAL gets a fixed share of it (`walAllowance`: its journal_size_limit, and the size
+ * at which a truncating checkpoint runs); the data (live pages of the database) get the rest. Only the
+ * data decide shedding: past `high` of the data budget the store sheds rows in this order until the data
+ * are back under `low` (docs/storage.md):
  *   1. raw readings already synced, oldest first
  *   2. dead letters, oldest first (local diagnostics, never synced)
  *   3. raw readings not yet synced, oldest first
  *   4. windows, indicators, predictions already synced
  *   5. anomalies, alarm events, setpoints, operator actions already synced
  * Unsynced derived rows (above all alarm events, setpoints and anomalies) are never shed; when only those
- * are left the result says `exhausted` and the store keeps writing.
+ * are left the result says `exhausted` and the store keeps writing. A WAL that outgrew its share, or
+ * pages freed by earlier deletes, are given back first (checkpoint, truncate, incremental vacuum): that
+ * sheds nothing.
  */
 export const HIGH_WATER = 0.9;
 export const LOW_WATER = 0.8;
+
+const MIB = 1_048_576;
+
+/** The WAL's share of maxBytes: a quarter, at least 256 KiB, at most 64 MiB. */
+export function walAllowance(maxBytes: number): number {
+  return Math.floor(Math.min(64 * MIB, Math.max(MIB / 4, maxBytes / 4)));
+}
+
+/** The shared-memory index beside a WAL of `walBytes`: 32 KiB per 4096 frames of 4 KiB, and one more. */
+function shmAllowance(walBytes: number): number {
+  return 32_768 * (Math.ceil(walBytes / (4096 * 4096)) + 1);
+}
+
+/** What the data (live pages) may take: maxBytes less the WAL's and the shared memory's share. */
+export function dataBudget(maxBytes: number): number {
+  const wal = walAllowance(maxBytes);
+  return Math.max(0, maxBytes - wal - shmAllowance(wal));
+}
 
 export type ShedTable = HistoryTable | 'deadletters';
 
@@ -48,20 +71,25 @@ export interface ShedCount {
 export interface SheddingInfo {
   readonly ts: number;
   readonly reason: 'budget' | 'retention';
+  /** Data (live pages) before and after, bytes. */
   readonly usedBytesBefore: number;
   readonly usedBytesAfter: number;
   readonly maxBytes: number;
+  /** What the data may take (maxBytes less the WAL's share). */
+  readonly dataBudgetBytes: number;
+  /** Database, WAL and shared memory on disk once the pass is done. */
+  readonly fileBytesAfter: number;
   readonly shed: readonly ShedCount[];
   /** Still over budget with nothing left that may be shed. */
   readonly exhausted: boolean;
 }
 
-/** Bytes held by live pages plus the WAL: what the budget counts (freed pages are vacuumed away). */
-export function usedBytes(db: Database.Database, walBytes: number): number {
+/** Bytes held by live pages: the data, whatever the WAL holds and however many freed pages wait. */
+export function dataBytes(db: Database.Database): number {
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   const pages = db.pragma('page_count', { simple: true }) as number;
   const free = db.pragma('freelist_count', { simple: true }) as number;
-  return (pages - free) * pageSize + walBytes;
+  return (pages - free) * pageSize;
 }
 
 /** Deletes up to `limit` oldest rows of one step; returns what went. */
@@ -80,8 +108,8 @@ export interface ShedContext {
   readonly maxBytes: number;
   /** Highest seq synced for a table (0 when nothing was synced or sync is off). */
   syncedUpTo(table: HistoryTable): number;
-  /** Current WAL size in bytes (after a checkpoint this is small). */
-  walBytes(): number;
+  /** What the database, WAL and shared-memory files take on disk now. */
+  fileBytes(): number;
   /** Returns freed pages to the file system and truncates the WAL. */
   compact(): void;
   readonly now: number;
@@ -94,33 +122,47 @@ function merge(counts: ShedCount[], next: ShedCount): void {
   } else counts.push(next);
 }
 
-/** Sheds in SHED_ORDER until the used bytes fall under LOW_WATER; undefined when under HIGH_WATER. */
+/**
+ * Gives back freed pages and WAL when the files pass maxBytes; sheds in SHED_ORDER when the data pass
+ * HIGH_WATER of their budget, down to LOW_WATER. Undefined when nothing was shed.
+ */
 export function shedToBudget(ctx: ShedContext): SheddingInfo | undefined {
-  if (usedBytes(ctx.db, ctx.walBytes()) <= ctx.maxBytes * HIGH_WATER) return undefined;
-  // A checkpoint and a vacuum of already freed pages may be enough.
-  ctx.compact();
-  const before = usedBytes(ctx.db, ctx.walBytes());
-  if (before <= ctx.maxBytes * HIGH_WATER) return undefined;
-  const target = ctx.maxBytes * LOW_WATER;
+  const budget = dataBudget(ctx.maxBytes);
+  const before = dataBytes(ctx.db);
+  if (before <= budget * HIGH_WATER) {
+    if (ctx.fileBytes() > ctx.maxBytes) ctx.compact();
+    return undefined;
+  }
+  const target = budget * LOW_WATER;
   const shed: ShedCount[] = [];
   let used = before;
   for (const step of SHED_ORDER) {
     const syncedUpTo = step.table === 'deadletters' ? 0 : ctx.syncedUpTo(step.table);
     while (used > target) {
       const rows = rowCount(ctx.db, step.table);
-      // Rows to drop from the share of the file this table holds; at least a few pages' worth.
+      // Rows to drop from the share of the data this table holds; at least a few pages' worth.
       const perRow = rows > 0 ? used / Math.max(rows, 1) : 100;
       const limit = Math.max(256, Math.ceil(((used - target) / Math.max(perRow, 16)) * 1.1));
-      const chunk = ctx.db.transaction(() => shedChunk(ctx.db, step, syncedUpTo, limit))();
+      const chunk = ctx.db.transaction(() => shedChunk(ctx.db, step, syncedUpTo, limit)).immediate();
       if (!chunk) break;
       merge(shed, chunk);
-      ctx.compact();
-      used = usedBytes(ctx.db, ctx.walBytes());
+      used = dataBytes(ctx.db);
     }
     if (used <= target) break;
   }
+  ctx.compact();
   logShed(ctx.db, ctx.now, 'budget', shed);
-  return { ts: ctx.now, reason: 'budget', usedBytesBefore: before, usedBytesAfter: used, maxBytes: ctx.maxBytes, shed, exhausted: used > ctx.maxBytes * HIGH_WATER };
+  return {
+    ts: ctx.now,
+    reason: 'budget',
+    usedBytesBefore: before,
+    usedBytesAfter: used,
+    maxBytes: ctx.maxBytes,
+    dataBudgetBytes: budget,
+    fileBytesAfter: ctx.fileBytes(),
+    shed,
+    exhausted: used > budget * HIGH_WATER,
+  };
 }
 
 function rowCount(db: Database.Database, table: ShedTable): number {
@@ -132,7 +174,7 @@ export function logShed(db: Database.Database, now: number, reason: 'budget' | '
   const insert = db.prepare('INSERT INTO shed_log (ts, tbl, reason, synced, rows, from_seq, to_seq) VALUES (?, ?, ?, ?, ?, ?, ?)');
   db.transaction(() => {
     for (const s of shed) insert.run(now, s.table, reason, s.synced ? 1 : 0, s.rows, s.fromSeq, s.toSeq);
-  })();
+  }).immediate();
 }
 
 export interface RetentionDays {
@@ -165,7 +207,8 @@ export function applyRetention(db: Database.Database, now: number, days: Retenti
       const maxSeq = syncEnabled ? syncedUpTo(spec.name) : Number.MAX_SAFE_INTEGER;
       run(spec.name, spec.timeColumn, now - days.derived * day, maxSeq, syncEnabled);
     }
-  })();
+    // IMMEDIATE: a read transaction upgraded to a write fails at once while the checkpoint worker truncates the WAL.
+  }).immediate();
   if (out.length > 0) logShed(db, now, 'retention', out);
   return out;
 }

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../lib/logger.js';
@@ -5,10 +6,15 @@ import type { Logger } from '../lib/logger.js';
 /** SQLite's own default: a checkpoint once the WAL holds this many pages. */
 export const AUTOCHECKPOINT_PAGES = 1000;
 
+/** How often the WAL file's size is looked at against its limit. */
+export const WAL_WATCH_MS = 25;
+
 /**
- * The worker: its own connection to the same file, running a PASSIVE checkpoint on request (WAL mode
- * lets it copy committed frames while the daemon keeps writing). Plain JavaScript so that it runs the
- * same from the compiled daemon, tsx and the test runner.
+ * The worker: its own connection to the same file, running a checkpoint on request. PASSIVE (WAL mode
+ * lets it copy committed frames while the daemon keeps writing); TRUNCATE when the WAL file passed its
+ * limit: a PASSIVE pass first copies the bulk without blocking anyone, then the TRUNCATE holds the
+ * daemon's next commit only while it copies the last frames, syncs and empties the file. Plain
+ * JavaScript so that it runs the same from the compiled daemon, tsx and the test runner.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -24,6 +30,7 @@ parentPort.on('message', (message) => {
   }
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
+    if (message === 'truncate') db.pragma('wal_checkpoint(TRUNCATE)');
     parentPort.postMessage({ ok: true });
   } catch (error) {
     parentPort.postMessage({ ok: false, error: String(error) });
@@ -41,6 +48,12 @@ interface CheckpointReply {
  * the threshold, so that commit (and the plant window waiting behind it) would pay for copying the WAL
  * into the database and two fsyncs. The daemon's connection turns it off while this worker is healthy;
  * if the worker fails, `onFailure` turns it back on, so the WAL never grows without bound.
+ *
+ * A PASSIVE checkpoint never shrinks the WAL file, and under steady ingest SQLite never finds the WAL
+ * fully copied at the start of a commit, so the file would only grow. With `walLimitBytes`, the file's
+ * size is watched every WAL_WATCH_MS and a truncating checkpoint runs once it passes half the limit: the
+ * WAL then stays within its limit unless the daemon writes more than half of it while one truncating
+ * checkpoint runs (docs/storage.md).
  */
 export class Checkpointer {
   private worker: Worker | undefined;
@@ -53,7 +66,11 @@ export class Checkpointer {
     private readonly everyMs: number,
     private readonly log: Logger,
     private readonly onFailure: () => void,
+    private readonly walLimitBytes?: number,
   ) {}
+  private watch: NodeJS.Timeout | undefined;
+  /** Truncating checkpoints run (tests, metrics). */
+  truncations = 0;
 
   start(): void {
     const module = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -68,14 +85,23 @@ export class Checkpointer {
       if (!this.closed) this.fail(new Error(`checkpoint worker exited with ${code}`));
     });
     this.worker = worker;
-    this.timer = setInterval(() => this.request(), this.everyMs);
+    this.timer = setInterval(() => this.request('passive'), this.everyMs);
     this.timer.unref();
+    const limit = this.walLimitBytes;
+    if (limit !== undefined) {
+      this.watch = setInterval(() => {
+        // At half the limit, so that what arrives while the checkpoint runs still fits under it.
+        if (!this.busy && walSize(`${this.path}-wal`) > limit / 2) this.request('truncate');
+      }, WAL_WATCH_MS);
+      this.watch.unref();
+    }
   }
 
-  private request(): void {
+  private request(mode: 'passive' | 'truncate'): void {
     if (this.busy || !this.worker) return;
     this.busy = true;
-    this.worker.postMessage('checkpoint');
+    if (mode === 'truncate') this.truncations += 1;
+    this.worker.postMessage(mode);
   }
 
   private fail(error: Error): void {
@@ -89,7 +115,9 @@ export class Checkpointer {
 
   private stopTimer(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.watch) clearInterval(this.watch);
     this.timer = undefined;
+    this.watch = undefined;
   }
 
   /** Waits for a running checkpoint and closes the worker's connection. */
@@ -109,5 +137,13 @@ export class Checkpointer {
     await Promise.race([exited, timeout]);
     clearTimeout(timer);
     await worker.terminate();
+  }
+}
+
+function walSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }

@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import { readingTopic } from '../contract/topics.js';
+import type { StageId } from '../contract/plant.js';
 import { TABLE_SPECS, columnsAt, type ColumnType, type TableSpec } from './tables.js';
 
 /**
@@ -28,9 +30,49 @@ function derivedTableDdl(spec: TableSpec, version: number): string[] {
   ];
 }
 
+export interface MigrationContext {
+  readonly now: number;
+  readonly site: string;
+}
+
 export interface Migration {
   readonly version: number;
   readonly statements: readonly string[];
+  /** Data changes that SQL alone does not express, run after the statements in the same transaction. */
+  readonly run?: (db: Database.Database, ctx: MigrationContext) => void;
+}
+
+/**
+ * Version 3: event time is whole milliseconds from ingest to the central table. Readings stored before
+ * with a fraction move to the whole millisecond below; one whose key is then taken is a duplicate: gone
+ * if it holds the same value, else moved to the dead letters as `conflicting_duplicate` (the row that
+ * arrived first keeps the key).
+ */
+function wholeMillisecondReadings(db: Database.Database, ctx: MigrationContext): void {
+  const fractional = db.prepare("SELECT seq, stage, signal, ts, value, quality FROM readings WHERE typeof(ts) = 'real' ORDER BY seq").all() as {
+    seq: number;
+    stage: StageId;
+    signal: string;
+    ts: number;
+    value: number;
+    quality: string;
+  }[];
+  const holder = db.prepare('SELECT seq, value, quality FROM readings WHERE stage = ? AND signal = ? AND ts = ?');
+  const move = db.prepare('UPDATE readings SET ts = ? WHERE seq = ?');
+  const drop = db.prepare('DELETE FROM readings WHERE seq = ?');
+  const dead = db.prepare("INSERT INTO deadletters (topic, reason, payload, detail, ts) VALUES (?, 'conflicting_duplicate', ?, ?, ?)");
+  for (const r of fractional) {
+    const ts = Math.floor(r.ts);
+    const taken = holder.get(r.stage, r.signal, ts) as { seq: number; value: number; quality: string } | undefined;
+    if (!taken) {
+      move.run(ts, r.seq);
+      continue;
+    }
+    drop.run(r.seq);
+    if (taken.value === r.value && taken.quality === r.quality) continue;
+    const detail = `stored at ts ${r.ts} (seq ${r.seq}) before timestamps became whole milliseconds; key (${r.stage}, ${r.signal}, ${ts}) holds ${taken.value} (${taken.quality}, seq ${taken.seq}), kept`;
+    dead.run(readingTopic(ctx.site, r.stage, r.signal), JSON.stringify({ value: r.value, ts: r.ts, quality: r.quality }), detail, ctx.now);
+  }
 }
 
 /** What a version adds to the synced tables: new tables whole, new columns (all nullable) by ALTER TABLE. */
@@ -61,12 +103,14 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // Operators' comments, ack times and verdicts on alarm events; every HMI command in operator_actions.
   { version: 2, statements: specChanges(2) },
+  // Event time in whole milliseconds (docs/storage.md).
+  { version: 3, statements: [], run: wholeMillisecondReadings },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
 /** Applies the missing migrations, each in its own transaction. Returns the versions applied. */
-export function migrate(db: Database.Database, now: number): number[] {
+export function migrate(db: Database.Database, now: number, site = ''): number[] {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
   const row = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
   const current = row.v ?? 0;
@@ -75,6 +119,7 @@ export function migrate(db: Database.Database, now: number): number[] {
     if (migration.version <= current) continue;
     db.transaction(() => {
       for (const sql of migration.statements) db.exec(sql);
+      migration.run?.(db, { now, site });
       db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(migration.version, now);
     })();
     applied.push(migration.version);

@@ -11,8 +11,9 @@ import { AUTOCHECKPOINT_PAGES, Checkpointer } from './checkpointer.js';
 import { EdgeError, type Component } from '../lib/lifecycle.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
-import { applyRetention, shedToBudget, type SheddingInfo } from './budget.js';
+import { applyRetention, shedToBudget, walAllowance, type SheddingInfo } from './budget.js';
 import { CommitQueue, type QueueEntry } from './commit-queue.js';
+import { createDuplicateCheck, type Duplicate, type DuplicateKind } from './duplicates.js';
 import { createReader, type HistoryFilter, type HistoryPage, type Reader } from './reader.js';
 import { migrate } from './schema.js';
 import { TABLE_SPECS, toSqlValues } from './tables.js';
@@ -40,6 +41,10 @@ export const CENTRAL_TARGET = 'central';
 
 /** How often the checkpoint worker copies the WAL into the database. */
 const CHECKPOINT_EVERY_MS = 1_000;
+/** Attempts, 1 ms apart, of a truncating checkpoint on the daemon's own connection (budget passes). */
+const COMPACT_TRIES = 200;
+/** Something to sleep on for a millisecond between those attempts. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 type Entry =
   | (QueueEntry & { readonly kind: 'readings'; readonly readings: readonly Reading[]; readonly deadLetters: readonly DeadLetter[] })
@@ -57,9 +62,18 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
   const shedRows =
     (registry.getSingleMetric('wwtp_edge_store_shed_rows_total') as Counter<'table' | 'reason'> | undefined) ??
     new Counter({ name: 'wwtp_edge_store_shed_rows_total', help: 'Rows removed by the disk budget or retention', labelNames: ['table', 'reason'] as const, registers: [registry] });
+  const duplicateReadings =
+    (registry.getSingleMetric('wwtp_edge_duplicate_readings_total') as Counter<'kind'> | undefined) ??
+    new Counter({
+      name: 'wwtp_edge_duplicate_readings_total',
+      help: 'Readings whose key (stage, signal, ts) was already stored: exact resends absorbed, conflicting ones dead-lettered',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    });
+  for (const kind of ['exact', 'conflicting'] satisfies DuplicateKind[]) duplicateReadings.inc({ kind }, 0);
   const sizeGauge =
     (registry.getSingleMetric('wwtp_edge_store_size_bytes') as Gauge | undefined) ??
-    new Gauge({ name: 'wwtp_edge_store_size_bytes', help: 'SQLite file plus WAL size', registers: [registry] });
+    new Gauge({ name: 'wwtp_edge_store_size_bytes', help: 'SQLite database, WAL and shared-memory files on disk', registers: [registry] });
 
   let db: Database.Database | undefined;
   let reader: Reader | undefined;
@@ -69,6 +83,9 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
   let stopping: Promise<void> | undefined;
   let lastRetention = 0;
   const sheddingListeners = new Set<(info: SheddingInfo) => void>();
+  const deadLetterListeners = new Set<(deadLetter: DeadLetter) => void>();
+  /** Readings of an entry that repeated a stored key, set by its transaction, read once it is durable. */
+  const duplicatesOf = new WeakMap<Entry, { readonly duplicates: readonly Duplicate[]; readonly letters: readonly DeadLetter[] }>();
   // synchronous=full: the group commits' fsync runs off the event loop (wal-sync.ts).
   const walSync = config.synchronous === 'full' ? new WalSync(`${config.path}-wal`) : undefined;
 
@@ -91,6 +108,8 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       for (const e of batch) {
         if (e.kind !== 'readings') continue;
         for (const r of e.readings) byStage.set(r.stage, (byStage.get(r.stage) ?? 0) + 1);
+        const found = duplicatesOf.get(e);
+        if (found) committedDuplicates(found.duplicates, found.letters, byStage);
       }
       for (const [stage, n] of byStage) ctx.metrics.readingsIn.inc({ stage }, n);
     },
@@ -105,6 +124,25 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     onRefused: (entry) => ctx.metrics.queueOverflow.inc({ queue: 'store' }, entry.rows),
     onDepth: (rows) => ctx.metrics.queueDepth.set({ queue: 'store' }, rows),
   });
+
+  /** Counts what a commit absorbed (not readings stored) and announces its dead letters. */
+  function committedDuplicates(duplicates: readonly Duplicate[], letters: readonly DeadLetter[], byStage: Map<string, number>): void {
+    for (const d of duplicates) {
+      byStage.set(d.reading.stage, (byStage.get(d.reading.stage) ?? 1) - 1);
+      duplicateReadings.inc({ kind: d.conflicting ? 'conflicting' : 'exact' });
+    }
+    for (const letter of letters) {
+      ctx.metrics.deadLetters.inc({ reason: letter.reason });
+      for (const listener of deadLetterListeners) {
+        try {
+          listener(letter);
+        } catch (error) {
+          ctx.metrics.handlerErrors.inc({ component: 'store' });
+          log.error({ err: error }, 'dead-letter listener failed');
+        }
+      }
+    }
+  }
 
   function walPath(): string {
     return `${config.path}-wal`;
@@ -131,7 +169,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       }
     };
     try {
-      checkpointer = new Checkpointer(config.path, CHECKPOINT_EVERY_MS, log, restore);
+      checkpointer = new Checkpointer(config.path, CHECKPOINT_EVERY_MS, log, restore, walAllowance(config.maxBytes));
       checkpointer.start();
       handle.pragma('wal_autocheckpoint = 0');
       checkpointsOffThread = true;
@@ -149,12 +187,35 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     handle.pragma('journal_mode = WAL');
     handle.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     handle.pragma('busy_timeout = 5000');
-    handle.pragma('journal_size_limit = 67108864');
+    // The WAL's share of the disk budget (budget.ts); the checkpoint worker truncates it past that.
+    handle.pragma(`journal_size_limit = ${walAllowance(config.maxBytes)}`);
     handle.pragma('foreign_keys = OFF');
-    migrate(handle, ctx.clock.now());
+    migrate(handle, ctx.clock.now(), ctx.site);
     startCheckpointer(handle);
     const insertReadings = createReadingWriter(handle);
     const insertDead = handle.prepare('INSERT INTO deadletters (topic, reason, payload, detail, ts) VALUES (?, ?, ?, ?, ?)');
+    const duplicates = createDuplicateCheck(handle, ctx.site);
+    /** Inserts the readings; a reading whose key is taken leaves the stored row and, if it differs, a dead letter. */
+    const writeReadings = (entries: readonly (Entry & { kind: 'readings' })[]): void => {
+      const before = duplicates.lastSeq();
+      const changes = duplicates.changes();
+      const groups = entries.map((e) => e.readings);
+      insertReadings(groups);
+      const given = groups.reduce((n, g) => n + g.length, 0);
+      if (duplicates.changes() - changes === given) {
+        for (const e of entries) duplicatesOf.delete(e);
+        return;
+      }
+      const found = duplicates.find(groups, before);
+      const now = ctx.clock.now();
+      entries.forEach((e, i) => {
+        const list = found[i] ?? [];
+        const letters = list.filter((d) => d.conflicting).map((d) => duplicates.deadLetter(d, now));
+        for (const d of letters) insertDead.run(d.topic, d.reason, d.payload, d.detail ?? null, d.ts);
+        if (list.length > 0) duplicatesOf.set(e, { duplicates: list, letters });
+        else duplicatesOf.delete(e);
+      });
+    };
     const insertDerived = new Map<string, Database.Statement>();
     for (const spec of Object.values(TABLE_SPECS)) {
       if (spec.name === 'readings') continue;
@@ -162,10 +223,10 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       insertDerived.set(spec.name, handle.prepare(`INSERT OR IGNORE INTO ${spec.name} (${cols}) VALUES (${spec.columns.map(() => '?').join(', ')})`));
     }
     const transaction = handle.transaction((batch: readonly Entry[]) => {
-      const readings: (readonly Reading[])[] = [];
+      const readings: (Entry & { kind: 'readings' })[] = [];
       for (const e of batch) {
         if (e.kind === 'readings') {
-          if (e.readings.length > 0) readings.push(e.readings);
+          if (e.readings.length > 0) readings.push(e);
           for (const d of e.deadLetters) insertDead.run(d.topic, d.reason, d.payload, d.detail ?? null, d.ts);
         } else if (e.kind === 'deadletter') {
           const d = e.deadLetter;
@@ -178,10 +239,12 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
           for (const row of e.rows_) stmt?.run(...toSqlValues(spec, row as TableRows[typeof e.table]));
         }
       }
-      if (readings.length > 0) insertReadings(readings);
+      if (readings.length > 0) writeReadings(readings);
     });
+    // BEGIN IMMEDIATE: the write lock is taken (waiting out a truncating checkpoint through busy_timeout)
+    // before the first read; a read transaction upgraded to a write would fail at once instead.
     // Every other write (state before start and while stopping, shedding) keeps the configured mode and syncs in place.
-    writeRows = createGroupCommit(handle, transaction, walSync ? 'FULL' : 'NORMAL', () => checkpointsOffThread);
+    writeRows = createGroupCommit(handle, (batch: readonly Entry[]) => transaction.immediate(batch), walSync ? 'FULL' : 'NORMAL', () => checkpointsOffThread);
     const loaded = new Map<string, unknown>();
     for (const row of handle.prepare('SELECT key, value FROM state').all() as { key: string; value: string }[]) {
       loaded.set(row.key, JSON.parse(row.value));
@@ -220,10 +283,20 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     return ctx.syncEnabled ? getCursor(CENTRAL_TARGET, table).seq : 0;
   }
 
+  /**
+   * Returns freed pages to the file system and empties the WAL. A checkpoint the worker runs at that
+   * moment makes SQLite refuse this one at once (no busy handler for the checkpoint lock): it is tried
+   * again for up to COMPACT_TRIES ms, as the worker's checkpoints take a few.
+   */
   function compact(): void {
     const handle = need().db;
     handle.pragma('incremental_vacuum');
-    handle.pragma('wal_checkpoint(TRUNCATE)');
+    for (let attempt = 0; attempt < COMPACT_TRIES; attempt += 1) {
+      const [result] = handle.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (!result || result.busy === 0) return;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+    log.warn('WAL not truncated: the checkpoint stayed busy; the worker truncates it');
   }
 
   /** Retention (at most hourly) and the disk budget; shedding notifies the listeners. */
@@ -239,11 +312,14 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
         log.info({ aged }, 'retention removed old rows');
       }
     }
-    const info = shedToBudget({ db: handle, maxBytes: config.maxBytes, syncedUpTo, walBytes: () => fileBytes(walPath()), compact, now });
+    const info = shedToBudget({ db: handle, maxBytes: config.maxBytes, syncedUpTo, fileBytes: sizeBytes, compact, now });
     sizeGauge.set(sizeBytes());
     if (!info) return undefined;
     for (const s of info.shed) shedRows.inc({ table: s.table, reason: 'budget' }, s.rows);
-    log.warn({ shed: info.shed, usedBytesBefore: info.usedBytesBefore, usedBytesAfter: info.usedBytesAfter, exhausted: info.exhausted }, 'disk budget reached: shedding');
+    log.warn(
+      { shed: info.shed, usedBytesBefore: info.usedBytesBefore, usedBytesAfter: info.usedBytesAfter, dataBudgetBytes: info.dataBudgetBytes, fileBytesAfter: info.fileBytesAfter, exhausted: info.exhausted },
+      'disk budget reached: shedding',
+    );
     for (const listener of sheddingListeners) {
       try {
         listener(info);
@@ -255,8 +331,9 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     return info;
   }
 
+  /** Database, WAL and shared-memory files on disk: what storage.maxBytes bounds. */
   function sizeBytes(): number {
-    return fileBytes(config.path) + fileBytes(walPath());
+    return fileBytes(config.path) + fileBytes(walPath()) + fileBytes(`${config.path}-shm`);
   }
 
   const store = {
@@ -348,6 +425,11 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     sizeBytes,
     pendingRows: () => queue.depth,
     checkBudget,
+    /** Dead letters the store itself writes (conflicting duplicates), once committed. */
+    onDeadLetter(listener: (deadLetter: DeadLetter) => void): () => void {
+      deadLetterListeners.add(listener);
+      return () => deadLetterListeners.delete(listener);
+    },
     onShedding(listener: (info: SheddingInfo) => void): () => void {
       sheddingListeners.add(listener);
       return () => sheddingListeners.delete(listener);

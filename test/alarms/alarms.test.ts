@@ -47,12 +47,36 @@ describe('alarms', () => {
   it('raises after the on-delay on the clock alone when no further event arrives', async () => {
     const { alarms, stateOf, clock } = setup({ onDelaySec: 60 });
     await alarms.start();
-    alarms.sink.raise(cond('sync.backlog'), T);
+    alarms.sink.raise(cond('anomaly.aerobic'), T);
     clock.advance(59_000);
-    expect(stateOf('sync.backlog')).toBeUndefined();
+    expect(stateOf('anomaly.aerobic')).toBeUndefined();
     clock.advance(2_000);
-    expect(stateOf('sync.backlog')).toBe('active_unack');
+    expect(stateOf('anomaly.aerobic')).toBe('active_unack');
     await alarms.stop();
+  });
+
+  it('system alarms (storage, sync, model, fallback) go active and clear at once, during a flood too, and their text stays current', () => {
+    const { alarms, stateOf, publisher, tables } = setup({ onDelaySec: 60, offDelaySec: 120, floodLimit: 2, floodWindowSec: 600 });
+    for (let i = 0; i < 6; i++) {
+      alarms.sink.raise(cond(`s${i}`), T + i * 1000);
+      alarms.sink.raise(cond(`s${i}`), T + i * 1000 + 61_000);
+    }
+    expect(stateOf(FLOOD_ALARM_ID)).toBe('active_unack');
+    expect(alarms.list().flood.active).toBe(true);
+    const ids = ['storage.shedding', 'sync.lag.readings', 'model.effluent', 'fallback.do'];
+    for (const id of ids) alarms.sink.raise({ ...cond(id), message: `${id} first` }, T + 70_000);
+    for (const id of ids) expect(stateOf(id)).toBe('active_unack');
+    // The flood counted none of them.
+    expect(alarms.list().flood.suppressed).toBe(4);
+    const before = publisher.sent.length;
+    alarms.sink.raise({ ...cond('storage.shedding'), severity: 'critical', message: 'storage.shedding second' }, T + 71_000);
+    const latest = publisher.sent.slice(before).filter((s) => s.topic.endsWith('/alarms/storage.shedding'));
+    expect(latest.map((s) => s.payload)).toMatchObject([{ state: 'active_unack', severity: 'critical', message: 'storage.shedding second' }]);
+    expect(alarms.list().alarms.find((a) => a.id === 'storage.shedding')?.message).toBe('storage.shedding second');
+    // A text change is no transition.
+    expect(tables.rows.alarm_events.filter((r) => r.alarmId === 'storage.shedding')).toHaveLength(1);
+    alarms.sink.clear('sync.lag.readings', T + 72_000);
+    expect(stateOf('sync.lag.readings')).toBe('cleared_unack');
   });
 
   it('acks and shelving (capped by maxShelveMinutes) drive the lifecycle; shelving expires', () => {
