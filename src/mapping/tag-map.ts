@@ -73,6 +73,17 @@ export interface TagMap {
   readonly flags: ReadonlySet<string>;
 }
 
+/** The plant's own quality codes (config `quality.good/uncertain/bad`), then the standard reading. */
+export type QualityCodes = Readonly<Partial<Record<Quality, readonly (string | number | boolean)[]>>>;
+
+export function codedQuality(raw: unknown, codes: QualityCodes | undefined): Quality | undefined {
+  if (raw === undefined) return undefined;
+  if (codes) {
+    for (const q of ['good', 'uncertain', 'bad'] as const) if (codes[q]?.some((c) => c === raw)) return q;
+  }
+  return toQuality(raw) ?? 'bad';
+}
+
 /** OPC-style quality codes (>= 192 good, >= 64 uncertain), booleans, or the words themselves. */
 export function toQuality(raw: unknown): Quality | undefined {
   if (raw === 'good' || raw === 'uncertain' || raw === 'bad') return raw;
@@ -118,7 +129,7 @@ function compileSource(source: MqttSource, index: number): CompiledSource {
       quality: source.array.quality === undefined ? undefined : parseJsonPath(source.array.quality),
     },
     timestamp: ts && { path: ts.path === undefined ? undefined : parseJsonPath(ts.path), format: ts.format, zone: ts.timezone },
-    quality: source.quality ? parseJsonPath(source.quality.path) : undefined,
+    quality: source.quality?.path !== undefined ? parseJsonPath(source.quality.path) : undefined,
   };
 }
 
@@ -167,7 +178,8 @@ export function createTagMap(tags: TagsConfig, signals: readonly SignalConfig[],
     }
     const ts = messageTime(source, json);
     if (typeof ts === 'object') return ts;
-    const quality = source.quality ? toQuality(readPath(json, source.quality)) : undefined;
+    const codes = source.config.quality;
+    const quality = source.quality ? codedQuality(readPath(json, source.quality), codes) : undefined;
     const named = (name: string): string | undefined => source.tag.fill({ ...levels, name });
     if (source.value !== undefined) {
       const tag = source.tag.fill(levels);
@@ -210,7 +222,7 @@ export function createTagMap(tags: TagsConfig, signals: readonly SignalConfig[],
           itemTs = Number.isFinite(ms) ? ms : NaN;
         }
       }
-      const itemQuality = a.quality ? (toQuality(readPath(item, a.quality)) ?? quality) : quality;
+      const itemQuality = a.quality ? (codedQuality(readPath(item, a.quality), codes) ?? quality) : quality;
       out.push({ tag, value: readPath(item, a.value), ts: itemTs, quality: itemQuality });
     }
     return out;

@@ -9,7 +9,7 @@ const tags = {
   mqtt: [
     { topic: 'plant/+line/zone7/+tag', tag: '{line}.{tag}', value: 'v', timestamp: { path: 't', format: 'iso', timezone: 'America/Chicago' }, quality: { path: 'q' } },
     { topic: 'plant/+line/bare/+tag', tag: '{line}.{tag}' },
-    { topic: 'scada/+area/batch', array: { path: 'readings', tag: 'name', value: 'value', timestamp: 'ts', quality: 'status' }, timestamp: { format: 'epoch-ms' } },
+    { topic: 'scada/+area/batch', array: { path: 'readings', tag: 'name', value: 'value', timestamp: 'ts', quality: 'status' }, timestamp: { format: 'epoch-ms' }, quality: { good: ['OK'], uncertain: ['MAN'] } },
     { topic: 'scada/+area/snapshot', tag: '{area}_{name}', object: 'values', timestamp: { path: 'time', format: 'epoch-s' } },
     { topic: 'blowers/+unit', fields: [{ path: 'air.scfm', tag: '{unit}_air' }, { path: 'mode', tag: '{unit}_mode' }], timestamp: { path: 'ts', format: 'epoch-ms' } },
   ],
@@ -47,6 +47,9 @@ describe('plant tags over MQTT', () => {
       { name: 'FT101', value: 2.5, ts: now - 60_000, status: 192 },
       { name: 'PT7', value: 3, ts: now - 60_000, status: 0 },
       { name: 'PT7', value: 12, ts: now - 30_000 },
+      { name: 'FT101', value: 2.4, ts: now - 20_000, status: 'OK' },
+      { name: 'FT101', value: 2.3, ts: now - 10_000, status: 'MAN' },
+      { name: 'FT101', value: 2.2, ts: now - 5_000, status: 'ERR' },
     ] };
     await h.send('scada/north/batch', JSON.stringify(batch));
     await h.send('scada/east/snapshot', JSON.stringify({ time: now / 1000 - 10, values: { do: 2.1, mlss: 3.2 } }));
@@ -58,6 +61,10 @@ describe('plant tags over MQTT', () => {
       ['tmp', now - 60_000, 20.684, 'bad'],
       // above the tag's valid range: kept, marked
       ['tmp', now - 30_000, 82.737, 'uncertain'],
+      // the plant's own quality codes; one it does not list is bad
+      ['flow', now - 20_000, 9084.988, 'good'],
+      ['flow', now - 10_000, 8706.447, 'uncertain'],
+      ['flow', now - 5_000, 8327.906, 'bad'],
       ['do', now - 10_000, 2.1, 'good'],
       ['mlss', now - 10_000, 3200, 'good'],
       // the blower's mode flag decides whether its air flow is valid

@@ -21,7 +21,15 @@ const timestampSchema = z
   })
   .strict();
 
-const qualitySchema = z.object({ path }).strict();
+const qualityValue = z.union([z.string(), z.number(), z.boolean()]);
+/**
+ * Where the quality is, and the plant's own codes for it (`good: [OK, 0]`, `bad: [ERR]`; they also read
+ * `array.quality`); a value listed nowhere falls back to the standard reading (words, OPC codes,
+ * booleans), else `bad`.
+ */
+const qualitySchema = z
+  .object({ path: path.optional(), good: z.array(qualityValue).optional(), uncertain: z.array(qualityValue).optional(), bad: z.array(qualityValue).optional() })
+  .strict();
 
 const topicPattern = z.string().superRefine((p, ctx) => {
   const parsed = parsePattern(p);
