@@ -13,6 +13,10 @@ import { createMetrics } from '../../src/lib/metrics.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { binPath, repoRoot, tempDir } from '../helpers/daemon.js';
+import { BSM1_WEATHER, needData } from '../helpers/data.js';
+
+const bsm1 = needData('BSM1 weather files', ...BSM1_WEATHER);
+const mines = needData('the Mines MBR record', 'wwtp-real/mines_mbr_2010.csv');
 
 /**
  * `wwtp-edge report` as a third party runs it, on a day of the demo twin and on a day of a real plant's
@@ -46,7 +50,7 @@ const HOURS_ABOVE = `
   SELECT COALESCE(SUM(CASE WHEN value > ? THEN MIN(COALESCE(next, ?) - ts, ?, ? - ts) ELSE 0 END), 0) / 3600000.0 AS hours FROM c`;
 
 describe('wwtp-edge report', () => {
-  it('on a day of the demo twin: effluent means, hours above limits, loads, removal, alarms and completeness', async () => {
+  it.skipIf(!bsm1.present)(`on a day of the demo twin: effluent means, hours above limits, loads, removal, alarms and completeness${bsm1.note}`, async () => {
     const dir = tempDir('wwtp-report-demo-');
     const dbPath = join(dir, 'edge.sqlite');
     const configFile = join(dir, 'site.yaml');
@@ -114,7 +118,7 @@ describe('wwtp-edge report', () => {
     expect(html).not.toContain('<script');
   }, 180_000);
 
-  it('on a day of a real plant imported from its historian export (Mines MBR, 1 min)', async () => {
+  it.skipIf(!mines.present)(`on a day of a real plant imported from its historian export (Mines MBR, 1 min)${mines.note}`, async () => {
     const dir = tempDir('wwtp-report-mines-');
     const dbPath = join(dir, 'mines.sqlite');
     const lines = readFileSync(join(defaultDataDir(), 'wwtp-real', 'mines_mbr_2010.csv'), 'utf8').split('\n');
