@@ -56,8 +56,9 @@ export function parseTime(raw: unknown, format: TimeFormat, zone = 'UTC'): numbe
   const m = LOCAL.exec(text);
   if (!m) return NaN;
   const [, y, mo, d, h, mi, s, frac] = m;
-  const ms = frac ? Number(`0.${frac}`) * 1000 : 0;
-  const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0)) + Math.round(ms);
+  // whole milliseconds, the digits beyond cut off (as validateReading stores event time)
+  const ms = frac ? Number(frac.padEnd(3, '0').slice(0, 3)) : 0;
+  const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0)) + ms;
   const check = new Date(wall);
   if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d)) return NaN;
   return zonedToUtc(wall, zone);

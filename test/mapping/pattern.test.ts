@@ -74,3 +74,10 @@ describe('JSON paths and timestamps', () => {
     expect(parseTime('1700000000', 'epoch-s')).toBe(1_700_000_000_000);
   });
 });
+
+describe('local timestamps with fractions', () => {
+  it('keeps whole milliseconds, the digits beyond cut off', () => {
+    expect(parseTime('2024-01-01 00:00:00.1239', 'iso')).toBe(Date.UTC(2024, 0, 1) + 123);
+    expect(parseTime('2024-01-01 00:00:00.5', 'iso', 'Europe/Amsterdam')).toBe(Date.UTC(2023, 11, 31, 23) + 500);
+  });
+});
