@@ -27,7 +27,7 @@ const CLOSE_GRACE_MS = 1_000;
 const MAX_OUTBOUND_QUEUE = 10_000;
 
 /** Why the broker closed or refused a connection (`wwtp_edge_broker_connections_refused_total{reason}`). */
-type ConnectionRefusal = GuardRefusal | 'keepalive' | 'keepalive_timeout' | 'client_id' | 'invalid_topic';
+type ConnectionRefusal = GuardRefusal | 'keepalive' | 'keepalive_timeout' | 'client_id' | 'invalid_topic' | 'drain_timeout';
 
 const enum ReturnCode {
   IdentifierRejected = 2,
@@ -67,6 +67,8 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
   const throttles = new Map<Client, PublishThrottle>();
   /** Clients whose connection failed: what they still had waiting is not taken in. */
   const gone = new WeakSet<Client>();
+  /** Clients whose connection was closed for a counted reason. */
+  const closedFor = new WeakSet<Client>();
   /** What each CONNECT asked for, read before aedes fills in a generated id. */
   const connects = new WeakMap<Client, { keepalive: number; emptyId: boolean; clean: boolean }>();
   const refusals = counter(ctx.metrics.registry, 'wwtp_edge_broker_connections_refused_total', 'Connections the embedded broker refused or closed, by reason', ['reason']);
@@ -244,7 +246,9 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     async start(signal) {
       const broker = await Aedes.createBroker({
         maxTopicLevels: AEDES_MAX_TOPIC_LEVELS,
-        drainTimeout: 30_000,
+        // aedes waits for a subscriber's socket to drain before it completes a delivery, and holds the
+        // next ones (for every subscriber, and the publishers' reads) meanwhile: a frozen one is cut.
+        drainTimeout: limits.drainTimeoutSec * 1000,
         heartbeatInterval: 60_000,
         // The sweep closes silent connections first; aedes' own timer is the backstop.
         connectTimeout: limits.connectTimeoutSec * 2000,
@@ -274,9 +278,16 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
       broker.on('clientError', (client, error) => {
         dropThrottle(client);
         if (error.message.includes('too many levels')) ctx.metrics.brokerLimits.inc({ limit: 'topic_depth' });
+        // aedes may report one failure several times (once per write it fails): counted once per client.
+        if (closedFor.has(client)) return;
         // MQTT closes the connection of a client publishing to a wildcard or an empty topic.
-        if (/not allowed in PUBLISH/.test(error.message)) refuseConnection('invalid_topic', error.message, client.id);
-        else log.debug({ clientId: client.id, err: error.message }, 'client error');
+        if (/not allowed in PUBLISH/.test(error.message)) {
+          closedFor.add(client);
+          refuseConnection('invalid_topic', error.message, client.id);
+        } else if (error.message === 'drain timeout') {
+          closedFor.add(client);
+          refuseConnection('drain_timeout', `took nothing written to it for ${limits.drainTimeoutSec} s`, client.id);
+        } else log.debug({ clientId: client.id, err: error.message }, 'client error');
       });
       broker.on('keepaliveTimeout', (client) => refuseConnection('keepalive_timeout', `nothing received for 1.5 x its keepalive`, client.id));
       broker.on('connectionError', (_client, error) => log.debug({ err: error.message }, 'connection error'));

@@ -73,6 +73,27 @@ describe('embedded broker: silent connections give their slot back', () => {
   });
 });
 
+describe('embedded broker: a frozen subscriber', () => {
+  it('is disconnected after drainTimeoutSec, and the daemon\'s outputs reach the other HMIs', async () => {
+    const d = await daemon({ limits: { drainTimeoutSec: 1 } });
+    const site = d.config.site;
+    // Subscribes to everything, then reads nothing (its socket and the kernel buffers fill up).
+    const frozen = await connected(port(d), { clientId: 'frozen', keepalive: 300 });
+    const filter = Buffer.from(`wwtp/${site}/#`);
+    await frozen.write(Buffer.concat([Buffer.from([0x82, 5 + filter.length, 0, 1, 0, filter.length]), filter, Buffer.from([1])]));
+    await until(() => frozen.received().length >= 9, 'SUBACK');
+    frozen.socket.pause();
+    const hmi = await connect(d.url());
+    const got = received(hmi);
+    await hmi.subscribeAsync(`wwtp/${site}/anomaly/#`, { qos: 1 });
+    const big = 'x'.repeat(60_000);
+    const outputs = Array.from({ length: 400 }, () => d.broker.publish(`wwtp/${site}/anomaly/aerobic`, big, { qos: 1, retain: false }));
+    await Promise.all(outputs);
+    await until(() => got.length === 400, 'every output delivered to the live HMI', 20_000);
+    expect(await refused(d, 'drain_timeout')).toBe(1);
+  });
+});
+
 describe('embedded broker: wills of dropped clients', () => {
   it('takes in the will of a client dropped for its keepalive', async () => {
     const d = await daemon();

@@ -38,6 +38,8 @@ export const embeddedBrokerSchema = z
         connectTimeoutSec: z.number().positive().default(10),
         /** A connection that completed no packet for this long is closed, whatever its keepalive (keep it above 1.5 x maxKeepaliveSec). */
         idleTimeoutSec: z.number().positive().default(600),
+        /** A subscriber whose socket takes nothing for this long is disconnected (until then it holds up delivery to all). */
+        drainTimeoutSec: z.number().positive().default(5),
       })
       .strict()
       .refine((l) => l.maxPacketBytes > l.maxPayloadBytes, { message: 'maxPacketBytes must exceed maxPayloadBytes', path: ['maxPacketBytes'] })
