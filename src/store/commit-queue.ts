@@ -128,10 +128,7 @@ export class CommitQueue<E extends QueueEntry> {
   }
 
   private readonly tick = (): void => {
-    this.wait?.clear();
-    this.wait = undefined;
-    this.retry = undefined;
-    this.immediate = undefined;
+    this.cancel();
     if (!this.ready) return;
     if (this.commitOne()) this.schedule();
     else this.retry = this.opts.clock.setTimeout(this.tick, this.opts.retryMs);
