@@ -63,7 +63,11 @@ export function toValue(node: ConfigNode): unknown {
   return Object.fromEntries([...node.kids].map(([k, v]) => [k, toValue(v)]));
 }
 
-const leafOf = (node: ConfigNode | undefined, key: string): unknown => (node?.kind === 'tree' ? (node.kids.get(key)?.kind === 'leaf' ? (node.kids.get(key) as { value: unknown }).value : undefined) : undefined);
+/** The scalar under `key` of a mapping node (an entry's id field). */
+function leafOf(node: ConfigNode | undefined, key: string): unknown {
+  const kid = node?.kind === 'tree' ? node.kids.get(key) : undefined;
+  return kid?.kind === 'leaf' ? kid.value : undefined;
+}
 
 /** The id of a list entry as it is written in paths: `membrane/tmp`, `do`. */
 export function entryKey(fields: readonly string[], entry: (field: string) => unknown): string {
