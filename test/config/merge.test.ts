@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkConfig, checkLayers, defaultConfigPath, loadConfig } from '../../src/config/load.js';
+import { checkConfig, checkLayers, defaultConfigPath, loadConfig, repoRoot } from '../../src/config/load.js';
 import { mergeLayers } from '../../src/config/merge.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wwtp-merge-'));
@@ -151,6 +151,19 @@ describe('tag map', () => {
       ['WWTP_EDGE_HTTP__PORT', 'http.port'],
       ['(override)', 'tags.points[X].signal'],
     ]);
+  });
+});
+
+describe('README', () => {
+  it("the Config reference's site file example is valid and does what it says", () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const start = readme.indexOf('# a plant without membranes');
+    expect(start).toBeGreaterThan(0);
+    const example = file('readme-example.yaml', readme.slice(start, readme.indexOf('```', start)));
+    const result = checkConfig({ file: example, override: open });
+    expect(result.errors).toEqual([]);
+    expect(result.config?.signals.some((s) => s.stage === 'membrane')).toBe(false);
+    expect(result.config?.control.loops.find((l) => l.id === 'do')?.max).toBe(2.5);
   });
 });
 
