@@ -59,6 +59,9 @@ function httpTls(config: Readonly<EdgeConfig>): { certFile: string; keyFile: str
   return { certFile: tls.certFile, keyFile: tls.keyFile, caFile: tls.caFile };
 }
 
+/** How long stopping waits for the broker to take `offline` (the entry exits 1 after 4.5 s in all). */
+const OFFLINE_WAIT_MS = 1_500;
+
 const packageVersion = (): string => (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /**
@@ -226,10 +229,15 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
     name: 'broker',
     start: (signal) => broker.start(signal),
     stop: async () => {
+      // Bounded: a subscriber that takes nothing (until the broker's drain timeout) must not hold the exit.
+      let timer: { clear(): void } | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = clock.setTimeout(() => resolve('late'), OFFLINE_WAIT_MS)));
       try {
-        await broker.publish(outTopic(site, 'status', {}), 'offline', OUT_OPTIONS.status);
+        if ((await Promise.race([broker.publish(outTopic(site, 'status', {}), 'offline', OUT_OPTIONS.status), late])) === 'late') logger.warn({ waitedMs: OFFLINE_WAIT_MS }, 'offline not confirmed by the broker in time');
       } catch (error) {
         logger.warn({ err: String(error) }, 'could not publish offline');
+      } finally {
+        timer?.clear();
       }
       await broker.stop();
     },

@@ -322,7 +322,8 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     stop() {
       stopping ??= (async () => {
         await stopIntake();
-        await outbound;
+        // The daemon's last outputs (`offline` among them) go out first, unless a frozen subscriber holds them.
+        await Promise.race([outbound, new Promise((resolve) => clock.setTimeout(() => resolve(undefined), CLOSE_GRACE_MS))]);
         sweep.stop();
         // Clients get what was written to them (the daemon's `offline` last) before their connection ends.
         await Promise.all([...listeners.values()].map((l) => l.close(CLOSE_GRACE_MS)));
