@@ -9,7 +9,7 @@ export function mountEdge(root, ctx) {
     h('h1', {}, 'Edge'),
     health,
     h('h2', {}, 'Models'),
-    h('table', {}, h('thead', {}, h('tr', {}, ...['model', 'version', 'state', 'detail'].map((t) => h('th', {}, t)))), models),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['model', 'version', 'kind', 'stage', 'created', 'held-out figures'].map((t) => h('th', {}, t)))), models),
   );
   const fact = (k, v) => [h('dt', {}, k), h('dd', {}, v)];
 
@@ -34,12 +34,32 @@ export function mountEdge(root, ctx) {
     try {
       const list = await get('/api/v1/models');
       models.replaceChildren(
-        ...list.map((m) => h('tr', {}, h('td', {}, m.name ?? m.model ?? ''), h('td', {}, String(m.version ?? '')), h('td', {}, m.state ?? (m.active ? 'active' : '')), h('td', { class: 'small' }, JSON.stringify(m.lastEvent ?? m.event ?? m.activatedAt ?? '')))),
+        ...list.map((m) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, m.name),
+            h('td', {}, `${m.version}${m.previous ? ` (previous ${m.previous})` : ''}`),
+            h('td', {}, m.kind),
+            h('td', {}, m.stage ?? ''),
+            h('td', {}, String(m.createdAt ?? '').slice(0, 10)),
+            h('td', { class: 'small' }, figures(m.metrics ?? {})),
+          ),
+        ),
       );
     } catch (error) {
-      models.replaceChildren(h('tr', {}, h('td', { colspan: 4, class: 'error' }, error.message)));
+      models.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'error' }, error.message)));
     }
   }
   void loadModels();
   return { update };
+}
+
+/** A model's bundle figures in one line: mean R² over its targets, threshold or loss otherwise. */
+function figures(metrics) {
+  const r2 = Object.entries(metrics).filter(([k]) => k.startsWith('r2.')).map(([, v]) => v);
+  const parts = [];
+  if (r2.length > 0) parts.push(`R² ${fmt(r2.reduce((a, b) => a + b, 0) / r2.length)} over ${r2.length} targets (min ${fmt(Math.min(...r2))})`);
+  for (const k of ['threshold', 'validationLoss', 'heldOutWindows']) if (typeof metrics[k] === 'number') parts.push(`${k} ${fmt(metrics[k])}`);
+  return parts.join('; ');
 }

@@ -20,8 +20,8 @@ export function mountLoops(root, ctx) {
       rec: h('div', { class: 'recommendation', 'data-testid': `recommendation-${id}` }),
       whatIf: h('div', { class: 'whatif', 'data-testid': `whatif-${id}` }),
     };
-    const manualValue = h('input', { type: 'number', step: 'any', min: loop.min, max: loop.max, 'aria-label': `Manual value ${id}`, disabled: !acts });
-    const candidate = h('input', { type: 'number', step: 'any', min: loop.min, max: loop.max, 'aria-label': `Candidate ${id}` });
+    const manualValue = h('input', { type: 'number', step: 'any', min: loop.min, max: loop.max, 'aria-label': `Manual value ${id}`, placeholder: loop.unit, disabled: !acts });
+    const candidate = h('input', { type: 'number', step: 'any', min: loop.min, max: loop.max, 'aria-label': `Candidate ${id}`, placeholder: 'value' });
     const button = (label, onclick, needsRole = true) =>
       h('button', { type: 'button', 'aria-label': `${label} ${id}`, disabled: needsRole && !acts, title: needsRole && !acts ? 'viewer: look only' : undefined, onclick }, label);
     const mode = (m, extra = {}) => ctx.act(`loops/${id}/mode`, { mode: m, ...extra }, `${id}: ${m}`);

@@ -19,7 +19,7 @@ export function mountOverview(root, ctx) {
       const value = h('td', { class: 'num', 'data-testid': `value-${key}` }, '–');
       const quality = h('td', {}, '');
       const ageCell = h('td', { class: 'num' }, '');
-      const row = h('tr', { 'data-key': key }, h('th', { scope: 'row', title: s.description ?? '' }, s.id), value, h('td', {}, s.unit), quality, ageCell);
+      const row = h('tr', { 'data-key': key }, h('th', { scope: 'row', title: s.description ?? '' }, s.id), value, h('td', { class: 'unit' }, s.unit), quality, ageCell);
       cells.set(key, { s, row, value, quality, ageCell });
       return row;
     });
@@ -28,7 +28,7 @@ export function mountOverview(root, ctx) {
       { class: 'stage', 'aria-label': `Stage ${stage}` },
       h('h2', {}, stage),
       anomaly,
-      h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'signal'), h('th', {}, 'value'), h('th', {}, 'unit'), h('th', {}, 'quality'), h('th', {}, 'age'))), h('tbody', {}, rows)),
+      h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'signal'), h('th', { class: 'num' }, 'value'), h('th', {}, 'unit'), h('th', {}, 'q.'), h('th', { class: 'num' }, 'age'))), h('tbody', {}, rows)),
       indicators,
     );
     stageBoxes.set(stage, { anomaly, indicators });
@@ -56,7 +56,8 @@ export function mountOverview(root, ctx) {
       const r = readings.get(key);
       if (!r) continue;
       c.value.textContent = fmt(r.value);
-      c.quality.textContent = r.quality;
+      c.quality.textContent = r.quality === 'good' ? 'ok' : r.quality;
+      c.quality.title = r.quality;
       c.row.classList.toggle('bad', r.quality !== 'good');
     }
     const anomalies = ctx.kind('anomaly');

@@ -1,7 +1,7 @@
 import type { EdgeConfig } from '../config/schema.js';
 import { STAGES } from '../contract/plant.js';
 import type { HmiCommand, TableWriter } from '../contract/ports.js';
-import type { Clock } from '../lib/clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { createHmiApp } from './app.js';
 import { createCommandDispatch, type CommandDispatch, type CommandSource, type CommandTargets } from './commands.js';
@@ -15,7 +15,10 @@ export { createLiveHub, type LiveHub } from './live.js';
 
 export interface HmiContext {
   readonly config: Readonly<EdgeConfig>;
+  /** The daemon's clock (plant time in the demo): commands are stamped with it, as over MQTT. */
   readonly clock: Clock;
+  /** Wall time: session expiry, when a reading arrived (the browser shows its age); default the system's. */
+  readonly wallClock?: Clock | undefined;
   readonly logger: Logger;
   readonly tables: TableWriter;
   readonly store: TrendSource;
@@ -33,8 +36,9 @@ export function createHmi(ctx: HmiContext) {
   const cfg = ctx.config.hmi;
   const idleMs = cfg.sessionIdleMin * 60_000;
   const loops = (): unknown => ctx.targets().control.snapshot();
+  const wall = ctx.wallClock ?? systemClock;
   const hub = createLiveHub({
-    clock: ctx.clock,
+    clock: wall,
     intervalMs: cfg.liveIntervalMs,
     maxClients: cfg.maxLiveClients,
     loops,
@@ -55,7 +59,7 @@ export function createHmi(ctx: HmiContext) {
     dispatch(cmd, source);
     hub.touchLoops();
   };
-  const sessions = createSessions({ users: ctx.config.broker.embedded.users, clock: ctx.clock, idleMs, maxSessions: cfg.maxSessions });
+  const sessions = createSessions({ users: ctx.config.broker.embedded.users, clock: wall, idleMs, maxSessions: cfg.maxSessions });
   const app = createHmiApp({
     sessions,
     hub,

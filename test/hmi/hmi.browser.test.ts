@@ -186,6 +186,12 @@ describe.skipIf(browserMissing)('web HMI in Chromium', () => {
         ];
       }, ALARM);
       expect(statuses).toEqual([403, 403, 403, 403]);
+      // the 10-inch panel: no page scrolls sideways
+      for (const name of ['Overview', 'Loops', 'Alarms', 'Trends', 'Edge']) {
+        await page.getByRole('link', { name: new RegExp(`^${name}`) }).click();
+        await page.locator('#view h1', { hasText: name === 'Overview' ? 'Plant overview' : name === 'Loops' ? 'Control loops' : name }).waitFor();
+        expect(Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')), name).toBeLessThanOrEqual(0);
+      }
       const db = new Database(dbPath, { readonly: true });
       expect((db.prepare(`SELECT COUNT(*) AS n FROM operator_actions WHERE "by" = 'viewer1'`).get() as { n: number }).n).toBe(0);
       db.close();
