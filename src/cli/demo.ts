@@ -72,7 +72,9 @@ export async function demoCommand(opts: { speed: string; seed: string; configFil
   // The twin's start state (BSM1 stabilisation) is computed before the clock starts.
   const prepared = prepareTwin({ plant: 'full' });
   const previous = lastEventTime(storagePath);
-  const startMs = Math.ceil(Math.max(Date.now(), (previous ?? -Infinity) + 60_000) / 60_000) * 60_000;
+  // On the minute: the wall clock's (at --speed 1 the plant clock is then at most a minute behind it), or
+  // the first minute after the stored history.
+  const startMs = Math.max(Math.floor(Date.now() / 60_000) * 60_000, Math.ceil(((previous ?? -Infinity) + 60_000) / 60_000) * 60_000);
   const clock = plantClock({ speed, startMs });
 
   const logger = createLogger(config.log.level);
