@@ -5,7 +5,7 @@ import { systemClock } from '../lib/clock.js';
 import { EdgeError } from '../lib/lifecycle.js';
 import { maySubscribe, mayPublish, plantTopicPatterns, verifyPassword, type Role } from './auth.js';
 import { ConnectionSweep, GuardedConnection, type GuardRefusal } from './guard.js';
-import { PublishThrottle, topicLevels } from './limits.js';
+import { PublishThrottle, grantedQos, topicLevels } from './limits.js';
 import { listenTcp, listenTls, listenWebSocket, type ConnectionHandler, type Listener } from './listeners.js';
 import { InFlight } from './in-flight.js';
 import { cacheEmitterMatches, cachePersistenceMatches } from './match-cache.js';
@@ -263,7 +263,15 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
           // A null subscription answers with a failure code (0x80) instead of dropping the client.
           else callback(null, null);
         },
-        authorizeForward: (_client, packet) => (packet.topic === REFUSED_TOPIC ? null : packet),
+        authorizeForward: (client, packet) => {
+          if (packet.topic === REFUSED_TOPIC) return null;
+          // aedes lowers a QoS 2 message to the subscription's QoS only when the client subscribed to
+          // that exact topic, not through a wildcard filter; here through any.
+          if (packet.qos !== 2) return packet;
+          const subscriptions = (client as unknown as { subscriptions?: Record<string, { qos?: number }> }).subscriptions;
+          const qos = subscriptions ? grantedQos(subscriptions, packet.topic, packet.qos) : packet.qos;
+          return qos >= packet.qos || qos === 0 ? packet : { ...packet, qos };
+        },
       });
       aedes = broker;
       const internals = broker as unknown as { mq?: unknown; persistence?: unknown };

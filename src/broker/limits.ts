@@ -98,6 +98,35 @@ export class PublishThrottle {
   }
 }
 
+/** Whether an MQTT topic filter (with `+` and `#`) matches a topic name (MQTT 3.1.1 section 4.7). */
+export function filterMatches(filter: string, topic: string): boolean {
+  if (filter === topic) return true;
+  // [MQTT-4.7.2-1] a filter starting with a wildcard does not match `$` topics.
+  if ((filter.startsWith('+') || filter.startsWith('#')) && topic.startsWith('$')) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/**
+ * The QoS one copy of a message may go to a client at: the publish QoS, at most the highest QoS of
+ * the client's subscriptions that match it (MQTT 3.1.1 sections 3.3.5 and 3.8.4).
+ */
+export function grantedQos(subscriptions: Readonly<Record<string, { qos?: number }>>, topic: string, published: 0 | 1 | 2): 0 | 1 | 2 {
+  let highest: 0 | 1 | 2 = 0;
+  for (const filter in subscriptions) {
+    const qos = Math.min(2, Math.max(0, subscriptions[filter]?.qos ?? 0)) as 0 | 1 | 2;
+    if (qos > highest && filterMatches(filter, topic)) highest = qos;
+    if (highest >= published) return published;
+  }
+  return highest;
+}
+
 /** Number of `/`-separated levels, as MQTT counts them. */
 export function topicLevels(topic: string): number {
   let levels = 1;

@@ -164,6 +164,29 @@ describe('embedded broker: overlapping subscriptions (MQTT 3.1.1 3.3.5)', () => 
     expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
   });
 
+  it('delivers a QoS 2 publish at most at the QoS of the matching subscriptions, wildcards included (3.8.4)', async () => {
+    const d = await daemon();
+    const site = d.config.site;
+    const topic = readingTopic(site, 'aerobic', 'do');
+    const cases: [Record<string, { qos: 0 | 1 | 2 }>, number][] = [
+      [{ [`wwtp/${site}/#`]: { qos: 1 } }, 1],
+      [{ [`wwtp/${site}/+/do`]: { qos: 0 } }, 0],
+      [{ [`wwtp/${site}/#`]: { qos: 2 }, [`wwtp/${site}/aerobic/+`]: { qos: 1 } }, 2],
+      [{ [topic]: { qos: 1 }, [`wwtp/${site}/aerobic/#`]: { qos: 1 } }, 1],
+    ];
+    const hmis = await Promise.all(cases.map(async ([subscriptions]) => {
+      const hmi = await connect(d.url());
+      const got = received(hmi);
+      await hmi.subscribeAsync(subscriptions);
+      return got;
+    }));
+    const plc = await connect(d.url());
+    await plc.publishAsync(topic, '2.5', { qos: 2 });
+    await until(() => hmis.every((got) => got.length >= 1), 'delivered to every HMI');
+    await sleep(200);
+    expect(hmis.map((got) => got.map((m) => m.qos))).toEqual(cases.map(([, qos]) => [qos]));
+  });
+
   it('delivers each retained alarm once to an HMI on wwtp/# and wwtp/{site}/alarms/#, amid other outputs and PLC traffic', async () => {
     const d = await daemon();
     const site = d.config.site;
