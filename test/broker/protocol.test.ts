@@ -119,6 +119,14 @@ describe('embedded broker: packets refused from their header', () => {
     expect(d.sink.deadLetters.map((x) => x.reason)).toEqual(['oversized']);
   });
 
+  it('closes a connection whose packet header declares a remaining length longer than 4 bytes', async () => {
+    const d = await daemon();
+    const raw = await connected(port(d), { clientId: 'malformed' });
+    await raw.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
+    await raw.closed;
+    expect(await refused(d, 'malformed_header')).toBe(1);
+  });
+
   it('closes, counts and logs a publish to a wildcard or an empty topic', async () => {
     const d = await daemon();
     for (const topic of ['wwtp/x/+', 'wwtp/x/#', '']) {
