@@ -152,7 +152,12 @@ export function createHmiApp(ctx: HmiAppContext) {
       return true;
     }
     if (path.startsWith('/hmi/api/')) {
-      const parts = path.slice('/hmi/api/'.length).split('/').filter(Boolean).map(decodeURIComponent);
+      let parts: string[];
+      try {
+        parts = path.slice('/hmi/api/'.length).split('/').filter(Boolean).map(decodeURIComponent);
+      } catch {
+        return json(res, 400, { error: 'malformed path' });
+      }
       return api(req, res, url, parts);
     }
     return false;

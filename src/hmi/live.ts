@@ -22,6 +22,7 @@ export interface LiveHubContext {
 
 /** A browser that stops reading is dropped past this much unsent data. */
 const MAX_BUFFERED_BYTES = 1 << 20;
+const KEEPALIVE_MS = 15_000;
 const LIVE_KINDS = new Set<OutKind>(['setpoint', 'recommendation', 'prediction', 'indicator', 'anomaly', 'alarm', 'status']);
 
 function keyOf(kind: OutKind, params: Record<string, string>): string {
@@ -39,6 +40,7 @@ export function createLiveHub(ctx: LiveHubContext) {
   const clients = new Set<ServerResponse>();
   let loopsDirty = false;
   let timer: { clear(): void } | undefined;
+  let quiet = 0;
 
   const put = (update: LiveUpdate): void => {
     const id = `${update.kind}:${update.key}`;
@@ -60,7 +62,16 @@ export function createLiveHub(ctx: LiveHubContext) {
       loopsDirty = false;
       put({ kind: 'loops', key: 'loops', data: ctx.loops() });
     }
-    if (pending.size === 0) return;
+    if (pending.size === 0) {
+      // a comment line now and then keeps proxies and the browser from closing a quiet stream
+      quiet += 1;
+      if (quiet * ctx.intervalMs >= KEEPALIVE_MS) {
+        quiet = 0;
+        for (const res of clients) res.write(': keepalive\n\n');
+      }
+      return;
+    }
+    quiet = 0;
     const batch = [...pending.values()];
     pending.clear();
     for (const res of [...clients]) send(res, 'batch', batch);
