@@ -67,8 +67,8 @@ program
 
 program
   .command('demo')
-  .description('daemon + embedded broker + plant twin in one go')
-  .option('--speed <n>', 'plant seconds per wall second', '60')
+  .description('daemon + embedded broker + plant twin on one plant clock; prints the broker port and the HMI login (hmi / demo-hmi)')
+  .option('--speed <n>', 'plant seconds per wall second, for the daemon and the twin alike (1: wall time)', '60')
   .option('--config <file>', 'config file overlaid on config/default.yaml')
   .option('--seed <n>', 'twin random seed', '1')
   .action((opts: { speed: string; config?: string; seed: string }) =>

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { hashPassword } from '../broker/index.js';
 import { loadConfig, repoRoot } from '../config/load.js';
 import { createLogger } from '../lib/logger.js';
 import { preferPort } from '../lib/ports.js';
+import { modelsDir } from './models.js';
 import { serve } from './run.js';
 import { parseNumberOption, type CliIo, type ExitCode } from './io.js';
 
@@ -65,6 +66,8 @@ export async function demoCommand(opts: { speed: string; seed: string; configFil
       },
       http: { host, port: http.port },
       storage: { path: storagePath },
+      // Started from another directory, the demo still finds the package's models.
+      ...(base.models.dir === 'models' ? { models: { dir: modelsDir(undefined, resolve('.')) } } : {}),
     },
   });
 

@@ -29,10 +29,11 @@ function cloneAlone(): string {
   return root;
 }
 
-function startDemo(root: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+function startDemo(root: string): Promise<{ child: ChildProcess; port: number; http: string; stderr: () => string }> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('WWTP_EDGE_')) env[k] = v;
-  const child = spawn(process.execPath, [join(root, 'bin', 'wwtp-edge.js'), 'demo'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Started from another directory: the demo still finds its models and its data/demo.sqlite.
+  const child = spawn(process.execPath, [join(root, 'bin', 'wwtp-edge.js'), 'demo'], { cwd: dirname(root), env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
@@ -44,7 +45,7 @@ function startDemo(root: string): Promise<{ child: ChildProcess; port: number; s
       clearInterval(poll);
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      resolve({ child, port: Number(m[1]), stderr: () => stderr });
+      resolve({ child, port: Number(m[1]), http: /\(HTTP (http:\/\/[^/]+)\/readyz\)/.exec(stderr)?.[1] ?? '', stderr: () => stderr });
     }, 100);
   });
 }
@@ -104,6 +105,8 @@ describe('the demo from a clone of the repository alone, through the README', ()
     await viewer.subscribeAsync(['wwtp/demo/+/setpoint/+', 'wwtp/demo/edge/deadletter', 'wwtp/demo/alarms/+'], { qos: 1 });
     const t0 = Date.now();
     await until('the first auto setpoints', () => autoAfter(seen, t0).length >= 6, 90_000);
+    // Models found and active: /readyz answers 200.
+    expect((await fetch(`${first.http}/readyz`)).status).toBe(200);
 
     // The README's examples: a bare number ("received now"), JSON with an ISO time, an HMI ack, a loop to manual and back.
     await pub(first.port, 'wwtp/demo/aerobic/do', '2.1');
