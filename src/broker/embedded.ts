@@ -197,10 +197,11 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
       refuseConnection('client_id', 'zero-length client id with cleanSession 0');
       return done(authError('identifier rejected', ReturnCode.IdentifierRejected), false);
     }
-    // MQTT 3.1.1 cannot tell a client which keepalive to use: a longer one (or none) is refused, as
-    // Mosquitto's max_keepalive does, with "identifier rejected".
-    if (asked && (asked.keepalive === 0 || asked.keepalive > limits.maxKeepaliveSec)) {
-      refuseConnection('keepalive', `keepalive ${asked.keepalive} s, at most ${limits.maxKeepaliveSec} s allowed (0 = none is not)`, client.id);
+    // MQTT 3.1.1 cannot tell a client which keepalive to use: a longer one is refused, as Mosquitto's
+    // max_keepalive does, with "identifier rejected". Keepalive 0 (none) is legal MQTT and many
+    // clients' default: such a connection is taken and bounded by idleTimeoutSec instead.
+    if (asked && asked.keepalive > limits.maxKeepaliveSec) {
+      refuseConnection('keepalive', `keepalive ${asked.keepalive} s, at most ${limits.maxKeepaliveSec} s allowed`, client.id);
       return done(authError('keepalive refused', ReturnCode.IdentifierRejected), false);
     }
     if (aedes && aedes.connectedClients >= limits.maxClients) {
