@@ -1,13 +1,17 @@
 import { get } from './api.js';
 import { age, fmt, h, time } from './dom.js';
 
-/** The edge: readiness, store size and budget, sync lag, model versions and their events. */
+/** The edge: readiness, broker clients and intake, store size and budget, sync lag, model versions. */
 export function mountEdge(root, ctx) {
+  let ticks = 0;
   const health = h('dl', { class: 'facts' });
+  const counters = h('dl', { class: 'facts', 'data-testid': 'edge-metrics' });
   const models = h('tbody');
   root.append(
     h('h1', {}, 'Edge'),
     health,
+    h('h2', {}, 'Broker and intake'),
+    counters,
     h('h2', {}, 'Models'),
     h('table', {}, h('thead', {}, h('tr', {}, ...['model', 'version', 'kind', 'stage', 'created', 'held-out figures'].map((t) => h('th', {}, t)))), models),
   );
@@ -51,8 +55,28 @@ export function mountEdge(root, ctx) {
       models.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'error' }, error.message)));
     }
   }
+  /** A few figures from the daemon's own /metrics: clients on the embedded broker, readings, dead letters. */
+  async function loadMetrics() {
+    try {
+      const text = await (await fetch('/metrics')).text();
+      const sum = (name) =>
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+          .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      counters.replaceChildren(
+        ...fact('broker clients', fmt(sum('wwtp_edge_mqtt_clients'))),
+        ...fact('readings committed', fmt(sum('wwtp_edge_readings_total'))),
+        ...fact('dead letters', fmt(sum('wwtp_edge_dead_letters_total'))),
+        ...fact('messages published', fmt(sum('wwtp_edge_published_total'))),
+      );
+    } catch (error) {
+      counters.replaceChildren(...fact('metrics', error.message));
+    }
+  }
   void loadModels();
-  return { update };
+  void loadMetrics();
+  return { update, tick: () => (++ticks % 10 === 0 ? void loadMetrics() : undefined) };
 }
 
 /** A model's bundle figures in one line: mean R² over its targets, threshold or loss otherwise. */

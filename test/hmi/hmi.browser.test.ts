@@ -151,6 +151,10 @@ describe.skipIf(browserMissing)('web HMI in Chromium', () => {
     await expect.poll(() => page.getByTestId('mode-do').textContent(), { timeout: 10_000 }).toBe('auto');
     await expect.poll(() => setpoints.at(-1)?.mode).toBe('auto');
 
+    // the edge page: the PLC and the watcher are on the embedded broker
+    await page.getByRole('link', { name: 'Edge' }).click();
+    await expect.poll(() => page.getByTestId('edge-metrics').textContent(), { timeout: 10_000 }).toMatch(/broker clients[2-9]/);
+
     const actions = db.prepare('SELECT "by", action, target, source FROM operator_actions ORDER BY seq').all();
     expect(actions).toEqual([
       { by: 'hmi1', action: 'alarm_ack', target: ALARM, source: 'http' },
