@@ -29,6 +29,17 @@ process.on('unhandledRejection', (error) => {
   process.stderr.write(`wwtp-edge: unhandled rejection: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
 });
 
+// A reader that closed its end of stdout or stderr (`wwtp-edge sync status | head`, a journald
+// restart): a command has nothing more to say and ends quietly; the daemon keeps running without
+// that sink rather than dying over its log.
+let daemon = false;
+function onBrokenPipe(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE') throw error;
+  if (!daemon) process.exit(process.exitCode ?? 0);
+}
+process.stdout.on('error', onBrokenPipe);
+process.stderr.on('error', onBrokenPipe);
+
 function finish(code: ExitCode): void {
   if (exiting) return;
   exiting = true;
@@ -62,7 +73,10 @@ program
   .description('run the daemon')
   .option('--config <file>', 'config file overlaid on config/default.yaml')
   .action((opts: { config?: string }) =>
-    runCommand(async () => (await import('./cli/run.js')).runCommand({ configFile: opts.config, version }, io)),
+    runCommand(async () => {
+      daemon = true;
+      return (await import('./cli/run.js')).runCommand({ configFile: opts.config, version }, io);
+    }),
   );
 
 program
@@ -72,7 +86,10 @@ program
   .option('--config <file>', 'config file overlaid on config/default.yaml')
   .option('--seed <n>', 'twin random seed', '1')
   .action((opts: { speed: string; config?: string; seed: string }) =>
-    runCommand(async () => (await import('./cli/demo.js')).demoCommand({ speed: opts.speed, seed: opts.seed, configFile: opts.config, version }, io)),
+    runCommand(async () => {
+      daemon = true;
+      return (await import('./cli/demo.js')).demoCommand({ speed: opts.speed, seed: opts.seed, configFile: opts.config, version }, io);
+    }),
   );
 
 program
