@@ -19,7 +19,15 @@ Allocation: about 4 KB of JavaScript heap per reading, a fifth of it the argumen
 still alive when the young generation is collected, so those collections (most of the GC time) copy them. SQLite inserts cost 1.7-1.9 µs per row alone (half of it the natural-key
 index); sorting a commit's rows by key, larger statements or a larger page cache change nothing measurable.`;
 
-const HISTORY = `**Regression check (2026-11-24).** The drop from 68,000-82,000 readings/s at 7.5-9.2 µs per reading to
+const HISTORY = `**Regression check (2026-12-02, load 10-13, \`--qos 0 --no-plc --no-reference\`).** QoS 0 fell from 44,000-53,000 to
+10,000-14,000 readings/s with the broker's connection guard (src/broker/guard.ts, commit 3e74a5c: every connection read
+through a Duplex that checks each packet's declared length): the code before it (d9ae82f) gave 52,124 and 44,415/s, the
+code at 3e74a5c 14,066/s, the code after the group-commit change 10,860 and 10,152/s, and the same code with the
+guard bypassed (the socket handed to aedes directly) 60,533/s, all in the same minutes. The daemon then idles with
+data waiting in its sockets (1.5 s of CPU and 0.5 s in commits over 14 s); the group commit is not the cause
+(the old fixed-wait scheduling on the new code: 14,016/s).
+
+**Regression check (2026-11-24).** The drop from 68,000-82,000 readings/s at 7.5-9.2 µs per reading to
 35,500-42,500/s at 17.6-20.0 µs came from the machine, not the code: the code of the earlier figures (before the
 state writes joined the group commit, WAL checkpoints moved to a worker thread and the latency bench changed) and
 the code after those changes, run alternately in the same minutes (3 pairs, load 1.6-6.0), cost the same: QoS 0
