@@ -1,4 +1,4 @@
-import { Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { Subject, concatMap, from, map, type Subscription } from 'rxjs';
 import type { EdgeConfig } from './config/schema.js';
 import type { PlantWindow, Publisher, TableWriter } from './contract/ports.js';
@@ -62,6 +62,12 @@ export function createPlantPipeline(ctx: WindowConsumers & {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
     registers: [ctx.metrics.registry],
   });
+  const readingsAhead = new Counter({
+    name: 'wwtp_edge_readings_ahead_total',
+    help: "Readings stamped too far ahead of the plant's event time, held out of the windows until other signals agree",
+    labelNames: ['stage'] as const,
+    registers: [ctx.metrics.registry],
+  });
   const processWindow = async (plant: PlantWindow, closedAt: number): Promise<void> => {
     try {
       ctx.tables.insert('windows', Object.values(plant.stages).map((w) => toWindowRow(w)));
@@ -104,6 +110,11 @@ export function createPlantPipeline(ctx: WindowConsumers & {
                   ctx.metrics.readingsLate.inc({ stage: reading.stage });
                   leftOut.late(reading, behindMs);
                 },
+                onAhead: (reading, aheadMs) => {
+                  readingsAhead.inc({ stage: reading.stage });
+                  leftOut.ahead(reading, aheadMs);
+                },
+                onAheadEvicted: () => ctx.metrics.queueOverflow.inc({ queue: 'windows_ahead' }),
                 onDropped: (reading, reason) => {
                   ctx.metrics.readingsNotWindowed.inc({ reason });
                   leftOut.dropped(reading, reason);

@@ -10,6 +10,8 @@ import type { DropReason } from './windower.js';
 export interface LeftOutLog {
   late(reading: Reading, behindWatermarkMs: number): void;
   dropped(reading: Reading, reason: DropReason): void;
+  /** Held out of the windows: stamped too far ahead of the plant's event time, not corroborated. */
+  ahead(reading: Reading, aheadMs: number): void;
   start(): void;
   /** Logs what is still counted and stops the timer. */
   stop(): void;
@@ -23,6 +25,9 @@ export function createLeftOutLog(logger: Logger, clock: Clock, periodMs = 60_000
   let lateTotal = 0;
   let droppedTotal = 0;
   let maxBehindMs = 0;
+  let ahead = new Map<string, number>();
+  let aheadTotal = 0;
+  let maxAheadMs = 0;
   let timer: { clear(): void } | undefined;
   const bump = (map: Map<string, number>, key: string): void => {
     if (map.has(key) || map.size < MAX_KEYS) map.set(key, (map.get(key) ?? 0) + 1);
@@ -34,6 +39,15 @@ export function createLeftOutLog(logger: Logger, clock: Clock, periodMs = 60_000
     if (droppedTotal > 0) {
       logger.info({ readings: droppedTotal, byReason: Object.fromEntries(dropped) }, 'readings dropped from the windows (stored all the same) in the last minute');
     }
+    if (aheadTotal > 0) {
+      logger.info(
+        { readings: aheadTotal, maxAheadSec: Math.round(maxAheadMs / 1000), bySignal: Object.fromEntries(ahead) },
+        "readings stamped ahead of the plant's event time held out of the windows (stored all the same) in the last minute",
+      );
+    }
+    ahead = new Map();
+    aheadTotal = 0;
+    maxAheadMs = 0;
     late = new Map();
     dropped = new Map();
     lateTotal = 0;
@@ -49,6 +63,11 @@ export function createLeftOutLog(logger: Logger, clock: Clock, periodMs = 60_000
     dropped(reading, reason) {
       droppedTotal += 1;
       bump(dropped, `${reason} ${reading.stage}/${reading.signal}`);
+    },
+    ahead(reading, aheadMs) {
+      aheadTotal += 1;
+      maxAheadMs = Math.max(maxAheadMs, Number.isFinite(aheadMs) ? aheadMs : 0);
+      bump(ahead, `${reading.stage}/${reading.signal}`);
     },
     start() {
       timer ??= clock.setInterval(flush, periodMs);

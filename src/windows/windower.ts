@@ -3,6 +3,7 @@ import type { WindowsConfig } from '../config/sections/windows.js';
 import { STAGES, type StageId } from '../contract/plant.js';
 import type { SignalFeatures, StageWindow } from '../contract/ports.js';
 import type { Reading } from '../contract/reading.js';
+import { PlantEventTime } from './event-time.js';
 import { signalFeatures, type GapRules, type Sample } from './features.js';
 import { firstEndHolding, lastEndAtOrBefore, lastEndHolding, type WindowGrid } from './grid.js';
 
@@ -13,6 +14,10 @@ export interface WindowHooks {
   /** A reading older than every open window (past the allowed lateness): counted, not windowed. */
   readonly onLate?: (reading: Reading, behindWatermarkMs: number) => void;
   readonly onDropped?: (reading: Reading, reason: DropReason) => void;
+  /** A reading held out of the windows: too far ahead of the plant's event time, not (yet) corroborated. */
+  readonly onAhead?: (reading: Reading, aheadMs: number) => void;
+  /** A held reading given up to keep the hold bounded: stored, never windowed. */
+  readonly onAheadEvicted?: (reading: Reading) => void;
   /** Windows without any reading skipped per stage after a jump in event time. */
   readonly onIdleSkipped?: (windows: number) => void;
 }
@@ -56,10 +61,12 @@ function lowerBound(samples: readonly Sample[], t: number): number {
 
 /**
  * Event-time windows of every stage, as a state machine: `push` a reading, get the windows it closed.
- * The watermark (latest event time seen minus the allowed lateness) is shared by all stages, so a
+ * The watermark (the plant's event time minus the allowed lateness) is shared by all stages, so a
  * silent stage still gets its (empty, quality 0) windows while other stages report. A window closes
  * once the watermark reaches its end; a reading arriving before that is merged, whatever its order.
- * Only readings of open windows are held, plus one carried reading per signal.
+ * Only readings of open windows are held, plus one carried reading per signal. The event time is
+ * the latest reading's, except that one stamped far ahead waits for other signals to agree
+ * (PlantEventTime): a lone stray reading never makes the rest of the plant late.
  */
 export class StageWindower {
   private readonly grid: WindowGrid;
@@ -68,6 +75,7 @@ export class StageWindower {
   private readonly maxIdleWindows: number;
   private readonly stages: readonly StageState[];
   private readonly bySignal = new Map<string, SignalState>();
+  private readonly eventTime: PlantEventTime;
   private maxTs = -Infinity;
   private nextEnd: number | undefined;
   private closedAny = false;
@@ -82,6 +90,7 @@ export class StageWindower {
     this.latenessMs = w.allowedLatenessSec * 1000;
     this.rules = { maxGapPeriods: w.maxGapPeriods, staleAfterPeriods: w.staleAfterPeriods };
     this.maxIdleWindows = w.maxIdleWindows;
+    this.eventTime = new PlantEventTime({ leadMs: w.maxLeadSec * 1000, quorum: w.jumpQuorum, maxHeld: w.maxAheadReadings, liveMs: w.sizeSec * 1000 });
     this.stages = stagesWithSignals(config.signals).map((stage) => ({
       stage,
       signals: config.signals
@@ -94,7 +103,7 @@ export class StageWindower {
     }));
   }
 
-  /** Latest event time seen minus the allowed lateness; -Infinity before the first reading. */
+  /** Latest event time windowed minus the allowed lateness; -Infinity before the first reading. */
   get watermark(): number {
     return this.maxTs - this.latenessMs;
   }
@@ -103,6 +112,11 @@ export class StageWindower {
   get openWindows(): number {
     if (this.nextEnd === undefined) return 0;
     return Math.max(0, Math.round((lastEndHolding(this.grid, this.maxTs) - this.nextEnd) / this.grid.slideMs) + 1);
+  }
+
+  /** Readings held ahead of the plant's event time, waiting for other signals to corroborate it. */
+  get heldAhead(): number {
+    return this.eventTime.heldReadings;
   }
 
   get bufferedReadings(): number {
@@ -116,6 +130,18 @@ export class StageWindower {
     const signal = this.bySignal.get(`${reading.stage}/${reading.signal}`);
     if (!signal) return this.drop(reading, 'unknown_signal');
     if (!Number.isFinite(reading.ts) || !Number.isFinite(reading.value)) return this.drop(reading, 'not_finite');
+    const before = this.eventTime.eventTime;
+    const step = this.eventTime.push(reading);
+    if (step.held) this.hooks.onAhead?.(reading, reading.ts - before);
+    for (const gone of step.evicted) this.hooks.onAheadEvicted?.(gone);
+    const out: StageWindow[] = [];
+    for (const entering of step.admitted) out.push(...this.enter(entering));
+    return out;
+  }
+
+  private enter(reading: Reading): StageWindow[] {
+    const signal = this.bySignal.get(`${reading.stage}/${reading.signal}`);
+    if (!signal) return [];
     if (this.closedAny && this.nextEnd !== undefined && reading.ts < this.nextEnd - this.grid.sizeMs) {
       this.hooks.onLate?.(reading, this.watermark - reading.ts);
       return [];

@@ -88,7 +88,9 @@ describe('windowStages', () => {
   it('skips a long jump in event time after maxIdleWindows empty windows', () => {
     const skipped: number[] = [];
     const jumpy = { windows: windowsConfig({ maxIdleWindows: 4 }), signals };
-    const stream = [...plantStream(10), reading('influent', 'flow', T0 + 30 * 24 * 60 * MIN, 1), reading('influent', 'flow', T0 + 30 * 24 * 60 * MIN + 10 * MIN, 1)];
+    // The whole plant jumps (a PLC clock set forward): every reporting signal stands 30 days ahead.
+    const J = T0 + 30 * 24 * 60 * MIN;
+    const stream = [...plantStream(10), reading('influent', 'flow', J, 1), reading('aerobic', 'do', J, 2), reading('effluent', 'tss', J, 3), reading('influent', 'flow', J + 10 * MIN, 1)];
     const windows = runWindower(jumpy, stream, { onIdleSkipped: (n) => skipped.push(n) });
     const ends = [...new Set(windows.map((w) => w.end))];
     expect(ends.length).toBeLessThan(12);

@@ -17,6 +17,17 @@ export const windowsSchema = z
      * many windows without any reading are emitted per stage; the rest of the jump is skipped and counted.
      */
     maxIdleWindows: z.number().int().positive().default(288),
+    /**
+     * A reading more than this far ahead of the plant's event time does not move it alone (a bare
+     * number received "now" while the plant replays the past, a PLC clock set wrong): it is held out
+     * of the windows (stored all the same) until `jumpQuorum` signals stand there too. Kept at most
+     * allowedLatenessSec, a stray reading makes no other reading late.
+     */
+    maxLeadSec: z.number().nonnegative().default(60),
+    /** Distinct signals that must stand ahead before the event time jumps; capped by the signals live in the last window. */
+    jumpQuorum: z.number().int().positive().default(3),
+    /** Readings held ahead at most; past it the oldest held one leaves the windows for good (counted). */
+    maxAheadReadings: z.number().int().positive().default(10_000),
   })
   .strict()
   // A slide longer than the window would leave readings in no window at all.
