@@ -209,12 +209,29 @@ export function buildCorpus(ctx: CorpusContext): CorpusKind[] {
     { name: 'PUBLISH to a topic ending in #', source: 'MQTT 3.1.1 3.3.2.1', messages: () => [{ topic: `${S}/aerobic/#`, payload: text('1'), qos: 0, sender: 'raw', expect: { as: 'closed' } }] },
     { name: 'PUBLISH to an empty topic', source: 'MQTT 3.1.1 4.7.3', messages: () => [{ topic: '', payload: text('1'), qos: 1, sender: 'raw', expect: { as: 'closed' } }] },
     // Impossible calendar dates: rejected, never rolled over into the next month.
+    one('ts 31 February', '4.2 ts ISO-8601', `${S}/effluent/bod5`, () => json({ value: 1, ts: '2026-02-31T00:00:00Z' }), dead('bad_timestamp')),
+    one('ts 31 April', '4.2 ts ISO-8601', `${S}/effluent/tss`, () => json({ value: 1, ts: '2026-04-31T12:00:00Z' }), dead('bad_timestamp')),
+    one('ts 29 February of a common year', '4.2 ts ISO-8601', `${S}/effluent/tn`, () => json({ value: 1, ts: '2025-02-29T00:00:00Z' }), dead('bad_timestamp')),
     one('ts 24:30', '4.2 ts ISO-8601', `${S}/effluent/nh4_n`, () => json({ value: 1, ts: '2026-03-01T24:30:00Z' }), dead('bad_timestamp')),
 
     // Empty Sparkplug payloads.
     one('empty Sparkplug NDATA', '4.2 Sparkplug B', `spBv1.0/${G}/NDATA/bbempty1`, () => Buffer.alloc(0), dead('sparkplug_decode')),
     one('empty Sparkplug NBIRTH', '4.2 Sparkplug B', `spBv1.0/${G}/NBIRTH/bbempty2`, () => Buffer.alloc(0), dead('sparkplug_decode')),
     one('empty Sparkplug DDATA', '4.2 Sparkplug B', `spBv1.0/${G}/DDATA/bbempty3/dev1`, () => Buffer.alloc(0), dead('sparkplug_decode')),
+
+    // The same key with another value: the stored value stays, the new one leaves a dead letter.
+    {
+      name: 'conflicting duplicate',
+      source: '4.4 natural key (site, stage, signal, ts), 5.1',
+      messages: (copy) => {
+        const t = ts();
+        const topic = `${S}/membrane/turbidity`;
+        return [
+          { topic, payload: json({ value: 10 + copy, ts: t }), qos: 1, sender: 'plc', expect: { as: 'reading', stage: 'membrane', signal: 'turbidity', ts: t, value: 10 + copy } },
+          { topic, payload: json({ value: 45 + copy, ts: t }), qos: 1, sender: 'plc', expect: dead('conflicting_duplicate') },
+        ];
+      },
+    },
 
     // The same key twice with the same value: one row.
     {

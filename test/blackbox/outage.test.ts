@@ -12,7 +12,8 @@ import { edgeEnv, record, SCALE, sleep, startEdge, tempDir, uniqueSite, waitFor,
  * proxy that the test cuts. Readings stream in at QoS 1 the whole time; the daemon is killed with
  * SIGKILL twice during the outage and once during the catch-up after it. Afterwards every
  * acknowledged reading is in MariaDB, and both ends hold the same rows: the same count and the same
- * value per key in every table the daemon syncs.
+ * value per key in every table the daemon syncs. Some readings carry fractional milliseconds, which
+ * the daemon keeps at whole milliseconds at both ends.
  */
 const up = requireMariadb || (await mariadbReachable());
 const prefix = uniquePrefix('bbout');
@@ -87,10 +88,13 @@ async function stream(edge: Edge, site: string, acked: Map<string, number>, next
   const pump = (): void => {
     while (!stopped && inFlight < 200) {
       const n = next.n++;
-      const key = `${SIGNALS[n % SIGNALS.length]}/${base + Math.floor(n / SIGNALS.length) * 10}`;
+      const whole = base + Math.floor(n / SIGNALS.length) * 10;
+      // a quarter of the readings carry a fraction of a millisecond: one precision from ingest to MariaDB
+      const ts = whole + ((n >> 2) % 4) * 0.25;
+      const key = `${SIGNALS[n % SIGNALS.length]}/${whole}`;
       const value = Math.round((1 + (n % 97) / 10) * 1000) / 1000;
       inFlight += 1;
-      client.publish(`wwtp/${site}/${SIGNALS[n % SIGNALS.length]}`, JSON.stringify({ value, ts: base + Math.floor(n / SIGNALS.length) * 10 }), { qos: 1 }, (error) => {
+      client.publish(`wwtp/${site}/${SIGNALS[n % SIGNALS.length]}`, JSON.stringify({ value, ts }), { qos: 1 }, (error) => {
         inFlight -= 1;
         if (!error) acked.set(key, value);
         pump();
