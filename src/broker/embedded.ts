@@ -301,12 +301,11 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
       broker.on('keepaliveTimeout', (client) => refuseConnection('keepalive_timeout', `nothing received for 1.5 x its keepalive`, client.id));
       broker.on('connectionError', (_client, error) => log.debug({ err: error.message }, 'connection error'));
       const onConnection: ConnectionHandler = (stream, request) => {
-        const guarded = new GuardedConnection(stream, limits.maxPacketBytes, clock.now(), (connection, reason, detail) => {
-          const client = (connection as unknown as { client?: Client }).client;
-          refuseConnection(reason, detail, client?.id);
-        });
+        let client: Client | undefined;
+        const guarded = new GuardedConnection(stream, limits.maxPacketBytes, clock.now(), (_connection, reason, detail) => refuseConnection(reason, detail, client?.id));
         sweep.add(guarded);
-        broker.handle(guarded, request);
+        client = broker.handle(stream, request);
+        guarded.watch();
       };
       try {
         listeners.set('tcp', await listenTcp({ host: config.host, port: config.port, signal, onConnection }));

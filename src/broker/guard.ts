@@ -7,16 +7,15 @@ export type GuardRefusal = 'packet_too_large' | 'malformed_header' | 'connect_ti
 const PUBLISH = 3;
 
 /**
- * One client connection, seen through the MQTT fixed header only. Every packet's declared remaining
- * length is read from its first bytes, so a packet larger than `maxPacketBytes` is refused before any
- * of its body is buffered (the broker's parser would otherwise hold the whole packet in memory first);
- * complete packets are counted, so the broker can close a connection that sent no CONNECT in time or
- * no packet at all for too long, whatever keepalive it asked for.
- *
- * Bytes pass through unchanged and without copies; reads follow the broker's pace (the socket is
- * paused while the broker does not read), writes follow the socket's (`drain`).
+ * One client connection, seen through the MQTT fixed header only. The guard taps the bytes the broker
+ * reads (a `data` listener beside the broker's `readable` one: Node then emits each chunk that `read()`
+ * returns, without changing the stream's pace or copying), so every packet's declared remaining
+ * length is known from its first bytes and a packet larger than `maxPacketBytes` is refused before
+ * the rest of its body is read (the broker's parser would otherwise hold the whole packet in memory
+ * first); complete packets are counted, so the broker can close a connection that sent no CONNECT in
+ * time or no packet at all for too long, whatever keepalive it asked for.
  */
-export class GuardedConnection extends Duplex {
+export class GuardedConnection {
   /** Complete packets received so far. */
   packets = 0;
   /** Set by the broker's sweep: the packet count it saw last and since when. */
@@ -28,29 +27,22 @@ export class GuardedConnection extends Duplex {
   private length = 0;
   private lengthBytes = 0;
   private remaining = 0;
-  private pendingWrite: ((error?: Error | null) => void) | undefined;
   private refused = false;
 
   constructor(
-    readonly inner: Duplex,
+    readonly stream: Duplex,
     private readonly maxPacketBytes: number,
     now: number,
     private readonly onRefuse: (connection: GuardedConnection, reason: GuardRefusal, detail: string) => void,
   ) {
-    super({ allowHalfOpen: true });
     this.openedAt = now;
     this.seenSince = now;
-    inner.on('data', (chunk: Buffer) => {
-      if (!this.scan(chunk)) return;
-      if (!this.push(chunk)) inner.pause();
-    });
-    inner.on('end', () => this.push(null));
-    inner.on('error', (error) => this.destroy(error));
-    inner.on('close', () => this.destroy());
-    inner.on('drain', () => {
-      const callback = this.pendingWrite;
-      this.pendingWrite = undefined;
-      callback?.();
+  }
+
+  /** Starts the tap; call it after the broker attached its `readable` listener, which keeps the pace. */
+  watch(): void {
+    this.stream.on('data', (chunk: Buffer) => {
+      this.scan(chunk);
     });
   }
 
@@ -59,8 +51,7 @@ export class GuardedConnection extends Duplex {
     if (this.refused) return;
     this.refused = true;
     this.onRefuse(this, reason, detail);
-    this.inner.destroy();
-    this.destroy();
+    this.stream.destroy();
   }
 
   /** Follows the packet boundaries in `chunk`; false when the connection was refused. */
@@ -109,35 +100,6 @@ export class GuardedConnection extends Duplex {
     this.state = 'type';
     this.packets += 1;
   }
-
-  override _read(): void {
-    this.inner.resume();
-  }
-
-  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.inner.write(chunk, encoding)) callback();
-    else this.pendingWrite = callback;
-  }
-
-  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
-    this.inner.cork();
-    let ok = true;
-    for (const { chunk, encoding } of chunks) ok = this.inner.write(chunk, encoding);
-    this.inner.uncork();
-    if (ok) callback();
-    else this.pendingWrite = callback;
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.inner.end();
-    callback();
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.pendingWrite = undefined;
-    this.inner.destroy();
-    callback(error);
-  }
 }
 
 /**
@@ -162,7 +124,7 @@ export class ConnectionSweep {
 
   add(connection: GuardedConnection): void {
     this.open.add(connection);
-    connection.once('close', () => this.open.delete(connection));
+    connection.stream.once('close', () => this.open.delete(connection));
     this.timer ??= this.clock.setInterval(() => this.sweep(), Math.max(50, Math.min(this.connectTimeoutMs, this.idleTimeoutMs) / 4));
   }
 
