@@ -227,8 +227,8 @@ export function buildCorpus(ctx: CorpusContext): CorpusKind[] {
         const t = ts();
         const topic = `${S}/membrane/turbidity`;
         return [
-          { topic, payload: json({ value: 10 + copy, ts: t }), qos: 1, sender: 'plc', expect: { as: 'reading', stage: 'membrane', signal: 'turbidity', ts: t, value: 10 + copy } },
-          { topic, payload: json({ value: 45 + copy, ts: t }), qos: 1, sender: 'plc', expect: dead('conflicting_duplicate') },
+          { topic, payload: json({ value: 10 + copy / 10, ts: t }), qos: 1, sender: 'plc', expect: { as: 'reading', stage: 'membrane', signal: 'turbidity', ts: t, value: 10 + copy / 10 } },
+          { topic, payload: json({ value: 20 + copy / 10, ts: t }), qos: 1, sender: 'plc', expect: dead('conflicting_duplicate') },
         ];
       },
     },
