@@ -4,19 +4,21 @@ import type { Reading } from '../contract/reading.js';
  * The plant's event time, guarded against a lone reading stamped far ahead (a bare-number publish
  * received "now" while the plant replays the past, a PLC whose clock is wrong). A reading at most
  * `leadMs` ahead of the event time moves it as it always did; one further ahead is held aside until
- * readings of `quorum` distinct signals stand there too: the plant as a whole agrees that time moved
- * (a real clock change, a restart after a long outage), and the event time follows to the latest
- * time that `quorum` signals reached. Held readings enter, in order, once the event time came within
+ * readings of more than `share` of the live signals stand there too: the plant as a whole agrees
+ * that time moved (a real clock change, a restart after a long outage), and the event time follows
+ * to the latest time that many signals reached. One PLC with a wrong clock, or a stray publish on a
+ * few signals, is not the plant. Held readings enter, in order, once the event time came within
  * `leadMs` of them. At most `maxHeld` are held; the oldest held one gives way (evicted, counted).
  */
 export interface EventTimeRules {
   readonly leadMs: number;
-  /** Distinct signals that must stand ahead before the event time jumps; capped by the live signals. */
-  readonly quorum: number;
+  /** Share of the live signals that must be exceeded by the signals standing ahead before the event time jumps. */
+  readonly share: number;
   readonly maxHeld: number;
   /**
-   * Only signals with a reading this close behind the event time count towards the quorum, so a plant
-   * where fewer signals live (the rest dead, or slow lab samples) still moves on the ones that do.
+   * Only signals with a reading this close behind the event time (or held ahead of it) count towards
+   * the quorum, so a plant where fewer signals live (the rest dead, or slow lab samples) still moves
+   * on the ones that do.
    */
   readonly liveMs: number;
 }
@@ -39,15 +41,15 @@ export function agreedTime(latestBySignal: readonly number[], quorum: number): n
   return sorted[quorum - 1];
 }
 
-/** The quorum in force: the configured one, capped by the live signals (at least one). */
-export function quorumInForce(quorum: number, liveSignals: number): number {
-  return Math.max(1, Math.min(quorum, liveSignals));
+/** Signals that must stand ahead: more than `share` of the live ones, at most all of them, at least one. */
+export function quorumInForce(share: number, liveSignals: number): number {
+  return Math.max(1, Math.min(liveSignals, Math.floor(share * liveSignals) + 1));
 }
 
-/** How many signals entered a reading at or after `since`. */
-export function liveSignals(latestEntered: Iterable<number>, since: number): number {
-  let n = 0;
-  for (const ts of latestEntered) if (ts >= since) n += 1;
+/** How many signals are live: entered a reading at or after `since`, or have readings held ahead. */
+export function liveSignals(latestEntered: ReadonlyMap<string, number>, held: ReadonlySet<string> | ReadonlyMap<string, unknown>, since: number): number {
+  let n = held.size;
+  for (const [signal, ts] of latestEntered) if (ts >= since && !held.has(signal)) n += 1;
   return n;
 }
 
@@ -100,7 +102,7 @@ export class PlantEventTime {
     const evicted = this.held.length > this.rules.maxHeld ? this.held.splice(0, this.held.length - this.rules.maxHeld) : [];
     evicted.forEach((r) => this.forget(r));
     const latest = [...this.heldBySignal.values()].map((s) => s.latest);
-    const agreed = agreedTime(latest, quorumInForce(this.rules.quorum, liveSignals(this.entered.values(), this.time - this.rules.liveMs)));
+    const agreed = agreedTime(latest, quorumInForce(this.rules.share, liveSignals(this.entered, this.heldBySignal, this.time - this.rules.liveMs)));
     if (agreed === undefined || agreed <= this.time) return { admitted: [], held: true, evicted };
     this.time = agreed;
     const admitted = this.release();

@@ -90,7 +90,7 @@ export class StageWindower {
     this.latenessMs = w.allowedLatenessSec * 1000;
     this.rules = { maxGapPeriods: w.maxGapPeriods, staleAfterPeriods: w.staleAfterPeriods };
     this.maxIdleWindows = w.maxIdleWindows;
-    this.eventTime = new PlantEventTime({ leadMs: w.maxLeadSec * 1000, quorum: w.jumpQuorum, maxHeld: w.maxAheadReadings, liveMs: w.sizeSec * 1000 });
+    this.eventTime = new PlantEventTime({ leadMs: w.maxLeadSec * 1000, share: w.jumpShare, maxHeld: w.maxAheadReadings, liveMs: w.sizeSec * 1000 });
     this.stages = stagesWithSignals(config.signals).map((stage) => ({
       stage,
       signals: config.signals

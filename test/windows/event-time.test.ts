@@ -38,10 +38,14 @@ describe('agreedTime', () => {
     );
   });
 
-  it('caps the quorum by the live signals, never below one', () => {
-    expect(quorumInForce(3, 0)).toBe(1);
-    expect(quorumInForce(3, 2)).toBe(2);
-    expect(quorumInForce(3, 7)).toBe(3);
+  it('asks more than the share of the live signals, at most all of them, never below one', () => {
+    expect(quorumInForce(0.5, 0)).toBe(1);
+    expect(quorumInForce(0.5, 1)).toBe(1);
+    expect(quorumInForce(0.5, 2)).toBe(2);
+    expect(quorumInForce(0.5, 4)).toBe(3);
+    expect(quorumInForce(0.5, 25)).toBe(13);
+    expect(quorumInForce(0, 25)).toBe(1);
+    expect(quorumInForce(1, 25)).toBe(25);
   });
 });
 
@@ -53,8 +57,8 @@ describe('PlantEventTime', () => {
 
   it('lets every reading in once, holds it, or evicts it: nothing is lost or doubled, the hold stays bounded', () => {
     fc.assert(
-      fc.property(fc.array(arbReading, { maxLength: 300 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 50 }), (items, quorum, maxHeld) => {
-        const clock = new PlantEventTime({ leadMs: 5 * MIN, quorum, maxHeld, liveMs: 5 * MIN });
+      fc.property(fc.array(arbReading, { maxLength: 300 }), fc.constantFrom(0, 0.5, 0.9), fc.integer({ min: 1, max: 50 }), (items, share, maxHeld) => {
+        const clock = new PlantEventTime({ leadMs: 5 * MIN, share, maxHeld, liveMs: 5 * MIN });
         const pushed = items.map((it, i) => ({ ...reading(signals[it.which]?.stage ?? 'influent', signals[it.which]?.id ?? 'flow', T0 + it.ts, i) }));
         const seen: number[] = [];
         let last = -Infinity;
@@ -86,7 +90,7 @@ describe('windows against a reading stamped far ahead', () => {
         (which, ahead, at, maxIdleWindows) => {
           const config = { windows: windowsConfig({ maxIdleWindows }), signals };
           const plant = plantStream(T0, 120);
-          // After the plant's first minute: every signal has reported (before that the quorum is what reported).
+          // After the plant's first minute: every signal has reported (before that the quorum is of what reported).
           const cut = signals.length + (at % (plant.length - signals.length));
           const now = plant[cut]?.ts ?? T0;
           const s = signals[which] ?? signals[0];
@@ -121,8 +125,8 @@ describe('windows against a reading stamped far ahead', () => {
 
   it('when the whole plant jumps ahead the windows follow: every reading after the jump is windowed, none late', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 6 * MIN, max: 30 * DAY }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(1, 288), (jump, quorum, maxIdleWindows) => {
-        const config = { windows: windowsConfig({ maxIdleWindows, jumpQuorum: quorum }), signals };
+      fc.property(fc.integer({ min: 6 * MIN, max: 30 * DAY }), fc.constantFrom(0, 0.5, 0.9), fc.constantFrom(1, 288), (jump, share, maxIdleWindows) => {
+        const config = { windows: windowsConfig({ maxIdleWindows, jumpShare: share }), signals };
         const before = plantStream(T0, 60);
         const after = plantStream(T0 + 60 * MIN + jump, 60);
         let late = 0;
@@ -130,7 +134,7 @@ describe('windows against a reading stamped far ahead', () => {
         const windows = runWindower(config, [...before, ...after], { onLate: () => (late += 1), onAhead: () => (held += 1) });
         expect(late).toBe(0);
         // Only readings before the quorum stood ahead waited, and only briefly: all are in the windows.
-        expect(held).toBeLessThan(quorum);
+        expect(held).toBeLessThan(quorumInForce(share, signals.length));
         expect(totalCount(windows)).toBe(before.length + after.length);
         // The first window after the jump closes with the plant's readings of its span.
         const firstAfter = windows.find((w) => w.stage === 'influent' && w.start >= (after[0]?.ts ?? 0));
@@ -138,6 +142,19 @@ describe('windows against a reading stamped far ahead', () => {
       }),
       RUN,
     );
+  });
+
+  it('one PLC with its clock two hours ahead (a minority of the signals) does not move the plant: the others are never late', () => {
+    const config = { windows: windowsConfig(), signals };
+    const wrongClock = new Set(['flow', 'cod']);
+    const plant = plantStream(T0, 60);
+    const skewed = plant.map((r, i) => (i >= signals.length && wrongClock.has(r.signal) ? { ...r, ts: r.ts + 120 * MIN, receivedAt: r.ts } : r));
+    const late: string[] = [];
+    const windows = runWindower(config, skewed, { onLate: (r) => late.push(r.signal) });
+    expect(late).toEqual([]);
+    const aerobic = windows.filter((w) => w.stage === 'aerobic');
+    expect(aerobic.map((w) => w.end - T0)).toEqual(Array.from({ length: 12 }, (_, i) => (i + 1) * 5 * MIN));
+    expect(aerobic.every((w) => w.signals['do']?.stale === false)).toBe(true);
   });
 
   it('a stray stream on one signal is held, bounded and counted, while the rest of the plant keeps its windows', () => {

@@ -14,7 +14,7 @@ export function signal(stage: StageId, id: string, periodSec: number): SignalCon
 }
 
 export function windowsConfig(overrides: Partial<WindowsConfig> = {}): WindowsConfig {
-  return { sizeSec: 300, slideSec: 300, allowedLatenessSec: 60, maxGapPeriods: 3, staleAfterPeriods: 5, maxIdleWindows: 288, maxLeadSec: 60, jumpQuorum: 3, maxAheadReadings: 10_000, ...overrides };
+  return { sizeSec: 300, slideSec: 300, allowedLatenessSec: 60, maxGapPeriods: 3, staleAfterPeriods: 5, maxIdleWindows: 288, maxLeadSec: 60, jumpShare: 0.5, maxAheadReadings: 10_000, ...overrides };
 }
 
 export function reading(stage: StageId, id: string, ts: number, value: number, quality: Reading['quality'] = 'good'): Reading {

@@ -20,12 +20,12 @@ export const windowsSchema = z
     /**
      * A reading more than this far ahead of the plant's event time does not move it alone (a bare
      * number received "now" while the plant replays the past, a PLC clock set wrong): it is held out
-     * of the windows (stored all the same) until `jumpQuorum` signals stand there too. Kept at most
+     * of the windows (stored all the same) until more than `jumpShare` of the signals live in the last window stand there too. Kept at most
      * allowedLatenessSec, a stray reading makes no other reading late.
      */
     maxLeadSec: z.number().nonnegative().default(60),
-    /** Distinct signals that must stand ahead before the event time jumps; capped by the signals live in the last window. */
-    jumpQuorum: z.number().int().positive().default(3),
+    /** Share of the live signals that must be exceeded by those standing ahead before the event time jumps; 0: any one reading moves it. */
+    jumpShare: z.number().min(0).max(1).default(0.5),
     /** Readings held ahead at most; past it the oldest held one leaves the windows for good (counted). */
     maxAheadReadings: z.number().int().positive().default(10_000),
   })
