@@ -118,7 +118,7 @@ const doc = `# Reliability
 What the black-box suite (\`test/blackbox/\`) measured. The suite builds the daemon as an installation does
 (\`tsc -p tsconfig.build.json\` into a temporary copy of the package, never into the checkout), runs it as a child
 process and talks to it only through MQTT (MQTT.js, \`mosquitto_pub\`/\`mosquitto_sub\`, raw MQTT 3.1.1 packets),
-HTTP (\`/metrics\`), its SQLite file and the machine's MariaDB. \`npm test\` runs it at scale 1 (about 3 minutes of
+HTTP (\`/metrics\`), its SQLite file and the machine's MariaDB. \`npm test\` runs it at scale 1 (one to two and a half minutes of
 the suite's time on a loaded 2-core machine); this page comes from a longer run:
 
 \`\`\`sh
