@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LOOP_IDS, type LoopId } from '../../contract/plant.js';
+import { lifecycleSchema } from './lifecycle.js';
 
 /** A signal as `stage.signal`. */
 const signalKey = z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/);
@@ -174,6 +175,8 @@ export const modelsSchema = z
     /** How often the daemon looks at registry.json for activations made by `wwtp-edge models`. */
     registryPollSec: z.number().positive().default(5),
     sensorChecks: sensorChecksSchema.prefault({}),
+    /** Live skill, drift and the retraining triggers (src/lifecycle). */
+    lifecycle: lifecycleSchema.prefault({}),
   })
   .strict();
 

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/**
+ * When the daemon asks for a model to be retrained (`models.lifecycle`). Each trigger can be switched off;
+ * a trigger that fires is logged at info and published on `edge/models` as the model's last event
+ * ("retraining requested: <reason>").
+ */
+export const lifecycleSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Live skill against the model's held-out metrics, over the 7-day window. */
+    skill: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** 7-day MAPE above held-out MAPE x (1 + this). */
+        mapeRise: z.number().nonnegative().default(0.1),
+        /** 7-day R2 below held-out R2 by more than this. */
+        r2Drop: z.number().nonnegative().default(0.05),
+        /** Compared samples the 7-day window needs before it is judged. */
+        minSamples: z.number().int().positive().default(100),
+      })
+      .strict()
+      .prefault({}),
+    /** Input drift: population stability index of the live inputs against the training distribution. */
+    drift: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** PSI above this names the input as moved (0.25: a significant shift by the usual rule). */
+        psi: z.number().positive().default(0.25),
+        /** Live values an input needs over the window before it is judged. */
+        minSamples: z.number().int().positive().default(50),
+      })
+      .strict()
+      .prefault({}),
+    /** Retrain on a schedule: this many days (plant time) after the version was trained. */
+    schedule: z
+      .object({ enabled: z.boolean().default(true), days: z.number().positive().default(30) })
+      .strict()
+      .prefault({}),
+    /** Retrain when this many new windows arrived since the version was trained. */
+    newWindows: z
+      .object({ enabled: z.boolean().default(true), windows: z.number().int().positive().default(1000) })
+      .strict()
+      .prefault({}),
+    /** Retrain a detector when operators marked this many of its alarms as false over 7 days. */
+    falseAlarms: z
+      .object({ enabled: z.boolean().default(true), count: z.number().int().positive().default(5) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type LifecycleConfig = z.infer<typeof lifecycleSchema>;

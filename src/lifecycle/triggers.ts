@@ -1,0 +1,71 @@
+import type { LifecycleConfig } from '../config/sections/lifecycle.js';
+import type { SkillFigures } from './skill.js';
+
+const DAY_MS = 86_400_000;
+
+/** What the triggers judge for one model version. */
+export interface TriggerInput {
+  /** Held-out metrics from the manifest (e.g. mape, r2). */
+  heldOut: Readonly<Record<string, number>>;
+  /** 7-day live skill per target/horizon key. */
+  skill7d: Readonly<Record<string, SkillFigures>>;
+  /** 7-day PSI and sample count per input signal. */
+  drift7d: Readonly<Record<string, { n: number; psi: number }>>;
+  /** When the version was trained (plant ms), if known. */
+  trainedAtMs?: number;
+  nowMs: number;
+  /** Windows seen since the version was trained (or since the daemon started with it). */
+  newWindows: number;
+  /** Alarms of the model operators marked false_alarm over 7 days. */
+  falseAlarms7d: number;
+}
+
+export interface TriggerOutcome {
+  trigger: 'skill' | 'drift' | 'schedule' | 'new_windows' | 'false_alarms';
+  /** One line: "retraining requested: ..." */
+  reason: string;
+  /** Inputs that moved (drift only). */
+  inputs?: string[];
+}
+
+function heldOut(metrics: Readonly<Record<string, number>>, name: string): number | undefined {
+  for (const [k, v] of Object.entries(metrics)) if (k.toLowerCase() === name && Number.isFinite(v)) return v;
+  return undefined;
+}
+
+/** The triggers that fire now, each with its reason; none when the lifecycle is off. */
+export function evaluateTriggers(config: LifecycleConfig, input: TriggerInput): TriggerOutcome[] {
+  if (!config.enabled) return [];
+  const out: TriggerOutcome[] = [];
+  if (config.skill.enabled) {
+    const mape = heldOut(input.heldOut, 'mape');
+    const r2 = heldOut(input.heldOut, 'r2');
+    for (const [key, f] of Object.entries(input.skill7d)) {
+      if (f.n < config.skill.minSamples) continue;
+      if (mape !== undefined && Number.isFinite(f.mape) && f.mape > mape * (1 + config.skill.mapeRise)) {
+        out.push({ trigger: 'skill', reason: `retraining requested: ${key} 7-day MAPE ${f.mape.toFixed(2)} % above held-out ${mape.toFixed(2)} % by more than ${(config.skill.mapeRise * 100).toFixed(0)} %` });
+      } else if (r2 !== undefined && Number.isFinite(f.r2) && f.r2 < r2 - config.skill.r2Drop) {
+        out.push({ trigger: 'skill', reason: `retraining requested: ${key} 7-day R2 ${f.r2.toFixed(3)} more than ${config.skill.r2Drop} below held-out ${r2.toFixed(3)}` });
+      }
+    }
+  }
+  if (config.drift.enabled) {
+    const moved = Object.entries(input.drift7d)
+      .filter(([, d]) => d.n >= config.drift.minSamples && d.psi > config.drift.psi)
+      .sort((a, b) => b[1].psi - a[1].psi);
+    if (moved.length > 0) {
+      const names = moved.map(([k]) => k);
+      out.push({ trigger: 'drift', inputs: names, reason: `retraining requested: inputs drifted over 7 days (PSI > ${config.drift.psi}): ${moved.map(([k, d]) => `${k} ${d.psi.toFixed(2)}`).join(', ')}` });
+    }
+  }
+  if (config.schedule.enabled && input.trainedAtMs !== undefined && input.nowMs - input.trainedAtMs >= config.schedule.days * DAY_MS) {
+    out.push({ trigger: 'schedule', reason: `retraining requested: trained ${Math.floor((input.nowMs - input.trainedAtMs) / DAY_MS)} days ago (schedule ${config.schedule.days} days)` });
+  }
+  if (config.newWindows.enabled && input.newWindows >= config.newWindows.windows) {
+    out.push({ trigger: 'new_windows', reason: `retraining requested: ${input.newWindows} new windows since training (threshold ${config.newWindows.windows})` });
+  }
+  if (config.falseAlarms.enabled && input.falseAlarms7d >= config.falseAlarms.count) {
+    out.push({ trigger: 'false_alarms', reason: `retraining requested: operators marked ${input.falseAlarms7d} alarms false over 7 days (threshold ${config.falseAlarms.count})` });
+  }
+  return out;
+}

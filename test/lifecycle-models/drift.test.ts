@@ -1,0 +1,97 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BINS, DAY_MS, DriftRing, psi } from '../../src/lifecycle/drift.js';
+import { evaluateTriggers } from '../../src/lifecycle/triggers.js';
+import { lifecycleSchema } from '../../src/config/sections/lifecycle.js';
+
+/** Deterministic normal draws (Box-Muller on a small LCG). */
+function normals(n: number, mean: number, sd: number, seed = 7): number[] {
+  let s = seed;
+  const u = (): number => {
+    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
+    return (s + 1) / (2 ** 31 + 1);
+  };
+  return Array.from({ length: n }, () => mean + sd * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+}
+
+describe('input drift', () => {
+  it('PSI is 0 for equally filled bins and never negative', () => {
+    expect(psi(new Array<number>(BINS).fill(5))).toBeCloseTo(0, 12);
+    fc.assert(fc.property(fc.array(fc.nat({ max: 1000 }), { minLength: BINS, maxLength: BINS }), (counts) => {
+      const p = psi(counts);
+      if (counts.every((c) => c === 0)) expect(p).toBeNaN();
+      else expect(p).toBeGreaterThanOrEqual(-1e-12);
+    }));
+  });
+
+  it('an input from its training distribution does not drift; an NH4 analyzer offset does, and fires the trigger naming it', () => {
+    const nh4 = new DriftRing(2, 0.8);
+    const flow = new DriftRing(20_000, 3_000);
+    const t0 = 100 * DAY_MS;
+    normals(2000, 2, 0.8).forEach((v, i) => nh4.add(t0 + i * 60_000, v));
+    normals(2000, 20_000, 3_000, 11).forEach((v, i) => flow.add(t0 + i * 60_000, v));
+    const now = t0 + 2000 * 60_000;
+    expect(nh4.figures(now, 7).psi).toBeLessThan(0.05);
+    expect(flow.figures(now, 7).psi).toBeLessThan(0.05);
+
+    const shifted = new DriftRing(2, 0.8);
+    normals(2000, 2 + 1.5, 0.8).forEach((v, i) => shifted.add(t0 + i * 60_000, v));
+    const d = shifted.figures(now, 7);
+    expect(d.psi).toBeGreaterThan(0.25);
+    expect(d.shift).toBeCloseTo(1.5 / 0.8, 0);
+
+    const config = lifecycleSchema.parse({});
+    const fired = evaluateTriggers(config, {
+      heldOut: {},
+      skill7d: {},
+      drift7d: { 'effluent.nh4_n': d, 'influent.flow': flow.figures(now, 7) },
+      nowMs: now,
+      newWindows: 0,
+      falseAlarms7d: 0,
+    });
+    expect(fired).toHaveLength(1);
+    expect(fired[0]?.trigger).toBe('drift');
+    expect(fired[0]?.inputs).toEqual(['effluent.nh4_n']);
+    expect(fired[0]?.reason).toMatch(/^retraining requested: .*effluent\.nh4_n/);
+
+    const off = evaluateTriggers(lifecycleSchema.parse({ drift: { enabled: false } }), {
+      heldOut: {}, skill7d: {}, drift7d: { 'effluent.nh4_n': d }, nowMs: now, newWindows: 0, falseAlarms7d: 0,
+    });
+    expect(off).toEqual([]);
+  });
+
+  it('keeps a week of days', () => {
+    const r = new DriftRing(0, 1);
+    for (let day = 0; day < 30; day += 1) r.add(day * DAY_MS, 0.1);
+    expect(r.toJSON()).toHaveLength(7);
+    expect(r.figures(29 * DAY_MS, 1).n).toBe(1);
+    expect(DriftRing.fromJSON(0, 1, r.toJSON()).figures(29 * DAY_MS, 7)).toEqual(r.figures(29 * DAY_MS, 7));
+  });
+});
+
+describe('retraining triggers', () => {
+  const base = { heldOut: { mape: 10, r2: 0.8 }, skill7d: {}, drift7d: {}, nowMs: 40 * DAY_MS, newWindows: 0, falseAlarms7d: 0 };
+  const fig = (mape: number, r2: number, n = 500) => ({ n, mape, r2, mae: 1, mse: 1, mseSkill: 0.2 });
+
+  it('skill: MAPE over 10 % above held-out, or R2 0.05 below, with enough samples', () => {
+    const c = lifecycleSchema.parse({});
+    expect(evaluateTriggers(c, { ...base, skill7d: { 'effluent.nh4_n@1h': fig(10.9, 0.8) } })).toEqual([]);
+    expect(evaluateTriggers(c, { ...base, skill7d: { 'effluent.nh4_n@1h': fig(11.1, 0.8) } })[0]?.trigger).toBe('skill');
+    expect(evaluateTriggers(c, { ...base, skill7d: { 'effluent.nh4_n@1h': fig(10, 0.74) } })[0]?.reason).toMatch(/R2 0\.740/);
+    expect(evaluateTriggers(c, { ...base, skill7d: { 'effluent.nh4_n@1h': fig(50, 0, 10) } })).toEqual([]);
+  });
+
+  it('schedule, new windows and false alarms fire at their thresholds and can be switched off', () => {
+    const c = lifecycleSchema.parse({});
+    const all = evaluateTriggers(c, { ...base, trainedAtMs: 10 * DAY_MS, newWindows: 1000, falseAlarms7d: 5 });
+    expect(all.map((o) => o.trigger)).toEqual(['schedule', 'new_windows', 'false_alarms']);
+    expect(evaluateTriggers(c, { ...base, trainedAtMs: 11 * DAY_MS, newWindows: 999, falseAlarms7d: 4 })).toEqual([]);
+    const off = lifecycleSchema.parse({ schedule: { enabled: false }, newWindows: { enabled: false }, falseAlarms: { enabled: false } });
+    expect(evaluateTriggers(off, { ...base, trainedAtMs: 0, newWindows: 5000, falseAlarms7d: 50 })).toEqual([]);
+    expect(evaluateTriggers(lifecycleSchema.parse({ enabled: false }), { ...base, trainedAtMs: 0 })).toEqual([]);
+  });
+
+  it('rejects unknown keys in models.lifecycle', () => {
+    expect(() => lifecycleSchema.parse({ skil: {} })).toThrow();
+  });
+});
