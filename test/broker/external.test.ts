@@ -7,6 +7,7 @@ import { outTopic, readingTopic } from '../../src/contract/topics.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { createMetrics } from '../../src/lib/metrics.js';
 import { counterValue, testConfig } from '../ingest/helpers.js';
+import { burst, RECOMMENDED_LIMITS } from '../../bench/external/burst.js';
 import { client, mosquittoAvailable, sleep, startDaemonSide, until, type DaemonSide } from './helpers.js';
 
 const open: { daemons: DaemonSide[]; clients: MqttClient[] } = { daemons: [], clients: [] };
@@ -115,4 +116,17 @@ describe('external broker: last will', () => {
     await until(() => d.broker.connected() && changes.includes(false) && changes.at(-1) === true, 'reconnected');
     await d.broker.publish(statusTopic, '', { qos: 1, retain: true });
   });
+});
+
+describe('external broker with README limits (the daemon as a child process, a private Mosquitto)', () => {
+  it('stores every reading of a 50,000-reading QoS 1 burst', async () => {
+    const r = await burst(RECOMMENDED_LIMITS, 50_000);
+    expect(r).toMatchObject({ published: 50_000, pubacked: 50_000, stored: 50_000, brokerDropped: 0 });
+  }, 90_000);
+
+  it('acknowledges nothing before its commit: killed -9 mid-burst, the restarted daemon still gets every reading', async () => {
+    const r = await burst(RECOMMENDED_LIMITS, 50_000, { kill9AfterStored: 15_000 });
+    expect(r.restarted).toBe(true);
+    expect(r).toMatchObject({ pubacked: 50_000, stored: 50_000, brokerDropped: 0 });
+  }, 120_000);
 });

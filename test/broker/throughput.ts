@@ -2,7 +2,10 @@
  * Ingest hot-path figures (not a test; run with `npx tsx test/broker/throughput.ts`):
  * handle() alone, then real MQTT clients (in a worker thread, so they do not share the daemon's
  * core) through the embedded broker into an in-memory sink, QoS 0 and QoS 1, and the same through
- * Mosquitto next to a raw Mosquitto pass-through.
+ * Mosquitto next to a raw Mosquitto pass-through. The Mosquitto figures use the machine's broker
+ * with its defaults (max_queued_messages 1000): a LOST count there is readings Mosquitto dropped
+ * from the subscriber's queue, not the daemon's; `bench/external/run.ts` measures it against a
+ * private Mosquitto with the defaults and with README's limits, in the daemon's SQLite file.
  */
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
@@ -122,7 +125,7 @@ async function main(): Promise<void> {
       return orig(r);
     };
     const dTopics = d.config.signals.filter((s) => s.min <= 0 && s.max >= 10).map((s) => readingTopic(d.config.site, s.stage, s.id));
-    console.log(`external (Mosquitto -> daemon), QoS ${qos}:`, (await throughBroker(MOSQUITTO_URL, dTopics, () => count, 100_000, 4, qos)), `(${sink.appends.length} appends)`);
+    console.log(`external (Mosquitto defaults -> daemon), QoS ${qos}:`, (await throughBroker(MOSQUITTO_URL, dTopics, () => count, 100_000, 4, qos)), `(${sink.appends.length} appends)`);
     await d.stop();
   }
 }
