@@ -44,11 +44,20 @@ export function zonedToUtc(wallMs: number, zone: string): number {
   return wallMs - (first === second ? first : Math.max(first, second));
 }
 
+/**
+ * Epoch seconds to ms without the binary float's error: 2147531793.226 * 1000 is 2147531793225.9998,
+ * which the store's whole-millisecond event time would cut to the millisecond before. Rounded to the
+ * microsecond, so the digits the source wrote are the ones kept.
+ */
+function secondsToMs(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e3;
+}
+
 /** Epoch ms of a timestamp, or NaN when it is not one in `format`. */
 export function parseTime(raw: unknown, format: TimeFormat, zone = 'UTC'): number {
   if (format !== 'iso') {
     const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-    return format === 'epoch-s' ? n * 1000 : n;
+    return format === 'epoch-s' ? secondsToMs(n) : n;
   }
   if (typeof raw !== 'string') return NaN;
   const text = raw.trim();

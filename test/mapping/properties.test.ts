@@ -66,8 +66,10 @@ describe('tag map properties', () => {
   it('an epoch time written as ISO, epoch ms or epoch s reads back the same', () => {
     fc.assert(
       fc.property(fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2100, 0, 1) }), fc.constantFrom('iso', 'epoch-ms', 'epoch-s') as fc.Arbitrary<'iso' | 'epoch-ms' | 'epoch-s'>, fc.constantFrom('UTC', 'Europe/Amsterdam', 'America/Denver'), (ms, format, zone) => {
-        expect(parseTime(formatTime(ms, format), format, zone)).toBeCloseTo(ms, 6);
+        // exact: the store keeps whole milliseconds and cuts the rest, so 0.0002 ms short is a millisecond lost
+        expect(Math.floor(parseTime(formatTime(ms, format), format, zone))).toBe(ms);
       }),
+      { numRuns: 2_000 },
     );
   });
 });
