@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
-import { repoRoot, tempDir } from '../helpers/daemon.js';
+import { repoRoot, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
 
 export { tempDir };
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -115,11 +115,7 @@ export function edgeEnv(dir: string, site: string, extra: Record<string, string>
   return {
     WWTP_EDGE_SITE: site,
     WWTP_EDGE_STORAGE__PATH: join(dir, 'edge.sqlite'),
-    WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
-    WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
-    WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
-    WWTP_EDGE_HTTP__PORT: '0',
-    WWTP_EDGE_MODELS__ENABLED: 'false',
+    ...LOCAL_DAEMON_ENV,
     WWTP_EDGE_INGEST__MAX_AGE_DAYS: '36500',
     WWTP_EDGE_LOG__LEVEL: 'info',
     ...extra,

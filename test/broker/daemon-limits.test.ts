@@ -3,7 +3,7 @@ import mqtt from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDaemon, tempDir, type DaemonProcess } from '../helpers/daemon.js';
+import { startDaemon, tempDir, type DaemonProcess, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
 import { connackCode, connectPacket, publishHeader, rawClient } from './raw.js';
 import { until } from './helpers.js';
 
@@ -22,11 +22,7 @@ async function start(env: Record<string, string> = {}): Promise<{ daemon: Daemon
   daemon = await startDaemon({
     WWTP_EDGE_SITE: site,
     WWTP_EDGE_STORAGE__PATH: dbPath,
-    WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
-    WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
-    WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
-    WWTP_EDGE_HTTP__PORT: '0',
-    WWTP_EDGE_MODELS__ENABLED: 'false',
+    ...LOCAL_DAEMON_ENV,
     WWTP_EDGE_INGEST__MAX_AGE_DAYS: '36500',
     ...env,
   });

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { binPath, startDaemon, tempDir } from '../helpers/daemon.js';
+import { binPath, startDaemon, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
 
 /**
  * A plant whose event time runs behind the wall clock (here `wwtp-edge sim` replaying the last hours
@@ -24,11 +24,7 @@ describe('a stray reading stamped far ahead of the plant', () => {
     const daemon = await startDaemon({
       WWTP_EDGE_SITE: site,
       WWTP_EDGE_STORAGE__PATH: join(dir, 'edge.sqlite'),
-      WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
-      WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
-      WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
-      WWTP_EDGE_HTTP__PORT: '0',
-      WWTP_EDGE_MODELS__ENABLED: 'false',
+      ...LOCAL_DAEMON_ENV,
     });
     try {
       const url = `mqtt://127.0.0.1:${daemon.mqttPort}`;

@@ -11,6 +11,15 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** A daemon on free ports that takes anonymous clients, with no WebSocket listener and no models. */
+export const LOCAL_DAEMON_ENV: Readonly<Record<string, string>> = {
+  WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
+  WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
+  WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
+  WWTP_EDGE_HTTP__PORT: '0',
+  WWTP_EDGE_MODELS__ENABLED: 'false',
+};
+
 export interface DaemonProcess {
   readonly child: ChildProcess;
   readonly mqttPort: number;

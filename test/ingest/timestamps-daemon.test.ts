@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
-import { startDaemon, tempDir, type DaemonProcess } from '../helpers/daemon.js';
+import { startDaemon, tempDir, type DaemonProcess, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
 
 /**
  * Issue 11 items 4 and 7 from the outside: the daemon as a child process, MQTT.js at QoS 1, its SQLite
@@ -16,11 +16,7 @@ async function daemonAndClient(tag: string): Promise<{ daemon: DaemonProcess; db
   const db = join(tempDir(`wwtp-${tag}-`), 'edge.sqlite');
   const daemon = await startDaemon({
     WWTP_EDGE_STORAGE__PATH: db,
-    WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
-    WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
-    WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
-    WWTP_EDGE_HTTP__PORT: '0',
-    WWTP_EDGE_MODELS__ENABLED: 'false',
+    ...LOCAL_DAEMON_ENV,
     WWTP_EDGE_INGEST__MAX_AGE_DAYS: '36500',
   });
   cleanups.push(async () => {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startDaemon, tempDir } from '../helpers/daemon.js';
+import { startDaemon, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
 
 /**
  * Guarantee 1 for what a PLC sent wrong: a bad QoS 1 message the daemon acknowledged is in the
@@ -54,11 +54,7 @@ describe('kill -9 loses no acknowledged dead letter (embedded broker, QoS 1)', (
     for (let rep = 0; rep < REPETITIONS; rep += 1) {
       const daemon = await startDaemon({
         WWTP_EDGE_STORAGE__PATH: dbPath,
-        WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
-        WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
-        WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
-        WWTP_EDGE_HTTP__PORT: '0',
-        WWTP_EDGE_MODELS__ENABLED: 'false',
+        ...LOCAL_DAEMON_ENV,
         WWTP_EDGE_LOG__LEVEL: 'info',
       });
       const before = acked.size;

@@ -2,7 +2,7 @@ import mqtt from 'mqtt';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startDaemon, tempDir } from '../helpers/daemon.js';
+import { startDaemon, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
 
 /** Guarantee 6: SIGTERM stops intake, flushes, commits, publishes offline and exits within 5 s. */
 describe('SIGTERM', () => {
@@ -57,11 +57,7 @@ describe('SIGTERM (embedded broker)', () => {
     const daemon = await startDaemon({
       WWTP_EDGE_SITE: site,
       WWTP_EDGE_STORAGE__PATH: dbPath,
-      WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
-      WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
-      WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
-      WWTP_EDGE_HTTP__PORT: '0',
-      WWTP_EDGE_MODELS__ENABLED: 'false',
+      ...LOCAL_DAEMON_ENV,
     });
     const url = `mqtt://127.0.0.1:${daemon.mqttPort}`;
     const hmis = await Promise.all([0, 1, 2].map((i) => mqtt.connectAsync(url, { clientId: `hmi-${i}-${site}`, reconnectPeriod: 0 })));

@@ -5,7 +5,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { dataBudget } from '../../src/store/budget.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
-import { startDaemon, tempDir, type DaemonProcess } from '../helpers/daemon.js';
+import { startDaemon, tempDir, type DaemonProcess, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
 
 /**
  * Guarantee 4 from the outside: the daemon as a child process, readings over MQTT at about 3,000/s,
@@ -36,11 +36,7 @@ async function daemonWithBudget(maxBytes: number, env: Record<string, string> = 
     WWTP_EDGE_STORAGE__BUDGET_CHECK_MS: String(BUDGET_CHECK_MS),
     WWTP_EDGE_SYNC__ENABLED: 'true',
     WWTP_EDGE_SYNC__MARIADB__URL: 'mariadb://root@127.0.0.1:1/closed',
-    WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
-    WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
-    WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
-    WWTP_EDGE_HTTP__PORT: '0',
-    WWTP_EDGE_MODELS__ENABLED: 'false',
+    ...LOCAL_DAEMON_ENV,
     ...env,
   });
   cleanups.push(async () => {

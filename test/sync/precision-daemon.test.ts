@@ -5,7 +5,7 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/schema.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
-import { startDaemon, tempDir } from '../helpers/daemon.js';
+import { startDaemon, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
 import { dropPrefix, MARIADB_URL, mariadbReachable, requireMariadb, uniquePrefix } from './helpers.js';
 
 /**
@@ -40,11 +40,7 @@ describe.skipIf(!up)('one precision of event time from ingest to MariaDB, daemon
     legacyStore(db);
     const daemon = await startDaemon({
       WWTP_EDGE_STORAGE__PATH: db,
-      WWTP_EDGE_BROKER__EMBEDDED__PORT: '0',
-      WWTP_EDGE_BROKER__EMBEDDED__WS_PORT: 'null',
-      WWTP_EDGE_BROKER__EMBEDDED__ALLOW_ANONYMOUS: 'true',
-      WWTP_EDGE_HTTP__PORT: '0',
-      WWTP_EDGE_MODELS__ENABLED: 'false',
+      ...LOCAL_DAEMON_ENV,
       WWTP_EDGE_INGEST__MAX_AGE_DAYS: '36500',
       WWTP_EDGE_SYNC__ENABLED: 'true',
       WWTP_EDGE_SYNC__MARIADB__URL: MARIADB_URL,
