@@ -30,8 +30,17 @@ parentPort.on('message', (message) => {
   }
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
-    if (message === 'truncate') db.pragma('wal_checkpoint(TRUNCATE)');
-    parentPort.postMessage({ ok: true });
+    let busy = false;
+    if (message === 'truncate') {
+      // TRUNCATE holds the write lock while it waits for readers: never longer than a few ms.
+      db.pragma('busy_timeout = ' + workerData.truncateWaitMs);
+      try {
+        busy = db.pragma('wal_checkpoint(TRUNCATE)')[0].busy !== 0;
+      } finally {
+        db.pragma('busy_timeout = 1000');
+      }
+    }
+    parentPort.postMessage({ ok: true, busy });
   } catch (error) {
     parentPort.postMessage({ ok: false, error: String(error) });
   }
@@ -40,8 +49,15 @@ parentPort.on('message', (message) => {
 
 interface CheckpointReply {
   readonly ok: boolean;
+  /** A truncating checkpoint gave up: a reader (another process) still used the WAL. */
+  readonly busy?: boolean;
   readonly error?: string;
 }
+
+/** How long a truncating checkpoint waits for the daemon's commit and for readers, holding the write lock. */
+export const TRUNCATE_WAIT_MS = 10;
+/** After a truncating checkpoint gave up for a reader, the next one waits this long. */
+export const TRUNCATE_BACKOFF_MS = 1_000;
 
 /**
  * WAL checkpoints off the event loop. SQLite's automatic checkpoint runs inside whichever commit crosses
@@ -69,15 +85,18 @@ export class Checkpointer {
     private readonly walLimitBytes?: number,
   ) {}
   private watch: NodeJS.Timeout | undefined;
+  private truncateAfter = 0;
   /** Truncating checkpoints run (tests, metrics). */
   truncations = 0;
 
   start(): void {
     const module = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, path: this.path } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, path: this.path, truncateWaitMs: TRUNCATE_WAIT_MS } });
     worker.unref();
     worker.on('message', (reply: CheckpointReply) => {
       this.busy = false;
+      // A reader holds an old snapshot (a backup, a training run on the file): leave it in peace a while.
+      if (reply.busy) this.truncateAfter = Date.now() + TRUNCATE_BACKOFF_MS;
       if (!reply.ok) this.log.warn({ err: reply.error }, 'WAL checkpoint failed; next one in the usual interval');
     });
     worker.on('error', (error) => this.fail(error));
@@ -91,7 +110,7 @@ export class Checkpointer {
     if (limit !== undefined) {
       this.watch = setInterval(() => {
         // At half the limit, so that what arrives while the checkpoint runs still fits under it.
-        if (!this.busy && walSize(`${this.path}-wal`) > limit / 2) this.request('truncate');
+        if (!this.busy && Date.now() >= this.truncateAfter && walSize(`${this.path}-wal`) > limit / 2) this.request('truncate');
       }, WAL_WATCH_MS);
       this.watch.unref();
     }

@@ -42,7 +42,8 @@ export const CENTRAL_TARGET = 'central';
 /** How often the checkpoint worker copies the WAL into the database. */
 const CHECKPOINT_EVERY_MS = 1_000;
 /** Attempts, 1 ms apart, of a truncating checkpoint on the daemon's own connection (budget passes). */
-const COMPACT_TRIES = 200;
+const COMPACT_TRIES = 50;
+const BUSY_TIMEOUT_MS = 5_000;
 /** Something to sleep on for a millisecond between those attempts. */
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -186,7 +187,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     handle.pragma('auto_vacuum = INCREMENTAL');
     handle.pragma('journal_mode = WAL');
     handle.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    handle.pragma('busy_timeout = 5000');
+    handle.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // The WAL's share of the disk budget (budget.ts); the checkpoint worker truncates it past that.
     handle.pragma(`journal_size_limit = ${walAllowance(config.maxBytes)}`);
     handle.pragma('foreign_keys = OFF');
@@ -285,18 +286,24 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
 
   /**
    * Returns freed pages to the file system and empties the WAL. A checkpoint the worker runs at that
-   * moment makes SQLite refuse this one at once (no busy handler for the checkpoint lock): it is tried
-   * again for up to COMPACT_TRIES ms, as the worker's checkpoints take a few.
+   * moment, or a reader in another process, makes SQLite refuse this one: it is tried again for up to
+   * COMPACT_TRIES ms, as the worker's checkpoints take a few; a reader's may take longer.
    */
   function compact(): void {
     const handle = need().db;
     handle.pragma('incremental_vacuum');
-    for (let attempt = 0; attempt < COMPACT_TRIES; attempt += 1) {
-      const [result] = handle.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      if (!result || result.busy === 0) return;
-      Atomics.wait(pause, 0, 0, 1);
+    // No busy handler here: a reader in another process would hold the event loop for busy_timeout.
+    handle.pragma('busy_timeout = 0');
+    try {
+      for (let attempt = 0; attempt < COMPACT_TRIES; attempt += 1) {
+        const [result] = handle.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        if (!result || result.busy === 0) return;
+        Atomics.wait(pause, 0, 0, 1);
+      }
+    } finally {
+      handle.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
-    log.warn('WAL not truncated: the checkpoint stayed busy; the worker truncates it');
+    log.warn('WAL not truncated: a checkpoint or a reader kept it busy; the checkpoint worker truncates it later');
   }
 
   /** Retention (at most hourly) and the disk budget; shedding notifies the listeners. */

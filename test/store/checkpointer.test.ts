@@ -37,4 +37,32 @@ describe('WAL checkpoints on a worker thread', () => {
     cleanups.push(() => checkpointer.close());
     await vi.waitFor(() => expect(onFailure).toHaveBeenCalledTimes(1), { timeout: 5_000 });
   });
+
+  it('keeps committing while another process holds an old snapshot, and truncates the WAL back into its share once it leaves', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const path = join(tmp.dir, 'edge.sqlite');
+    const maxBytes = 16 * 1_048_576;
+    const store = openStore(path, { maxBytes });
+    await store.start(new AbortController().signal);
+    cleanups.push(() => store.stop());
+    // Recent event times: the retention leaves them alone.
+    const t0 = Date.now() - 86_400_000;
+    await store.appendReadings(readingsFrom(0, 1_000, t0));
+    // A backup or a training run reading the file: its snapshot keeps the WAL from being reset.
+    const reader = new Database(path, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM readings').get();
+    let n = 1_000;
+    for (let round = 0; round < 40; round += 1, n += 2_000) {
+      await store.appendReadings(readingsFrom(n, 2_000, t0));
+      store.checkBudget();
+    }
+    expect([store.count('readings'), store.count('shed_log'), store.count('deadletters')]).toEqual([n, 0, 0]);
+    expect(store.count('shed_log')).toBe(0);
+    expect(store.sizeBytes()).toBeGreaterThan(maxBytes);
+    reader.exec('COMMIT');
+    reader.close();
+    await vi.waitFor(() => expect(store.sizeBytes()).toBeLessThanOrEqual(maxBytes), { timeout: 10_000, interval: 50 });
+  });
 });
