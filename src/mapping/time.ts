@@ -1,3 +1,4 @@
+import { isRejection, parseTimestamp } from '../ingest/validate.js';
 /**
  * Timestamps as historians and PLCs write them: ISO-8601 (or `YYYY-MM-DD hh:mm[:ss]`), epoch ms or
  * epoch s; text without an offset is local time of the map's `timezone` (IANA name, default UTC).
@@ -61,7 +62,11 @@ export function parseTime(raw: unknown, format: TimeFormat, zone = 'UTC'): numbe
   }
   if (typeof raw !== 'string') return NaN;
   const text = raw.trim();
-  if (WITH_OFFSET.test(text)) return Date.parse(text.replace(' ', 'T'));
+  if (WITH_OFFSET.test(text)) {
+    // strict, as a live reading's ts: 2026-02-31 is no date, not 2026-03-03
+    const ms = parseTimestamp(text.replace(' ', 'T'));
+    return isRejection(ms) ? NaN : ms;
+  }
   const m = LOCAL.exec(text);
   if (!m) return NaN;
   const [, y, mo, d, h, mi, s, frac] = m;

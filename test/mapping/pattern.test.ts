@@ -69,6 +69,9 @@ describe('JSON paths and timestamps', () => {
     expect(parseTime('2021-07-20T04:12:00Z', 'iso', 'Europe/Amsterdam')).toBe(Date.UTC(2021, 6, 20, 4, 12));
     expect(parseTime('2021-07-20 04:12', 'iso')).toBe(Date.UTC(2021, 6, 20, 4, 12));
     expect(parseTime('2021-02-30 04:12', 'iso')).toBeNaN();
+    expect(parseTime('2026-02-31T00:00:00Z', 'iso')).toBeNaN();
+    expect(parseTime('2026-04-31 12:00:00+02:00', 'iso')).toBeNaN();
+    expect(parseTime('2026-04-30 12:00:00+02:00', 'iso')).toBe(Date.UTC(2026, 3, 30, 10));
     expect(parseTime('yesterday', 'iso')).toBeNaN();
     expect(parseTime(1_700_000_000_000, 'epoch-ms')).toBe(1_700_000_000_000);
     expect(parseTime('1700000000', 'epoch-s')).toBe(1_700_000_000_000);
