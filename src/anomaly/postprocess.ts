@@ -45,6 +45,7 @@ export function smoothInputs(rows: readonly (readonly number[])[], post: Detecto
  * Row scores from the graph's per-input outputs (row-major, `width` per row). `max` divides each input's
  * reconstruction error by its training RMS, so every signal is judged against its own normal spread and
  * a fault on one signal is not diluted by the others; `ensemble` also takes the largest standard score.
+ * `sum` adds the squared errors, each divided by its input's training mean square when `residualScale` is set.
  */
 export function aggregateScores(out: { readonly squaredError: ArrayLike<number>; readonly standardized: ArrayLike<number> }, width: number, post: DetectorPostprocess): number[] {
   const rows = width > 0 ? Math.floor(out.squaredError.length / width) : 0;
@@ -56,7 +57,7 @@ export function aggregateScores(out: { readonly squaredError: ArrayLike<number>;
     for (let j = 0; j < width; j += 1) {
       const se = out.squaredError[i * width + j] ?? 0;
       if (post.aggregate === 'max' || post.aggregate === 'ensemble') score = Math.max(score, (weight * Math.sqrt(se)) / (scale?.[j] ?? 1));
-      else score += se;
+      else score += scale ? se / (scale[j] ?? 1) ** 2 : se;
       if (post.aggregate === 'ensemble') score = Math.max(score, Math.abs(out.standardized[i * width + j] ?? 0));
     }
     result.push(score);
