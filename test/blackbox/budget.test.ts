@@ -3,6 +3,7 @@ import mqtt from 'mqtt';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { alarmFloodEnv, PACED_SIGNALS, publishAtRate } from '../helpers/stream.js';
 import { edgeEnv, record, sleep, startEdge, tempDir, uniqueSite, waitFor } from './harness.js';
 
 /**
@@ -19,7 +20,7 @@ const BUDGET_CHECK_MS = 1_000;
 const RATE = 3_000;
 /** docs/storage.md: the files stay within maxBytes plus 10 % of it. */
 const MARGIN = 0.1;
-const SIGNALS = ['aerobic/do', 'aerobic/do_zone3', 'aerobic/nh4_n', 'aerobic/no3_n', 'anoxic/no3_n', 'anoxic/orp', 'anoxic/do', 'anoxic/nh4_n'];
+const SIGNALS = PACED_SIGNALS;
 
 const size = (path: string): number => {
   try {
@@ -40,16 +41,7 @@ describe('disk budget under an alarm flood (built daemon)', () => {
         WWTP_EDGE_STORAGE__BUDGET_CHECK_MS: String(BUDGET_CHECK_MS),
         WWTP_EDGE_SYNC__ENABLED: 'true',
         WWTP_EDGE_SYNC__MARIADB__URL: 'mariadb://root@127.0.0.1:1/closed',
-        // one-second windows, five process limits exceeded at once, a flood past two alarms
-        WWTP_EDGE_WINDOWS__SIZE_SEC: '1',
-        WWTP_EDGE_WINDOWS__SLIDE_SEC: '1',
-        WWTP_EDGE_WINDOWS__ALLOWED_LATENESS_SEC: '0',
-        WWTP_EDGE_ALARMS__ON_DELAY_SEC: '2',
-        WWTP_EDGE_ALARMS__FLOOD_LIMIT: '2',
-        WWTP_EDGE_ALARMS__LIMITS: `[${SIGNALS.slice(0, 5)
-          .map((s) => s.split('/'))
-          .map(([stage, signal]) => `{stage: ${stage}, signal: ${signal}, high: 0.5, severity: medium}`)
-          .join(', ')}]`,
+        ...alarmFloodEnv(SIGNALS),
       }),
     );
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, { reconnectPeriod: 0, clientId: `bb-budget-${site}` });
@@ -61,35 +53,21 @@ describe('disk budget under an alarm flood (built daemon)', () => {
 
     let maxFiles = 0;
     const sampler = setInterval(() => (maxFiles = Math.max(maxFiles, size(path) + size(`${path}-wal`) + size(`${path}-shm`))), 20);
-    const last = new Map<string, number>();
-    let sent = 0;
-    let acked = 0;
     const started = Date.now();
     const shedding = (): boolean => edge.logs.some((l) => l.includes('"disk budget reached: shedding"'));
-    await new Promise<void>((resolve) => {
-      const pump = setInterval(() => {
-        const due = Math.floor(((Date.now() - started) / 1000) * RATE);
-        while (sent < due) {
-          const signal = SIGNALS[sent % SIGNALS.length] as string;
-          const ts = Math.max((last.get(signal) ?? 0) + 1, Date.now());
-          last.set(signal, ts);
-          sent += 1;
-          client.publish(`wwtp/${site}/${signal}`, JSON.stringify({ value: 1 + (sent % 7) / 10, ts }), { qos: 1 }, (error) => {
-            if (!error) acked += 1;
-          });
-        }
-        // a few budget checks past the first shed, or a minute at most
-        if (Date.now() - started > 60_000 || (shedding() && alarms.some((a) => a.id === 'storage.shedding') && sent > 0 && Date.now() - shedStart() > 4 * BUDGET_CHECK_MS)) {
-          clearInterval(pump);
-          resolve();
-        }
-      }, 10);
-    });
+    // a few budget checks past the first shed, or a minute at most
+    const run = await publishAtRate(
+      client,
+      site,
+      SIGNALS,
+      RATE,
+      (s) => Date.now() - started > 60_000 || (shedding() && alarms.some((a) => a.id === 'storage.shedding') && s.sent > 0 && Date.now() - shedStart() > 4 * BUDGET_CHECK_MS),
+    );
     function shedStart(): number {
       const line = edge.logs.find((l) => l.includes('"disk budget reached: shedding"'));
       return line ? Date.parse((JSON.parse(line) as { time: string }).time) : Infinity;
     }
-    await waitFor('the last acks', () => acked >= sent || undefined, 20_000).catch(() => undefined);
+    await waitFor('the last acks', () => run.acked >= run.sent || undefined, 20_000).catch(() => undefined);
     await sleep(2 * BUDGET_CHECK_MS);
     clearInterval(sampler);
     edge.child.kill('SIGTERM');
@@ -105,6 +83,7 @@ describe('disk budget under an alarm flood (built daemon)', () => {
     const firstShed = sheds[0]?.ts ?? Infinity;
     const raised = alarms.find((a) => a.id === 'storage.shedding' && a.state === 'active_unack');
     const floodSuppressed = alarms.filter((a) => a.id !== 'storage.shedding').length;
+    const { sent, acked } = run;
     record('budget', { maxBytes: MAX_BYTES, maxFiles, sent, acked, stored, shedReadings, lost: acked - stored - shedReadings, passes: passes.length, shedWhileFitting: passes.filter((p) => !(p.usedBytesBefore >= 0.9 * p.dataBudgetBytes)).length, alarmDelayMs: raised ? raised.raisedAt - firstShed : -1, processAlarms: floodSuppressed });
 
     expect(acked).toBe(sent);

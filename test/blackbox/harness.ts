@@ -1,10 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { createInterface } from 'node:readline';
-import { repoRoot, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
+import { repoRoot, spawnDaemon, tempDir, type DaemonProcess, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
 
 export { tempDir };
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -99,13 +98,7 @@ function pruneOldBuilds(keep: string): void {
   }
 }
 
-export interface Edge {
-  readonly child: ChildProcess;
-  readonly mqttPort: number;
-  readonly httpPort: number;
-  /** Every stdout and stderr line so far. */
-  readonly logs: string[];
-  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+export interface Edge extends DaemonProcess {
   kill9(): Promise<void>;
   url(path: string): string;
 }
@@ -123,46 +116,18 @@ export function edgeEnv(dir: string, site: string, extra: Record<string, string>
 }
 
 /** Starts the built daemon (`wwtp-edge run`) and resolves once it logged its bound ports. */
-export function startEdge(env: Record<string, string>, args: string[] = ['run'], timeoutMs = 45_000): Promise<Edge> {
+export async function startEdge(env: Record<string, string>, args: string[] = ['run'], timeoutMs = 45_000): Promise<Edge> {
   const root = builtDaemon();
-  const child = spawn(process.execPath, [join(root, 'bin', 'wwtp-edge.js'), ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`daemon did not start in ${timeoutMs} ms:\n${logs.slice(-20).join('\n')}`));
-    }, timeoutMs);
-    let started = false;
-    void exit.then(({ code, signal }) => {
-      clearTimeout(timer);
-      if (!started) reject(new Error(`daemon exited early (${code ?? signal}):\n${logs.slice(-20).join('\n')}`));
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      logs.push(line);
-      if (started || !line.includes('"wwtp-edge running"')) return;
-      started = true;
-      const entry = JSON.parse(line) as { mqtt: number; http: number };
-      clearTimeout(timer);
-      resolve({
-        child,
-        mqttPort: entry.mqtt,
-        httpPort: entry.http,
-        logs,
-        exited: () => exit,
-        async kill9() {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-          await exit;
-        },
-        url: (path) => `http://127.0.0.1:${entry.http}${path}`,
-      });
-    });
-  });
+  const daemon = await spawnDaemon(join(root, 'bin', 'wwtp-edge.js'), root, env, args, timeoutMs);
+  const { child } = daemon;
+  return {
+    ...daemon,
+    async kill9() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await daemon.exited();
+    },
+    url: (path) => `http://127.0.0.1:${daemon.httpPort}${path}`,
+  };
 }
 
 /** Prometheus text -> `name{labels}` -> value. */

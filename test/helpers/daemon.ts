@@ -24,6 +24,7 @@ export interface DaemonProcess {
   readonly child: ChildProcess;
   readonly mqttPort: number;
   readonly httpPort: number;
+  /** Every stdout and stderr line so far. */
   readonly logs: string[];
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -33,9 +34,18 @@ export interface DaemonProcess {
  * "wwtp-edge running" with its bound ports.
  */
 export function startDaemon(env: Record<string, string>, args: string[] = ['run'], timeoutMs = 30_000): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [binPath, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, WWTP_EDGE_LOG__LEVEL: 'info', ...env },
+  return spawnDaemon(binPath, repoRoot, { WWTP_EDGE_LOG__LEVEL: 'info', ...env }, args, timeoutMs);
+}
+
+/**
+ * Starts the daemon of `bin` (run in `cwd`, the environment plus `env`) and resolves once it logged
+ * "wwtp-edge running" with its bound ports; rejects, with its last log lines, if it exits before or
+ * does not start within `timeoutMs` (then it is killed). `logs` keeps every stdout and stderr line.
+ */
+export function spawnDaemon(bin: string, cwd: string, env: Record<string, string>, args: string[], timeoutMs: number): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
@@ -46,13 +56,15 @@ export function startDaemon(env: Record<string, string>, args: string[] = ['run'
       child.kill('SIGKILL');
       reject(new Error(`daemon did not start in ${timeoutMs} ms:\n${logs.slice(-20).join('\n')}`));
     }, timeoutMs);
+    let started = false;
     void exit.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`daemon exited early (${code ?? signal}):\n${logs.slice(-20).join('\n')}`));
+      if (!started) reject(new Error(`daemon exited early (${code ?? signal}):\n${logs.slice(-20).join('\n')}`));
     });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logs.push(line);
-      if (!line.includes('"wwtp-edge running"')) return;
+      if (started || !line.includes('"wwtp-edge running"')) return;
+      started = true;
       const entry = JSON.parse(line) as { mqtt: number; http: number };
       clearTimeout(timer);
       resolve({ child, mqttPort: entry.mqtt, httpPort: entry.http, logs, exited: () => exit });

@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
-import mqtt from 'mqtt';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startDaemon, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
+import { streamUntilKilled, type StreamMessage } from '../helpers/stream.js';
 
 /**
  * Guarantee 1 for what a PLC sent wrong: a bad QoS 1 message the daemon acknowledged is in the
@@ -13,37 +13,12 @@ import { startDaemon, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
  */
 const REPETITIONS = 5;
 
-async function streamUntilKilled(port: number, kill: () => void, acked: Set<string>, killAfter: number, rep: number): Promise<void> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, clientId: `kill9-dl-${Math.random()}` });
-  client.on('error', () => undefined);
-  let n = 0;
-  let killed = false;
-  const bad = (i: number): [string, string] => {
-    const tag = `r${rep}-m${i}`;
-    if (i % 3 === 0) return ['wwtp/demo/aerobic/no_such_signal', `{"value":1,"tag":"${tag}"}`];
-    if (i % 3 === 1) return ['wwtp/demo/aerobic/do', `not a number ${tag}`];
-    return [`wwtp/demo/aerobic/do/${'x/'.repeat(20)}deep`, tag];
-  };
-  await new Promise<void>((resolve) => {
-    client.once('close', () => resolve());
-    const pump = (): void => {
-      while (!killed && n - acked.size < 200) {
-        const [topic, payload] = bad(n);
-        n += 1;
-        client.publish(topic, payload, { qos: 1 }, (error) => {
-          if (error) return;
-          acked.add(payload);
-          if (!killed && acked.size >= killAfter) {
-            killed = true;
-            kill();
-          }
-          pump();
-        });
-      }
-    };
-    pump();
-  });
-  client.end(true);
+/** The nth bad message of round `rep`, acknowledged by its payload (each one unique). */
+function bad(rep: number, n: number): StreamMessage<string> {
+  const tag = `r${rep}-m${n}`;
+  const [topic, payload] =
+    n % 3 === 0 ? ['wwtp/demo/aerobic/no_such_signal', `{"value":1,"tag":"${tag}"}`] : n % 3 === 1 ? ['wwtp/demo/aerobic/do', `not a number ${tag}`] : [`wwtp/demo/aerobic/do/${'x/'.repeat(20)}deep`, tag];
+  return { topic, payload, key: payload };
 }
 
 describe('kill -9 loses no acknowledged dead letter (embedded broker, QoS 1)', () => {
@@ -58,7 +33,7 @@ describe('kill -9 loses no acknowledged dead letter (embedded broker, QoS 1)', (
         WWTP_EDGE_LOG__LEVEL: 'info',
       });
       const before = acked.size;
-      await streamUntilKilled(daemon.mqttPort, () => daemon.child.kill('SIGKILL'), acked, before + 1_000 + rep * 97, rep);
+      await streamUntilKilled(daemon.mqttPort, `kill9-dl-${Math.random()}`, (n) => bad(rep, n), acked, before + 1_000 + rep * 97, () => daemon.child.kill('SIGKILL'));
       const exit = await daemon.exited();
       expect(exit.signal).toBe('SIGKILL');
     }

@@ -1,11 +1,8 @@
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { preferPort } from '../../src/lib/ports.js';
 import { describe, expect, it } from 'vitest';
+import { startMosquitto } from '../blackbox/harness.js';
 import { startDaemon, tempDir, type DaemonProcess } from '../helpers/daemon.js';
 
 /**
@@ -25,26 +22,6 @@ function countStored(dbPath: string): number {
   } finally {
     db.close();
   }
-}
-
-async function startMosquitto(dir: string): Promise<{ url: string; stop(): void }> {
-  const { port } = await preferPort(0, '127.0.0.1');
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 0', 'max_inflight_messages 0', ''].join('\n'));
-  const broker = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i += 1) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (up) return { url: `mqtt://127.0.0.1:${port}`, stop: () => broker.kill('SIGTERM') };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  broker.kill('SIGKILL');
-  throw new Error('mosquitto did not start');
 }
 
 describe('kill -9 loses no acknowledged reading (external Mosquitto)', () => {

@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
-import mqtt from 'mqtt';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startDaemon, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
+import { streamUntilKilled, type StreamMessage } from '../helpers/stream.js';
 
 /**
  * Guarantee 1: a QoS 1 reading the daemon acknowledged is in SQLite even if the process is killed
@@ -12,33 +12,8 @@ import { startDaemon, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
 const REPETITIONS = 10;
 const stamp = Date.UTC(2026, 0, 1);
 
-async function streamUntilKilled(port: number, kill: () => void, acked: Set<number>, killAfter: number): Promise<void> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, clientId: `kill9-${Math.random()}` });
-  client.on('error', () => undefined);
-  let n = 0;
-  let killed = false;
-  await new Promise<void>((resolve) => {
-    client.once('close', () => resolve());
-    const pump = (): void => {
-      // keep 200 in flight, like a PLC gateway with a deep queue
-      while (!killed && n - acked.size < 200) {
-        const ts = stamp + n;
-        n += 1;
-        client.publish('wwtp/demo/aerobic/do', JSON.stringify({ value: 2 + (n % 10) / 10, ts }), { qos: 1 }, (error) => {
-          if (error) return;
-          acked.add(ts);
-          if (!killed && acked.size >= killAfter) {
-            killed = true;
-            kill();
-          }
-          pump();
-        });
-      }
-    };
-    pump();
-  });
-  client.end(true);
-}
+/** The nth reading of the stream: dissolved oxygen one millisecond apart, acknowledged by its ts. */
+const reading = (n: number): StreamMessage<number> => ({ topic: 'wwtp/demo/aerobic/do', payload: JSON.stringify({ value: 2 + ((n + 1) % 10) / 10, ts: stamp + n }), key: stamp + n });
 
 describe('kill -9 loses no acknowledged reading (embedded broker)', () => {
   it(`holds over ${REPETITIONS} kills`, async () => {
@@ -53,7 +28,7 @@ describe('kill -9 loses no acknowledged reading (embedded broker)', () => {
         WWTP_EDGE_LOG__LEVEL: 'info',
       });
       const before = acked.size;
-      await streamUntilKilled(daemon.mqttPort, () => daemon.child.kill('SIGKILL'), acked, before + 500 + rep * 97);
+      await streamUntilKilled(daemon.mqttPort, `kill9-${Math.random()}`, reading, acked, before + 500 + rep * 97, () => daemon.child.kill('SIGKILL'));
       const exit = await daemon.exited();
       expect(exit.signal).toBe('SIGKILL');
     }

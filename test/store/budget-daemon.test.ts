@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { dataBudget } from '../../src/store/budget.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { startDaemon, tempDir, type DaemonProcess, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
+import { alarmFloodEnv, PACED_SIGNALS, publishAtRate } from '../helpers/stream.js';
 
 /**
  * Guarantee 4 from the outside: the daemon as a child process, readings over MQTT at about 3,000/s,
@@ -14,7 +15,7 @@ import { startDaemon, tempDir, type DaemonProcess, LOCAL_DAEMON_ENV } from '../h
  * `storage.shedding` alarm was late by onDelaySec and missing during an alarm flood.
  */
 const cleanups = cleanupsAfterEach();
-const SIGNALS = ['aerobic/do', 'aerobic/do_zone3', 'aerobic/nh4_n', 'aerobic/no3_n', 'anoxic/no3_n', 'anoxic/orp', 'anoxic/do', 'anoxic/nh4_n'];
+const SIGNALS = PACED_SIGNALS;
 const RATE = 3_000;
 const BUDGET_CHECK_MS = 1_000;
 
@@ -53,35 +54,14 @@ async function daemonWithBudget(maxBytes: number, env: Record<string, string> = 
  * least per signal), while sampling the files every 25 ms. Resolves with the acknowledged count.
  */
 async function stream(client: MqttClient, db: string, seconds: number): Promise<{ acked: number; sent: number; maxFiles: number }> {
-  const last = new Map<string, number>();
-  let sent = 0;
-  let acked = 0;
   let maxFiles = 0;
-  const started = Date.now();
   const sampler = setInterval(() => (maxFiles = Math.max(maxFiles, filesOf(db))), 25);
-  await new Promise<void>((resolve) => {
-    const pump = setInterval(() => {
-      const due = Math.min(Math.floor(((Date.now() - started) / 1000) * RATE), seconds * RATE);
-      while (sent < due) {
-        const signal = SIGNALS[sent % SIGNALS.length] as string;
-        const ts = Math.max((last.get(signal) ?? 0) + 1, Date.now());
-        last.set(signal, ts);
-        sent += 1;
-        client.publish(`wwtp/demo/${signal}`, JSON.stringify({ value: 1 + (sent % 7) / 10, ts }), { qos: 1 }, (error) => {
-          if (!error) acked += 1;
-        });
-      }
-      if (sent >= seconds * RATE) {
-        clearInterval(pump);
-        resolve();
-      }
-    }, 10);
-  });
+  const run = await publishAtRate(client, 'demo', SIGNALS, RATE, () => false, seconds * RATE);
   const deadline = Date.now() + 15_000;
-  while (acked < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (run.acked < run.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   clearInterval(sampler);
   maxFiles = Math.max(maxFiles, filesOf(db));
-  return { acked, sent, maxFiles };
+  return { acked: run.acked, sent: run.sent, maxFiles };
 }
 
 interface ShedPass {
@@ -114,18 +94,8 @@ describe('disk budget, daemon as a child process', () => {
 
   it('when the data outgrow the budget: sheds oldest unsynced readings only past the data budget, raises storage.shedding within one budget check during an alarm flood, keeps its text current', async () => {
     const maxBytes = 8 * 1_048_576;
-    const { daemon, db } = await daemonWithBudget(maxBytes, {
-      // A flood of process alarms first: five limits exceeded at once, floodLimit 2.
-      WWTP_EDGE_WINDOWS__SIZE_SEC: '1',
-      WWTP_EDGE_WINDOWS__SLIDE_SEC: '1',
-      WWTP_EDGE_WINDOWS__ALLOWED_LATENESS_SEC: '0',
-      WWTP_EDGE_ALARMS__ON_DELAY_SEC: '2',
-      WWTP_EDGE_ALARMS__FLOOD_LIMIT: '2',
-      WWTP_EDGE_ALARMS__LIMITS: `[${SIGNALS.slice(0, 5)
-        .map((s) => s.split('/'))
-        .map(([stage, signal]) => `{stage: ${stage}, signal: ${signal}, high: 0.5}`)
-        .join(', ')}]`,
-    });
+    // A flood of process alarms first: five limits exceeded at once, floodLimit 2.
+    const { daemon, db } = await daemonWithBudget(maxBytes, alarmFloodEnv(SIGNALS));
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { reconnectPeriod: 0, clientId: `budget-full-${process.pid}` });
     cleanups.push(() => client.endAsync(true));
     const alarms: { id: string; state: string; message: string; raisedAt: number; at: number }[] = [];
