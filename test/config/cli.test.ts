@@ -6,6 +6,7 @@ import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { binPath, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
+import { NO_MEMBRANE_PLANT } from './no-membrane.js';
 
 /** `check-config` and `run` as a user runs them: child processes, site files, WWTP_EDGE_* variables. */
 
@@ -151,19 +152,7 @@ describe('a plant without membrane and phosphorus stages, with a fourth aeration
       '  embedded: { port: 0, wsPort: null, allowAnonymous: true }',
       'http: { port: 0 }',
       `storage: { path: ${dbPath} }`,
-      'signals:',
-      '  - { stage: membrane, remove: true }',
-      '  - { stage: phosphorus, remove: true }',
-      '  - { stage: aerobic, id: do_zone4, unit: mg/L, min: 0, max: 12, periodSec: 60 }',
-      'plant: { aerobicVolumesM3: [1000, 1000, 1000, 1000], membraneAreaM2: 0 }',
-      'control:',
-      '  loops:',
-      '    - { id: backwash_interval, remove: true }',
-      '    - { id: coagulant_dose, remove: true }',
-      'models:',
-      '  sensorChecks:',
-      '    levelShifts:',
-      '      - { id: membrane_fouling, remove: true }',
+      ...NO_MEMBRANE_PLANT,
     ]);
     const check = await cli(['check-config', file]);
     expect(check.stdout).toBe(`${file}: valid\n`);

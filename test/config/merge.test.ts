@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfig, checkLayers, defaultConfigPath, loadConfig, repoRoot } from '../../src/config/load.js';
 import { mergeLayers } from '../../src/config/merge.js';
+import { NO_MEMBRANE_PLANT } from './no-membrane.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wwtp-merge-'));
 const file = (name: string, text: string): string => {
@@ -91,24 +92,7 @@ describe('list merge by id', () => {
   });
 
   it('a plant without membrane and phosphorus stages and with a fourth aeration zone is valid with its removals', () => {
-    const site = file(
-      'no-membrane.yaml',
-      [
-        'signals:',
-        '  - { stage: membrane, remove: true }',
-        '  - { stage: phosphorus, remove: true }',
-        '  - { stage: aerobic, id: do_zone4, unit: mg/L, min: 0, max: 12, periodSec: 60 }',
-        'plant: { aerobicVolumesM3: [1000, 1000, 1000, 1000], membraneAreaM2: 0 }',
-        'control:',
-        '  loops:',
-        '    - { id: backwash_interval, remove: true }',
-        '    - { id: coagulant_dose, remove: true }',
-        'models:',
-        '  sensorChecks:',
-        '    levelShifts:',
-        '      - { id: membrane_fouling, remove: true }',
-      ].join('\n'),
-    );
+    const site = file('no-membrane.yaml', NO_MEMBRANE_PLANT.join('\n'));
     const result = checkConfig({ file: site, override: open });
     expect(result.errors).toEqual([]);
     // exemptions on the stages the plant does not have are moot, not warnings

@@ -1,35 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { createControl, SetpointHistory } from '../../src/control/index.js';
-import type { AlarmCondition, AlarmSink } from '../../src/contract/ports.js';
+import { SetpointHistory } from '../../src/control/index.js';
 import type { SetpointMessage } from '../../src/contract/topics.js';
-import { silentLogger } from '../../src/lib/logger.js';
 import { healthyPlant, steady } from './helpers.js';
-import { defaultControl, ManualClock, MemoryStateStore, MemoryTables, RecordingPublisher } from './memory.js';
+import { controlFixture, MemoryStateStore } from './memory.js';
 
 const T = 1_700_000_000_000;
 const W = 300_000;
 
-class RecordingAlarms implements AlarmSink {
-  readonly active = new Map<string, AlarmCondition>();
-  raise(condition: AlarmCondition): void {
-    this.active.set(condition.id, condition);
-  }
-  clear(id: string): void {
-    this.active.delete(id);
-  }
-}
-
 function setup(state = new MemoryStateStore(), history?: SetpointHistory, now = T) {
-  const publisher = new RecordingPublisher('plant1');
-  const tables = new MemoryTables();
-  const alarms = new RecordingAlarms();
-  const config = defaultControl();
-  const control = createControl({ config, site: 'plant1', publisher, tables, state, alarms, logger: silentLogger(), clock: new ManualClock(now), history });
+  const fixture = controlFixture({ state, history, now });
   const last = (loop: string): SetpointMessage => {
-    const sent = publisher.sent.filter((s) => s.topic.endsWith(`/setpoint/${loop}`)).pop();
+    const sent = fixture.publisher.sent.filter((s) => s.topic.endsWith(`/setpoint/${loop}`)).pop();
     if (!sent) throw new Error(`nothing published for ${loop}`);
     return sent.payload as SetpointMessage;
   };
+  const { publisher, tables, alarms, control, config } = fixture;
   return { publisher, tables, alarms, control, state, config, last };
 }
 

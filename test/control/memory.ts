@@ -3,7 +3,9 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { HmiCommand, Publisher, StateStore, TableWriter } from '../../src/contract/ports.js';
+import type { AlarmCondition, AlarmSink, HmiCommand, Publisher, StateStore, TableWriter } from '../../src/contract/ports.js';
+import { createControl, type SetpointHistory } from '../../src/control/index.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { isLoop } from '../../src/contract/plant.js';
 import type { HistoryTable, TableRows } from '../../src/contract/rows.js';
 import { alarmAck, alarmShelve, loopMode, OUT_OPTIONS, outTopic, type OutKind, type OutTopics } from '../../src/contract/topics.js';
@@ -186,4 +188,27 @@ export class Inbox {
       }),
     );
   }
+}
+
+/** Alarm sink that keeps the conditions raised and not cleared. */
+export class RecordingAlarms implements AlarmSink {
+  readonly active = new Map<string, AlarmCondition>();
+  raise(condition: AlarmCondition): void {
+    this.active.set(condition.id, condition);
+  }
+  clear(id: string): void {
+    this.active.delete(id);
+  }
+}
+
+/** Control of site plant1 with the default loops on memory fakes and a clock at `now`. */
+export function controlFixture(options: { state?: MemoryStateStore; history?: SetpointHistory; now: number }) {
+  const publisher = new RecordingPublisher('plant1');
+  const tables = new MemoryTables();
+  const alarms = new RecordingAlarms();
+  const state = options.state ?? new MemoryStateStore();
+  const clock = new ManualClock(options.now);
+  const config = defaultControl();
+  const control = createControl({ config, site: 'plant1', publisher, tables, state, alarms, logger: silentLogger(), clock, history: options.history });
+  return { publisher, tables, alarms, control, clock, state, config };
 }

@@ -1,31 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { createControl } from '../../src/control/index.js';
-import type { AlarmCondition, AlarmSink } from '../../src/contract/ports.js';
 import type { RecommendationMessage } from '../../src/contract/topics.js';
-import { silentLogger } from '../../src/lib/logger.js';
 import { healthyPlant, steady } from '../control/helpers.js';
-import { defaultControl, ManualClock, MemoryStateStore, MemoryTables, RecordingPublisher } from '../control/memory.js';
+import { controlFixture } from '../control/memory.js';
 
 /** Advisory mode in control: recommendations instead of setpoints, decisions, fallback, withdrawal. */
 const T = 1_700_000_000_000;
 const W = 300_000;
 
-class RecordingAlarms implements AlarmSink {
-  readonly active = new Map<string, AlarmCondition>();
-  raise(condition: AlarmCondition): void {
-    this.active.set(condition.id, condition);
-  }
-  clear(id: string): void {
-    this.active.delete(id);
-  }
-}
-
 function setup() {
-  const publisher = new RecordingPublisher('plant1');
-  const tables = new MemoryTables();
-  const alarms = new RecordingAlarms();
-  const clock = new ManualClock(T);
-  const control = createControl({ config: defaultControl(), site: 'plant1', publisher, tables, state: new MemoryStateStore(), alarms, logger: silentLogger(), clock });
+  const { publisher, tables, alarms, control, clock } = controlFixture({ now: T });
   const recs = (): RecommendationMessage[] => publisher.sent.filter((s) => s.topic === 'wwtp/plant1/aerobic/recommendation/do').map((s) => s.payload as RecommendationMessage);
   const doSetpoints = () => tables.rows.setpoints.filter((r) => r.loop === 'do');
   return { publisher, tables, alarms, control, clock, recs, doSetpoints };
