@@ -27,6 +27,14 @@ const P_MOLAR_MASS = 30.97;
 
 const monod = (dox: number): number => Math.max(dox, 0) / (K_OA + Math.max(dox, 0));
 
+/** A steady state that scales with the influent flow: none without a positive mean flow in the window. */
+const perInflow =
+  (steady: (outlet: number, current: number, candidate: number, inflow: number, params: Readonly<Record<string, number>>) => number): OutletModel['steady'] =>
+  (outlet, current, candidate, plant, params) => {
+    const inflow = meanOf(plant, 'influent', 'flow');
+    return inflow === undefined || inflow <= 0 ? undefined : steady(outlet, current, candidate, inflow, params);
+  };
+
 export const OUTLET_MODELS: Readonly<Record<LoopId, OutletModel>> = {
   do: {
     stage: 'aerobic',
@@ -44,12 +52,10 @@ export const OUTLET_MODELS: Readonly<Record<LoopId, OutletModel>> = {
     tauHours: 2,
     model: 'whatif-recycle-ratio',
     // nitrate leaving ~ nitrified N / (1 + R), R = (internal recycle + return sludge) / influent
-    steady: (no3, current, candidate, plant, params) => {
-      const inflow = meanOf(plant, 'influent', 'flow');
-      if (inflow === undefined || inflow <= 0) return undefined;
+    steady: perInflow((no3, current, candidate, inflow, params) => {
       const ras = param(params, 'rasRatio', 1);
       return (no3 * (1 + ras + current / inflow)) / (1 + ras + candidate / inflow);
-    },
+    }),
   },
   carbon_dose: {
     stage: 'effluent',
@@ -58,12 +64,10 @@ export const OUTLET_MODELS: Readonly<Record<LoopId, OutletModel>> = {
     tauHours: 2,
     model: 'whatif-carbon-stoichiometry',
     // each m3/d of carbon source denitrifies sourceCod / codPerN g N per m3 of influent
-    steady: (no3, current, candidate, plant, params) => {
-      const inflow = meanOf(plant, 'influent', 'flow');
-      if (inflow === undefined || inflow <= 0) return undefined;
+    steady: perInflow((no3, current, candidate, inflow, params) => {
       const perDose = param(params, 'sourceCod', 400_000) / param(params, 'codPerN', 5) / inflow;
       return Math.max(0, no3 - (candidate - current) * perDose);
-    },
+    }),
   },
   coagulant_dose: {
     stage: 'effluent',
