@@ -115,10 +115,13 @@ program
   .description('train a model with TensorFlow.js and export an ONNX bundle')
   .argument('<model>', 'autoencoder | predictors')
   .option('--data <file>', 'readings CSV in long form: header ts,stage,signal,value (ts epoch ms or ISO-8601), one reading a row (default: the plant twin\'s BSM1 runs)')
-  .option('--from-store', 'train from the readings in the daemon\'s store (storage.path)')
+  .option('--from-store', 'learn from the plant\'s own history in the daemon\'s store (storage.path, or --db): the stages and signals it holds, the most recent third of the span held out')
   .option('--config <file>', 'config file (for --from-store and signals)')
+  .option('--db <file>', 'with --from-store: the SQLite store to read (default: storage.path of the config)')
+  .option('--since <iso>', 'with --from-store: readings from this time on (ISO-8601)')
+  .option('--until <iso>', 'with --from-store: readings before this time (ISO-8601)')
   .option('--out <dir>', 'output folder', 'models')
-  .action((model: string, opts: { data?: string; fromStore?: boolean; out: string; config?: string }) =>
+  .action((model: string, opts: { data?: string; fromStore?: boolean; out: string; config?: string; db?: string; since?: string; until?: string }) =>
     runCommand(async () => (await import('./cli/train.js')).trainCommand(model, opts, io)),
   );
 

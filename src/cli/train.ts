@@ -1,12 +1,29 @@
 import { loadConfig } from '../config/load.js';
 import { TRAINABLE_MODELS, trainModel, type TrainableModel } from '../models/train.js';
+import { parseIsoTime } from '../models/store-data.js';
 import { createProgress } from '../lib/progress.js';
 import { UsageError, type CliIo, type ExitCode } from './io.js';
 
-/** `wwtp-edge train autoencoder|predictors [--data FILE|--from-store] [--out DIR]`. */
-export async function trainCommand(model: string, opts: { data?: string; fromStore?: boolean; out: string; config?: string }, io: CliIo): Promise<ExitCode> {
+export interface TrainCommandOptions {
+  readonly data?: string | undefined;
+  readonly fromStore?: boolean | undefined;
+  readonly out: string;
+  readonly config?: string | undefined;
+  readonly db?: string | undefined;
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** `wwtp-edge train autoencoder|predictors [--data FILE|--from-store [--db FILE] [--since ISO] [--until ISO]] [--out DIR]`. */
+export async function trainCommand(model: string, opts: TrainCommandOptions, io: CliIo): Promise<ExitCode> {
   if (!(TRAINABLE_MODELS as readonly string[]).includes(model)) throw new UsageError(`unknown model "${model}": one of ${TRAINABLE_MODELS.join(', ')}`);
   if (opts.data && opts.fromStore) throw new UsageError('give --data FILE or --from-store, not both');
+  if (!opts.fromStore && (opts.db || opts.since || opts.until)) throw new UsageError('--db, --since and --until go with --from-store');
+  const since = opts.since !== undefined ? parseIsoTime(opts.since, '--since') : undefined;
+  const until = opts.until !== undefined ? parseIsoTime(opts.until, '--until') : undefined;
+  if (since !== undefined && until !== undefined && until <= since) throw new UsageError(`--until ${opts.until} is not after --since ${opts.since}`);
   const config = loadConfig({ file: opts.config, env: io.env });
   const progress = createProgress(`train ${model}`, io.stderr);
   try {
@@ -16,7 +33,9 @@ export async function trainCommand(model: string, opts: { data?: string; fromSto
         config,
         out: opts.out,
         ...(opts.data ? { data: opts.data } : {}),
-        ...(opts.fromStore ? { fromStore: config.storage.path } : {}),
+        ...(opts.fromStore ? { fromStore: opts.db ?? config.storage.path } : {}),
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
       },
       (p) => {
         if (p.phase === 'data') progress.update(p.done, p.total);
@@ -25,7 +44,16 @@ export async function trainCommand(model: string, opts: { data?: string; fromSto
       },
     );
     progress.stop();
+    if (result.blocks) {
+      const { train, heldOut } = result.blocks;
+      io.stderr.write(`trained on ${iso(train.first)} to ${iso(train.last)} (${train.windows} windows); held out ${iso(heldOut.first)} to ${iso(heldOut.last)} (${heldOut.windows} windows)\n`);
+    }
+    for (const l of result.leftOut) io.stderr.write(`left out ${l.what}: ${l.why}\n`);
     for (const bundle of result.bundles) io.stdout.write(`${bundle.manifest.name}@${bundle.manifest.version} ${JSON.stringify(bundle.manifest.metrics)}\n`);
+    if (result.bundles.length === 0) {
+      io.stderr.write(`no ${model} model could be trained from ${result.source}\n`);
+      return 1;
+    }
     io.stdout.write(`trained on ${result.source}; activate with: wwtp-edge models activate NAME@VERSION\n`);
     return 0;
   } finally {

@@ -5,66 +5,26 @@
  * are sums over the last 24 or 168 buckets and the state is a few kilobytes, kept as JSON.
  */
 
+import { addSample, emptySums, figuresOf as sumFigures, type SkillFigures, type SkillSums } from '../models/metrics.js';
+
 export const HOUR_MS = 3_600_000;
 export const RING_HOURS = 168;
 
-/** Sums of one hour of compared predictions. */
-export interface SkillBucket {
+/** Sums of one hour of compared predictions (the accumulator of src/models/metrics.ts, plus its hour). */
+export interface SkillBucket extends SkillSums {
   /** Hour index: floor(event ms / 1 h). */
   hour: number;
-  n: number;
-  sumErr2: number;
-  sumAbsErr: number;
-  /** Samples with a measured value far enough from 0 for a percentage error. */
-  nPct: number;
-  sumAbsPct: number;
-  sumY: number;
-  sumY2: number;
-  sumPersistErr2: number;
 }
 
-export interface SkillFigures {
-  n: number;
-  mae: number;
-  mse: number;
-  /** Mean absolute percentage error, in percent (NaN without a usable sample). */
-  mape: number;
-  r2: number;
-  /** 1 - MSE / MSE of persistence: above 0 beats persistence. */
-  mseSkill: number;
-}
-
-/** Measured values this close to 0 carry no percentage error. */
-const PCT_FLOOR = 1e-6;
+export type { SkillFigures };
 
 function emptyBucket(hour: number): SkillBucket {
-  return { hour, n: 0, sumErr2: 0, sumAbsErr: 0, nPct: 0, sumAbsPct: 0, sumY: 0, sumY2: 0, sumPersistErr2: 0 };
+  return { hour, ...emptySums() };
 }
 
 /** Figures from summed buckets; NaN where a figure is undefined (no samples, no variance). */
 export function figuresOf(buckets: readonly SkillBucket[]): SkillFigures {
-  const t = emptyBucket(0);
-  for (const b of buckets) {
-    t.n += b.n;
-    t.sumErr2 += b.sumErr2;
-    t.sumAbsErr += b.sumAbsErr;
-    t.nPct += b.nPct;
-    t.sumAbsPct += b.sumAbsPct;
-    t.sumY += b.sumY;
-    t.sumY2 += b.sumY2;
-    t.sumPersistErr2 += b.sumPersistErr2;
-  }
-  if (t.n === 0) return { n: 0, mae: Number.NaN, mse: Number.NaN, mape: Number.NaN, r2: Number.NaN, mseSkill: Number.NaN };
-  const mse = t.sumErr2 / t.n;
-  const sst = t.sumY2 - (t.sumY * t.sumY) / t.n;
-  return {
-    n: t.n,
-    mae: t.sumAbsErr / t.n,
-    mse,
-    mape: t.nPct > 0 ? (100 * t.sumAbsPct) / t.nPct : Number.NaN,
-    r2: sst > 1e-12 * Math.max(1, t.sumY2) ? 1 - t.sumErr2 / sst : Number.NaN,
-    mseSkill: t.sumPersistErr2 > 0 ? 1 - t.sumErr2 / t.sumPersistErr2 : Number.NaN,
-  };
+  return sumFigures(buckets);
 }
 
 /** One model target and horizon: the hourly ring. */
@@ -86,18 +46,7 @@ export class SkillRing {
       this.buckets.set(hour, b);
       this.evict(hour);
     }
-    const err = predicted - measured;
-    b.n += 1;
-    b.sumErr2 += err * err;
-    b.sumAbsErr += Math.abs(err);
-    if (Math.abs(measured) > PCT_FLOOR) {
-      b.nPct += 1;
-      b.sumAbsPct += Math.abs(err / measured);
-    }
-    b.sumY += measured;
-    b.sumY2 += measured * measured;
-    const pe = persistence - measured;
-    b.sumPersistErr2 += pe * pe;
+    addSample(b, predicted, measured, persistence);
   }
 
   /** Figures over the `windowHours` hours up to and including the hour of `nowMs`. */

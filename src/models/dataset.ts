@@ -13,6 +13,10 @@ export function toPlantInputs(refs: readonly FeatureRef[]): PlantInput[] {
 export interface Rows {
   readonly x: number[][];
   readonly y: number[][];
+  /** Each target's value at the input window (what persistence predicts), when the window has it. */
+  readonly now: number[][];
+  /** End of each row's input window. */
+  readonly ends: number[];
 }
 
 /**
@@ -24,6 +28,8 @@ export function rowsFromWindows(windows: readonly PlantWindow[], inputs: readonl
   const byEnd = new Map(windows.map((w) => [w.end, w]));
   const x: number[][] = [];
   const y: number[][] = [];
+  const now: number[][] = [];
+  const ends: number[] = [];
   const targetGroups = new Map<number, PlantInput[]>();
   targets.forEach((t) => targetGroups.set(t.horizonMin, [...(targetGroups.get(t.horizonMin) ?? []), t]));
   for (const w of windows) {
@@ -43,6 +49,11 @@ export function rowsFromWindows(windows: readonly PlantWindow[], inputs: readonl
     if (!complete) continue;
     x.push(Array.from(input.values));
     y.push(row);
+    now.push(targets.map((t) => {
+      const v = buildInputVector(w, [{ ...t, horizonMin: 0 }]);
+      return v.ok ? (v.values[0] ?? Number.NaN) : Number.NaN;
+    }));
+    ends.push(w.end);
   }
-  return { x, y };
+  return { x, y, now, ends };
 }

@@ -9,7 +9,8 @@ import type { LoadedTf } from '../training/tf.js';
 import { trainDenseNet, type TrainProgress } from '../training/train.js';
 import { writeModelBundle } from './bundle-writer.js';
 import { rowsFromWindows, toPlantInputs } from './dataset.js';
-import { autoencoderInputs } from './specs.js';
+import { autoencoderInputs, type FeatureRef } from './specs.js';
+import type { LearntFrom } from '../onnx/manifest.js';
 import type { PlantInput } from '../inference/features.js';
 
 export interface StageTrainingContext {
@@ -24,6 +25,8 @@ export interface StageTrainingContext {
   readonly createdAt?: string;
   readonly maxRows: number;
   readonly onEpoch?: (model: string, progress: TrainProgress) => void;
+  /** Plant history: the span and signal ranges a bundle of these inputs learnt from (its manifest's `learntFrom`). */
+  readonly learntFrom?: (refs: readonly FeatureRef[], heldOutWindows: number) => LearntFrom;
 }
 
 /** Score margin over the largest training score: held-out normal data must stay below it. */
@@ -58,8 +61,8 @@ function operatingBands(inputs: readonly PlantInput[], rows: readonly (readonly 
   return bands;
 }
 
-export async function trainStageAutoencoder(ctx: StageTrainingContext, stage: StageId): Promise<Bundle | undefined> {
-  const refs = autoencoderInputs(stage, ctx.signals);
+export async function trainStageAutoencoder(ctx: StageTrainingContext, stage: StageId, only?: readonly FeatureRef[]): Promise<Bundle | undefined> {
+  const refs = only ? [...only] : autoencoderInputs(stage, ctx.signals);
   if (refs.length < 2) return undefined;
   const inputs = toPlantInputs(refs);
   const name = `anomaly-${stage}`;
@@ -117,6 +120,7 @@ export async function trainStageAutoencoder(ctx: StageTrainingContext, stage: St
         split: { mode: 'random', trainRows: result.trainRows, validationRows: result.validationRows },
         epochs: result.epochsRun, layers: spec.layers.map((l) => ({ units: l.units, activation: l.activation })),
       },
+      ...(ctx.learntFrom ? { learntFrom: ctx.learntFrom(refs, held.length) } : {}),
       ...(ctx.createdAt ? { createdAt: ctx.createdAt } : {}),
     },
   }, held.slice(32, 40).length > 0 ? held.slice(32, 40) : held.slice(0, 8), operatingBands(inputs, all), inputThresholds);

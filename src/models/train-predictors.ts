@@ -5,6 +5,7 @@ import { fitScaler } from '../training/scaler.js';
 import { trainDenseNet } from '../training/train.js';
 import { writeModelBundle } from './bundle-writer.js';
 import { rowsFromWindows, toPlantInputs } from './dataset.js';
+import { skillOf } from './metrics.js';
 import { PREDICTOR_SPECS, type PredictorSpec } from './specs.js';
 import type { StageTrainingContext } from './train-autoencoder.js';
 
@@ -34,6 +35,9 @@ export function fitQuality(actual: readonly number[], predicted: readonly number
   }
   return { r2: ssTot > 0 ? 1 - ssRes / ssTot : Number.NaN, mape: apeRows > 0 ? (100 * ape) / apeRows : Number.NaN };
 }
+
+/** `aerobic.no3_n@+15m`: a target and its horizon, as metrics and `models evaluate` name it. */
+export const targetLabel = (t: { stage: string; signal: string; horizonMin: number }): string => `${t.stage}.${t.signal}@+${t.horizonMin}m`;
 
 export const predictorName = (spec: PredictorSpec): string => `predict-${spec.stage}`;
 
@@ -68,6 +72,17 @@ export async function trainStagePredictor(ctx: StageTrainingContext, spec: Predi
     worstR2 = Math.min(worstR2, q.r2);
     worstMape = Math.max(worstMape, q.mape);
   });
+  // Skill over persistence per target and horizon, with the metric code `models evaluate` and live skill use.
+  let worstSkill = Number.POSITIVE_INFINITY;
+  targets.forEach((t, j) => {
+    const f = skillOf(predicted.map((r) => r[j] ?? Number.NaN), held.y.map((r) => r[j] ?? Number.NaN), held.now.map((r) => r[j] ?? Number.NaN));
+    const label = targetLabel(t);
+    metrics[`mae.${label}`] = f.mae;
+    metrics[`mse.${label}`] = f.mse;
+    metrics[`mseSkill.${label}`] = f.mseSkill;
+    if (Number.isFinite(f.mseSkill)) worstSkill = Math.min(worstSkill, f.mseSkill);
+  });
+  if (Number.isFinite(worstSkill)) metrics['mseSkillMin'] = worstSkill;
   metrics['r2Min'] = worstR2;
   metrics['mapeMax'] = worstMape;
   const bundle = await writeModelBundle(ctx.modelsDir, {
@@ -85,6 +100,7 @@ export async function trainStagePredictor(ctx: StageTrainingContext, spec: Predi
         split: { mode: 'random', trainRows: result.trainRows, validationRows: result.validationRows },
         epochs: result.epochsRun, layers: spec2.layers.map((l) => ({ units: l.units, activation: l.activation })),
       },
+      ...(ctx.learntFrom ? { learntFrom: ctx.learntFrom([...spec.inputs, ...spec.targets], held.x.length) } : {}),
       ...(ctx.createdAt ? { createdAt: ctx.createdAt } : {}),
     },
   }, held.x.slice(32, 40));

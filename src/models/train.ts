@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import type { EdgeConfig } from '../config/schema.js';
 import type { PlantWindow, StageWindow } from '../contract/ports.js';
+import type { LearntFrom } from '../onnx/manifest.js';
+import { modelsForPlant, type LeftOut } from './available.js';
+import { signalRange, type SignalRange } from './metrics.js';
+import type { FeatureRef } from './specs.js';
+import { storeReadings, storedSignals, windowReadings, type StoredSignal } from './store-data.js';
 import { isStage } from '../contract/plant.js';
 import type { Reading } from '../contract/reading.js';
 import { EdgeError } from '../lib/lifecycle.js';
@@ -11,7 +15,7 @@ import { loadTf } from '../training/tf.js';
 import type { TrainProgress } from '../training/train.js';
 import { StageWindower, stagesWithSignals } from '../windows/index.js';
 import { trainStageAutoencoder, type StageTrainingContext } from './train-autoencoder.js';
-import { PREDICTOR_SPECS, trainStagePredictor } from './train-predictors.js';
+import { PREDICTOR_SPECS, predictorName, trainStagePredictor } from './train-predictors.js';
 import type { ControlRegime } from './twin-control.js';
 import { groupPlantWindows, runTwinWindows, type Weather } from './twin-windows.js';
 
@@ -37,8 +41,13 @@ export interface TrainModelOptions {
   readonly config: EdgeConfig;
   /** Readings CSV (`ts,stage,signal,value`, ts epoch ms or ISO-8601); the last 20 % of time is held out. */
   readonly data?: string;
-  /** SQLite store (storage.path) to read the readings from; same split as a CSV. */
+  /**
+   * SQLite store (storage.path) to learn from: readings of [since, until), only the stages and signals
+   * it holds; time-blocked, the most recent third of the span held out (HELD_OUT_SHARE).
+   */
   readonly fromStore?: string;
+  readonly since?: number;
+  readonly until?: number;
   /** Models folder to write `<name>/<version>` into (default config.models.dir). */
   readonly out?: string;
   readonly version?: string;
@@ -59,20 +68,78 @@ export type TrainModelProgress =
 export interface TrainModelResult {
   readonly bundles: readonly Bundle[];
   readonly source: string;
+  /** Models and inputs the data could not feed, and why (plant history only). */
+  readonly leftOut: readonly LeftOut[];
+  /** The training and held-out blocks (plant history only). */
+  readonly blocks?: { readonly train: { first: number; last: number; windows: number }; readonly heldOut: { first: number; last: number; windows: number } };
 }
 
 export interface DataSets {
   readonly train: PlantWindow[];
   readonly heldOut: PlantWindow[];
   readonly source: string;
+  /** Plant history: signals with usable readings (`stage.signal`), and the ones stored. */
+  readonly present?: ReadonlySet<string>;
+  readonly stored?: readonly StoredSignal[];
 }
 
-function windowReadings(config: EdgeConfig, readings: Iterable<Reading>): PlantWindow[] {
-  const windower = new StageWindower({ windows: config.windows, signals: config.signals });
-  const out: StageWindow[] = [];
-  for (const r of readings) out.push(...windower.push(r));
-  out.push(...windower.flush());
-  return groupPlantWindows(out);
+/** Share of a plant history's time span held out, the most recent part: trained on the past, judged on what came after. */
+export const HELD_OUT_SHARE = 1 / 3;
+export const HELD_OUT_RULE = 'the most recent third of the span (by window end time)';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Time-blocked split of a plant history: windows ending before the cut train, the rest is held out. */
+export function timeBlocks(windows: readonly PlantWindow[], share = HELD_OUT_SHARE): { train: PlantWindow[]; heldOut: PlantWindow[]; cut: number } {
+  const first = windows[0]?.end ?? 0;
+  const last = windows[windows.length - 1]?.end ?? 0;
+  const cut = last - (last - first) * share;
+  return { train: windows.filter((w) => w.end < cut), heldOut: windows.filter((w) => w.end >= cut), cut };
+}
+
+function storeDataSets(opts: TrainModelOptions & { fromStore: string }, onProgress?: (p: TrainModelProgress) => void): DataSets {
+  const span = { since: opts.since, until: opts.until };
+  const stored = storedSignals(opts.fromStore, span);
+  const total = stored.reduce((a, s) => a + s.readings, 0);
+  const range = `${opts.since !== undefined ? iso(opts.since) : 'start'} to ${opts.until !== undefined ? iso(opts.until) : 'end'}`;
+  if (total === 0) throw new EdgeError('TRAIN_NO_DATA', `the store ${opts.fromStore} holds no usable readings from ${range}`, 2);
+  onProgress?.({ phase: 'data', done: 0, total, label: 'readings' });
+  const windows = windowReadings(opts.config, storeReadings(opts.fromStore, span), (n) => onProgress?.({ phase: 'data', done: n, total, label: 'readings' }));
+  onProgress?.({ phase: 'data', done: total, total, label: 'readings' });
+  const { train, heldOut } = timeBlocks(windows);
+  return {
+    train, heldOut, stored,
+    present: new Set(stored.map((s) => `${s.stage}.${s.signal}`)),
+    source: `SQLite store ${opts.fromStore}, readings ${range}, time-blocked: held out ${HELD_OUT_RULE}`,
+  };
+}
+
+/** What a bundle learnt from: the blocks' spans and the range of each of its signals' window means in training. */
+function learntFromOf(data: DataSets): ((refs: readonly FeatureRef[], heldOutWindows: number) => LearntFrom) | undefined {
+  const first = data.train[0]?.end;
+  const last = data.train[data.train.length - 1]?.end;
+  if (first === undefined || last === undefined) return undefined;
+  const held = data.heldOut;
+  return (refs, heldOutWindows) => {
+    const signals: Record<string, SignalRange> = {};
+    for (const r of refs) {
+      const k = `${r.stage}.${r.signal}`;
+      if (signals[k]) continue;
+      const values: number[] = [];
+      for (const w of data.train) {
+        const f = w.stages[r.stage]?.signals[r.signal];
+        if (f && !f.stale && Number.isFinite(f.mean)) values.push(f.mean);
+      }
+      const range = signalRange(values);
+      if (range) signals[k] = range;
+    }
+    const heldFirst = held[0]?.end;
+    const heldLast = held[held.length - 1]?.end;
+    return {
+      first: iso(first), last: iso(last), signals,
+      ...(heldFirst !== undefined && heldLast !== undefined ? { heldOut: { first: iso(heldFirst), last: iso(heldLast), windows: heldOutWindows, rule: data.present ? HELD_OUT_RULE : 'the most recent 20 % of the windows' } } : {}),
+    };
+  };
 }
 
 /** Time-ordered split: the plant's future is never seen in training. */
@@ -96,16 +163,6 @@ function* csvReadings(file: string): Generator<Reading> {
     const value = Number(cells[ivalue]);
     if (!isStage(stage) || !Number.isFinite(ts) || !Number.isFinite(value)) continue;
     yield { stage, signal: cells[isignal]?.trim() ?? '', ts, value, quality: 'good', receivedAt: ts };
-  }
-}
-
-function* storeReadings(path: string): Generator<Reading> {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare("SELECT stage, signal, ts, value, quality FROM readings WHERE quality != 'bad' ORDER BY ts").iterate() as Iterable<{ stage: string; signal: string; ts: number; value: number; quality: Reading['quality'] }>;
-    for (const r of rows) if (isStage(r.stage)) yield { stage: r.stage, signal: r.signal, ts: r.ts, value: r.value, quality: r.quality, receivedAt: r.ts };
-  } finally {
-    db.close();
   }
 }
 
@@ -135,7 +192,7 @@ export function twinDataSets(config: EdgeConfig, twin: typeof TRAINING_TWIN, onP
 function dataSets(opts: TrainModelOptions, onProgress?: (p: TrainModelProgress) => void): DataSets {
   if (opts.windows) return opts.windows;
   if (opts.data) return splitByTime(windowReadings(opts.config, csvReadings(opts.data)), `readings CSV ${opts.data}`);
-  if (opts.fromStore) return splitByTime(windowReadings(opts.config, storeReadings(opts.fromStore)), `SQLite store ${opts.fromStore}`);
+  if (opts.fromStore) return storeDataSets({ ...opts, fromStore: opts.fromStore }, onProgress);
   return twinDataSets(opts.config, { ...TRAINING_TWIN, ...opts.twin }, onProgress);
 }
 
@@ -145,6 +202,9 @@ export async function trainModel(opts: TrainModelOptions, onProgress?: (p: Train
     throw new EdgeError('TRAIN_UNKNOWN_MODEL', `unknown model "${opts.model}" (choose ${TRAINABLE_MODELS.join(' or ')})`, 2);
   }
   const data = dataSets(opts, onProgress);
+  const plant = data.present ? modelsForPlant(PREDICTOR_SPECS, opts.config.signals, data.present, data.stored) : undefined;
+  const leftOut: LeftOut[] = [...(plant?.leftOut ?? [])];
+  const learntFrom = opts.data || opts.fromStore ? learntFromOf(data) : undefined;
   const loaded = await loadTf();
   const ctx: StageTrainingContext = {
     loaded,
@@ -158,22 +218,31 @@ export async function trainModel(opts: TrainModelOptions, onProgress?: (p: Train
     maxRows: opts.maxRows ?? 6_000,
     onEpoch: (model, progress) => onProgress?.({ phase: 'train', model, progress }),
     ...(opts.createdAt ? { createdAt: opts.createdAt } : {}),
+    ...(learntFrom ? { learntFrom } : {}),
   };
   const bundles: Bundle[] = [];
-  if (opts.model === 'autoencoder') {
-    for (const stage of stagesWithSignals(opts.config.signals)) {
-      const bundle = await trainStageAutoencoder(ctx, stage);
-      if (bundle) {
-        bundles.push(bundle);
-        onProgress?.({ phase: 'written', model: bundle.manifest.name, dir: bundle.dir });
-      }
+  const jobs: { name: string; run: () => Promise<Bundle | undefined> }[] = opts.model === 'autoencoder'
+    ? (plant
+      ? plant.autoencoderStages.map((a) => ({ name: `anomaly-${a.stage}`, run: () => trainStageAutoencoder(ctx, a.stage, a.inputs) }))
+      : stagesWithSignals(opts.config.signals).map((stage) => ({ name: `anomaly-${stage}`, run: () => trainStageAutoencoder(ctx, stage) })))
+    : (plant?.predictors ?? PREDICTOR_SPECS).map((spec) => ({ name: predictorName(spec), run: () => trainStagePredictor(ctx, spec) }));
+  for (const job of jobs) {
+    let bundle: Bundle | undefined;
+    try {
+      bundle = await job.run();
+    } catch (error) {
+      // A plant's history may not feed a model its specs allow (a signal stored for a day only): left out, said why.
+      if (!plant || !(error instanceof Error) || !error.message.includes('too few complete windows')) throw error;
+      leftOut.push({ what: job.name, why: error.message.replace(`${job.name}: `, '') });
+      continue;
     }
-  } else {
-    for (const spec of PREDICTOR_SPECS) {
-      const bundle = await trainStagePredictor(ctx, spec);
+    if (bundle) {
       bundles.push(bundle);
       onProgress?.({ phase: 'written', model: bundle.manifest.name, dir: bundle.dir });
     }
   }
-  return { bundles, source: data.source };
+  const kept = new Set(plant ? (opts.model === 'autoencoder' ? plant.autoencoderStages.map((a) => `anomaly-${a.stage}`) : plant.predictors.map(predictorName)) : []);
+  const relevant = leftOut.filter((l) => !l.what.startsWith(opts.model === 'autoencoder' ? 'predict-' : 'anomaly-') || kept.has(l.what));
+  const block = (w: readonly PlantWindow[]): { first: number; last: number; windows: number } => ({ first: w[0]?.end ?? Number.NaN, last: w[w.length - 1]?.end ?? Number.NaN, windows: w.length });
+  return { bundles, source: data.source, leftOut: relevant, ...(plant ? { blocks: { train: block(data.train), heldOut: block(data.heldOut) } } : {}) };
 }

@@ -56,6 +56,28 @@ export const detectorPostprocessSchema = z.object({
 });
 export type DetectorPostprocess = z.infer<typeof detectorPostprocessSchema>;
 
+/** Range of one signal's window means in the training block (drift checks compare live data with it). */
+export const signalRangeSchema = z.object({
+  n: z.number().int().nonnegative(),
+  min: z.number(),
+  max: z.number(),
+  /** `p1`, `p10` .. `p90`, `p99`. */
+  quantiles: z.record(z.string(), z.number()),
+});
+
+/**
+ * The plant data a bundle learnt from (bundles trained on a plant's history; absent in older ones):
+ * the training block's first and last window end, the time-blocked held-out block after it (the
+ * manifest's `metrics` are measured there), and each input and target signal's range.
+ */
+export const learntFromSchema = z.object({
+  first: z.iso.datetime(),
+  last: z.iso.datetime(),
+  heldOut: z.object({ first: z.iso.datetime(), last: z.iso.datetime(), windows: z.number().int().nonnegative(), rule: z.string() }).optional(),
+  signals: z.record(z.string(), signalRangeSchema),
+});
+export type LearntFrom = z.infer<typeof learntFromSchema>;
+
 export const manifestSchema = z.object({
   schemaVersion: z.literal(1),
   name: nameSchema,
@@ -88,6 +110,7 @@ export const manifestSchema = z.object({
     epochs: z.number().int().nonnegative(),
     layers: z.array(z.object({ units: z.number().int().positive(), activation: z.enum(['relu', 'tanh', 'sigmoid', 'linear']) })),
   }),
+  learntFrom: learntFromSchema.optional(),
   createdAt: z.iso.datetime(),
   onnx: z.object({
     file: z.literal(ONNX_FILE),
