@@ -145,6 +145,20 @@ models
   .option('--dir <dir>', modelsDirHelp)
   .action((name: string, opts: { dir?: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('rollback', name, opts, io)));
 
+models
+  .command('evaluate')
+  .description('judge bundles on a later block of the plant\'s stored history: R2, MAPE, MAE, MSE and MSE skill over persistence per predictor target and horizon; flag rate and, against alarm verdicts, event precision, recall and delay per detector')
+  .argument('<ref>', 'NAME@VERSION (in --dir), a bundle folder, or a models folder (every model\'s newest version)')
+  .option('--from-store', 'read the readings of the daemon\'s store (storage.path, or --db)')
+  .option('--since <iso>', 'start of the block to judge on (ISO-8601)')
+  .option('--until <iso>', 'end of the block (ISO-8601; default: the newest reading)')
+  .option('--json', 'JSON for machines instead of the table')
+  .option('--config <file>', 'config file (windows and signals, storage.path)')
+  .option('--db <file>', 'the SQLite store to read (default: storage.path of the config)')
+  .option('--dir <dir>', modelsDirHelp)
+  .action((ref: string, opts: { fromStore?: boolean; since?: string; until?: string; json?: boolean; config?: string; db?: string; dir?: string }) =>
+    runCommand(async () => (await import('./cli/models.js')).modelsEvaluateCommand(ref, opts, io)));
+
 const anomaly = program.command('anomaly').description('offline anomaly detection on any CSV');
 anomaly
   .command('fit')

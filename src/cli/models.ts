@@ -2,6 +2,10 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../config/load.js';
 import { activateModel, formatListing, listModels, rollbackModel } from '../inference/index.js';
+import { loadConfig } from '../config/load.js';
+import { createProgress } from '../lib/progress.js';
+import { evaluateModels, formatEvaluation, resolveBundles } from '../models/evaluate.js';
+import { parseIsoTime } from '../models/store-data.js';
 import { UsageError, type CliIo, type ExitCode } from './io.js';
 
 /**
@@ -28,4 +32,40 @@ export async function modelsCommand(action: 'list' | 'activate' | 'rollback', re
   const event = action === 'activate' ? await activateModel(dir, ref) : await rollbackModel(dir, ref);
   io.stdout.write(`${JSON.stringify(event)}\n`);
   return 0;
+}
+
+export interface EvaluateCommandOptions {
+  readonly fromStore?: boolean | undefined;
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+  readonly json?: boolean | undefined;
+  readonly config?: string | undefined;
+  readonly db?: string | undefined;
+  readonly dir?: string | undefined;
+  readonly cwd?: string;
+}
+
+/** NaN and infinities as null: JSON has no number for "undefined here". */
+const finiteOrNull = (_key: string, value: unknown): unknown => (typeof value === 'number' && !Number.isFinite(value) ? null : value);
+
+/** `wwtp-edge models evaluate NAME@VERSION|DIR --from-store --since ISO [--until ISO] [--json]`. */
+export async function modelsEvaluateCommand(ref: string, opts: EvaluateCommandOptions, io: CliIo): Promise<ExitCode> {
+  if (!opts.fromStore) throw new UsageError('models evaluate needs --from-store (the readings to judge the model on)');
+  if (!opts.since) throw new UsageError('models evaluate needs --since ISO (the start of the block to judge on)');
+  const since = parseIsoTime(opts.since, '--since');
+  const until = opts.until !== undefined ? parseIsoTime(opts.until, '--until') : undefined;
+  if (until !== undefined && until <= since) throw new UsageError(`--until ${opts.until} is not after --since ${opts.since}`);
+  const cwd = opts.cwd ?? resolve('.');
+  const config = loadConfig({ file: opts.config, env: io.env });
+  // A folder as given (relative to the working directory), else NAME@VERSION in the models folder.
+  const dirs = await resolveBundles(existsSync(resolve(cwd, ref)) ? resolve(cwd, ref) : ref, modelsDir(opts.dir, cwd));
+  const progress = createProgress('evaluate', io.stderr);
+  try {
+    const result = await evaluateModels(dirs, { config, store: opts.db ?? config.storage.path, since, until, onProgress: (d, t) => progress.update(d, t) });
+    progress.stop();
+    io.stdout.write(opts.json ? `${JSON.stringify(result, finiteOrNull, 2)}\n` : formatEvaluation(result));
+    return 0;
+  } finally {
+    progress.stop();
+  }
 }
