@@ -181,7 +181,8 @@ export async function evaluateModels(dirs: readonly string[], opts: EvaluateOpti
     const readFrom = opts.since - sizeMs - 3_600_000;
     const readTo = until === Number.MAX_SAFE_INTEGER ? undefined : until + maxHorizonMs + sizeMs;
     const all = windowReadings(opts.config, storeReadings(opts.store, { since: readFrom, until: readTo }));
-    const windows = all.filter((w) => w.end >= opts.since && w.end < until);
+    // Windows wholly inside the block: none of their readings is older than `since` (a model trained with --until since never saw them).
+    const windows = all.filter((w) => w.start >= opts.since && w.end <= until);
     if (windows.length === 0) throw new EdgeError('EVALUATE_NO_DATA', `the store ${opts.store} has no windows from ${iso(opts.since)}${opts.until !== undefined ? ` to ${iso(opts.until)}` : ''}`, 2);
     const byEnd = new Map(all.map((w) => [w.end, w]));
     const span = { since: opts.since, until: opts.until ?? (windows[windows.length - 1]?.end ?? opts.since) + slideMs };
