@@ -162,12 +162,13 @@ models
 const anomaly = program.command('anomaly').description('offline anomaly detection on any CSV');
 anomaly
   .command('fit')
-  .description('fit the offline anomaly detector on the first rows of a CSV and write its bundle')
+  .description('fit the offline anomaly detector on a CSV (all rows, or the first N) and write its bundle')
   .requiredOption('--csv <file>', 'input CSV')
   .requiredOption('--out <dir>', 'bundle folder to write')
   .option('--columns <list>', 'comma-separated columns (default: every numeric column but labels)')
-  .option('--rows <n>', 'train on the first N rows', '400')
-  .action((opts: { csv: string; out: string; columns?: string; rows: string }) =>
+  .option('--rows <n>', 'train on the first N rows (default: the whole file)')
+  .option('--keep-drifting', 'keep columns whose level trends through the training rows (the drift guard leaves them out)')
+  .action((opts: { csv: string; out: string; columns?: string; rows?: string; keepDrifting?: boolean }) =>
     runCommand(async () => (await import('./cli/anomaly.js')).anomalyFitCommand(opts, io)),
   );
 anomaly

@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       const sink = new Collect();
       await scoreCsv({ csv: file, model: out }, sink);
       const scored = sink.text.trim().split('\n').slice(1);
-      const predicted = scored.map((line) => line.endsWith(',1'));
+      const predicted = scored.map((line) => line.split(',')[3] === '1');
       // labels are used here only, to count; the detector never sees them
       const table = await readCsv(file);
       const labelIndex = table.header.indexOf('anomaly');

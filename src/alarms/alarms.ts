@@ -10,6 +10,7 @@ import { admit, calm, emptyFlood, type Flood } from './flood.js';
 import { reduceAlarm } from './reducer.js';
 import { predictionReport, sensorReport, type SourceReport } from './sources.js';
 import { isSystemAlarm, type AlarmEvent, type AlarmRecord } from './types.js';
+import { maxOf } from '../lib/extent.js';
 
 export interface AlarmsContext {
   readonly config: AlarmsConfig;
@@ -106,7 +107,7 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
     for (const c of restored.suppressed ?? []) suppressed.set(c.id, c);
     for (const s of restored.seen ?? []) seen.add(s);
     flood = restored.flood ?? emptyFlood;
-    const latest = Math.max(...restored.records.map((r) => r.updatedAt), -Infinity);
+    const latest = maxOf(restored.records.map((r) => r.updatedAt));
     if (Number.isFinite(latest)) lastEventTs = latest;
     lastEventWall = ctx.clock.now();
   }

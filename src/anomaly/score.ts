@@ -1,9 +1,9 @@
 import type { Writable } from 'node:stream';
 import { readBundle } from '../onnx/bundle.js';
-import { columnMatrix, readCsv } from './csv.js';
-import { graphScores } from './detector.js';
 import { AnomalyError } from './errors.js';
 import { applyPostprocess } from './postprocess.js';
+import { graphPass } from './stream.js';
+import { readNumericTable, requireColumn } from './table.js';
 
 export interface ScoreCsvOptions {
   readonly csv: string;
@@ -15,6 +15,13 @@ export interface ScoreCsvResult {
   readonly rows: number;
   readonly anomalies: number;
   readonly threshold: number;
+  /** Rows with at least one input missing (scored from the others), and rows with none (no verdict). */
+  readonly partialRows: number;
+  readonly noVerdictRows: number;
+}
+
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 function write(out: Writable, chunk: string): Promise<void> {
@@ -27,33 +34,49 @@ function write(out: Writable, chunk: string): Promise<void> {
   });
 }
 
-/** Scores every row of a CSV with a fitted detector bundle; writes `datetime,score,threshold,is_anomaly`. */
+/**
+ * Scores every row of a CSV with a fitted detector bundle; writes `datetime,score,threshold,is_anomaly,missing`.
+ * A row with a missing input is scored from the others and names the missing ones (`a|b`); a row with
+ * every input missing has an empty score and an empty is_anomaly (no verdict).
+ */
 export async function scoreCsv(options: ScoreCsvOptions, out: Writable): Promise<ScoreCsvResult> {
   const bundle = await readBundle(options.model);
   const { manifest } = bundle;
-  if (manifest.kind !== 'detector' || !manifest.postprocess || manifest.threshold === undefined) {
+  const post = manifest.postprocess;
+  if (manifest.kind !== 'detector' || !post || manifest.threshold === undefined) {
     throw new AnomalyError('MODEL_NOT_DETECTOR', `${options.model}: bundle kind "${manifest.kind}" is not an offline detector (fit one with "anomaly fit")`);
   }
   const columns = manifest.inputs.map((input) => {
     if (typeof input !== 'string') throw new AnomalyError('MODEL_NOT_DETECTOR', `${options.model}: inputs are plant features, not CSV columns`);
     return input;
   });
-  const table = await readCsv(options.csv);
-  const rows = columnMatrix(table, columns);
-  const raw = await graphScores(bundle.onnx, rows, manifest.postprocess);
-  const { scores, flags } = applyPostprocess(raw, manifest.threshold, manifest.postprocess);
+  const table = await readNumericTable(options.csv, { keep: columns, times: true });
+  const raw = columns.map((name) => requireColumn(table, name).values);
+  const pass = await graphPass(bundle.onnx, manifest.graphInput, raw, table.rows, post, manifest.scaler.center);
+  const { scores, flags } = applyPostprocess(Array.from(pass.scores, (v) => (Number.isNaN(v) ? 0 : v)), manifest.threshold, post);
   const threshold = String(manifest.threshold);
-  let chunk = 'datetime,score,threshold,is_anomaly\n';
+  let chunk = 'datetime,score,threshold,is_anomaly,missing\n';
   let anomalies = 0;
-  for (let i = 0; i < scores.length; i += 1) {
-    const flag = flags[i] === true;
-    if (flag) anomalies += 1;
-    chunk += `${table.times[i] ?? i},${(scores[i] ?? 0).toPrecision(6)},${threshold},${flag ? 1 : 0}\n`;
+  let partialRows = 0;
+  let noVerdictRows = 0;
+  for (let i = 0; i < table.rows; i += 1) {
+    const time = csvField(table.times[i] ?? String(i));
+    const missing = pass.missingCount[i] ?? 0;
+    const names = missing > 0 ? csvField(columns.filter((_, j) => Number.isNaN(raw[j]?.[i] ?? Number.NaN)).join('|')) : '';
+    if (missing === columns.length) {
+      noVerdictRows += 1;
+      chunk += `${time},,${threshold},,${names}\n`;
+    } else {
+      if (missing > 0) partialRows += 1;
+      const flag = flags[i] === true;
+      if (flag) anomalies += 1;
+      chunk += `${time},${(scores[i] ?? 0).toPrecision(6)},${threshold},${flag ? 1 : 0},${names}\n`;
+    }
     if (chunk.length > 65536) {
       await write(out, chunk);
       chunk = '';
     }
   }
   if (chunk.length > 0) await write(out, chunk);
-  return { rows: scores.length, anomalies, threshold: manifest.threshold };
+  return { rows: table.rows, anomalies, threshold: manifest.threshold, partialRows, noVerdictRows };
 }

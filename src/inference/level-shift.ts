@@ -2,6 +2,7 @@ import type { PlantWindow } from '../contract/ports.js';
 import type { LevelShiftConfig } from '../config/sections/models.js';
 import { freshFeature, freshMean, splitSignalRef, type SignalRef } from '../indicators/define.js';
 import { median, type SensorFlag } from './sensor-checks.js';
+import { maxOf } from '../lib/extent.js';
 
 interface Point {
   readonly end: number;
@@ -65,7 +66,7 @@ export class LevelShifts {
       if (!(moved > s.change * Math.abs(baseline) && moved > (s.sigmas * sigma) / Math.sqrt(now.length))) continue;
       if (load) {
         const loadBaseline = median(valuesIn(load, -Infinity, split));
-        const loadNow = Math.max(...valuesIn(load, split, end));
+        const loadNow = maxOf(valuesIn(load, split, end));
         if (!Number.isFinite(loadNow) || !(loadNow < (1 + s.loadRise) * loadBaseline)) continue;
       }
       const what = `${s.signal} ${s.feature}${s.per ? ` per ${s.per} ${s.perFeature}` : ''}`;

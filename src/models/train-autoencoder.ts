@@ -12,6 +12,7 @@ import { rowsFromWindows, toPlantInputs } from './dataset.js';
 import { autoencoderInputs, type FeatureRef } from './specs.js';
 import type { LearntFrom } from '../onnx/manifest.js';
 import type { PlantInput } from '../inference/features.js';
+import { maxOf, minOf } from '../lib/extent.js';
 
 export interface StageTrainingContext {
   readonly loaded: LoadedTf;
@@ -53,8 +54,8 @@ function operatingBands(inputs: readonly PlantInput[], rows: readonly (readonly 
   inputs.forEach((input, j) => {
     if (input.feature !== 'mean') return;
     const column = rows.map((r) => r[j] ?? 0);
-    const lo = Math.min(...column);
-    const hi = Math.max(...column);
+    const lo = minOf(column);
+    const hi = maxOf(column);
     const pad = 0.25 * (hi - lo) + 0.05 * Math.abs((hi + lo) / 2);
     bands[`${input.stage}.${input.signal}`] = { min: lo - pad, max: hi + pad };
   });
@@ -93,8 +94,8 @@ export async function trainStageAutoencoder(ctx: StageTrainingContext, stage: St
   const score = (rows: readonly (readonly number[])[]): number[] => squaredErrors(rows).map((r) => r.reduce((a, b) => a + b, 0));
   const trainErrors = squaredErrors(all);
   const trainScores = trainErrors.map((r) => r.reduce((a, b) => a + b, 0));
-  const inputThresholds = inputs.map((_, j) => Math.max(1e-6, THRESHOLD_MARGIN * Math.max(...trainErrors.map((r) => r[j] ?? 0))));
-  const threshold = Math.max(...trainScores) * THRESHOLD_MARGIN;
+  const inputThresholds = inputs.map((_, j) => Math.max(1e-6, THRESHOLD_MARGIN * maxOf(trainErrors.map((r) => r[j] ?? 0))));
+  const threshold = maxOf(trainScores) * THRESHOLD_MARGIN;
   const heldErrors = squaredErrors(held);
   const heldScores = heldErrors.map((r) => r.reduce((a, b) => a + b, 0));
   const falseAlarms = heldErrors.filter((r, i) => (heldScores[i] ?? 0) > threshold || r.some((e, j) => e > (inputThresholds[j] ?? Infinity))).length;
@@ -112,7 +113,7 @@ export async function trainStageAutoencoder(ctx: StageTrainingContext, stage: St
         heldOutFalseAlarmRate: falseAlarms / held.length,
         heldOutScoreP50: quantile(heldScores, 0.5),
         heldOutScoreP999: quantile(heldScores, 0.999),
-        trainScoreMax: Math.max(...trainScores),
+        trainScoreMax: maxOf(trainScores),
         validationLoss: result.validationLoss,
       },
       training: {

@@ -109,6 +109,10 @@ export const manifestSchema = z.object({
     }),
     epochs: z.number().int().nonnegative(),
     layers: z.array(z.object({ units: z.number().int().positive(), activation: z.enum(['relu', 'tanh', 'sigmoid', 'linear']) })),
+    /** Offline detectors: rows each fitting step used (read, skipped for a missing input, scaler and threshold, network sample). */
+    rowsUsed: z.record(z.string(), z.number().int().nonnegative()).optional(),
+    /** Offline detectors: every column of the file that is not an input, with the reason. */
+    leftOut: z.array(z.object({ column: z.string(), reason: z.string() })).optional(),
   }),
   learntFrom: learntFromSchema.optional(),
   createdAt: z.iso.datetime(),

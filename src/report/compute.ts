@@ -1,5 +1,6 @@
 import { STAGES, type StageId } from '../contract/plant.js';
 import type { AlarmEventRow, ReadingRow } from '../contract/rows.js';
+import { maxOf, minOf } from '../lib/extent.js';
 
 /**
  * The regulator's daily report (PRODUCT 4.1 `wwtp-edge report`), as a pure function of one UTC day's
@@ -189,8 +190,8 @@ export function computeReport(input: ReportInput): DailyReport {
         samples: list.length,
         mean,
         weighting,
-        min: Math.min(...list.map((x) => x.value)),
-        max: Math.max(...list.map((x) => x.value)),
+        min: minOf(list.map((x) => x.value)),
+        max: maxOf(list.map((x) => x.value)),
         limit: limit ?? null,
         hoursAboveLimit: above,
         hourly: hourlyMeans(list, from),

@@ -54,7 +54,7 @@ describe('offline anomaly detector on CSV', () => {
     const sink = new Collect();
     const summary = await scoreCsv({ csv, model: out }, sink);
     const lines = sink.text.trim().split('\n');
-    expect(lines[0]).toBe('datetime,score,threshold,is_anomaly');
+    expect(lines[0]).toBe('datetime,score,threshold,is_anomaly,missing');
     expect(lines).toHaveLength(561);
     expect(summary.rows).toBe(560);
     const flags = lines.slice(1).map((l) => l.split(',')[3] === '1');
@@ -69,15 +69,21 @@ describe('offline anomaly detector on CSV', () => {
   it('reads comma-separated files and honours --columns', async () => {
     const csv = join(work, 'comma.csv');
     writeFileSync(csv, plantCsv(','));
-    const fit = await fitCsv({ csv, out: join(work, 'model2'), columns: ['airflow', 'do'], rows: 200, settings: { epochs: 10 } });
+    const fit = await fitCsv({ csv, out: join(work, 'model2'), columns: ['airflow', 'do'], rows: 200, keepDrifting: true, settings: { epochs: 10 } });
     expect(fit.manifest.inputs).toEqual(['airflow', 'do']);
     expect(fit.manifest.postprocess?.driftExcluded).toBeUndefined();
+    expect(fit.leftOut.map((l) => l.column)).toEqual(['nh4', 'temperature', 'anomaly']);
+    // the slow airflow swing looks like drift in 200 rows: without --keep-drifting a named column is left out loudly
+    const drifting = await fitCsv({ csv, out: join(work, 'model3'), columns: ['airflow', 'do'], rows: 200, settings: { epochs: 10 } });
+    expect(drifting.manifest.inputs).not.toContain('airflow');
+    expect(drifting.manifest.postprocess?.driftExcluded).toContain('airflow');
+    expect(drifting.warnings.join('\n')).toMatch(/column "airflow" named in --columns is left out, drifting/);
   });
 
   it('gives one clear error with a code and exit code 2 for bad input', async () => {
     const bad = join(work, 'bad.csv');
     writeFileSync(bad, 'datetime;a;b\n2024-01-01 00:00:00;1;2\n2024-01-01 00:00:01;1\n');
-    await expect(fitCsv({ csv: bad, out: join(work, 'x'), rows: 1 })).rejects.toMatchObject({ code: 'CSV_BAD_ROW', exitCode: 2 });
+    await expect(fitCsv({ csv: bad, out: join(work, 'x') })).rejects.toMatchObject({ code: 'CSV_BAD_ROW', exitCode: 2 });
     const text = join(work, 'text.csv');
     writeFileSync(text, 'datetime;a;b\n2024-01-01 00:00:00;1;2\n2024-01-01 00:00:01;1;oops\n');
     await expect(fitCsv({ csv: text, out: join(work, 'x'), columns: ['a', 'b'], rows: 2 })).rejects.toMatchObject({ code: 'CSV_NOT_NUMERIC' });
