@@ -5,6 +5,7 @@
  * synchronous full and normal, beside a Mosquitto of its own, with the disk's fsync time).
  *   npx tsx bench/ingest/run.ts [--readings N] [--clients C] [--qos 0|1] [--no-reference] [--dry]
  *     [--repeats R] [--plc-seconds S] [--no-plc] [--plc-only]
+ *     [--plc-clients 1,10,100] [--plc-windows 1,20] [--plc-modes full,normal]
  * --interleaved: every publisher sends every signal (out of event-time order per signal; bench/ingest/publisher.ts).
  * --qos runs one QoS only, --no-reference skips Mosquitto, --dry prints without writing the report
  * (profiling: node --cpu-prof --import tsx bench/ingest/run.ts --dry ...).
@@ -39,6 +40,13 @@ const REPEATS = arg('repeats', 1);
 const PLC_SECONDS = arg('plc-seconds', 3);
 const PLC = !flag('no-plc');
 const LARGE = !flag('plc-only');
+const list = (name: string, fallback: string): string[] => {
+  const i = process.argv.indexOf(`--${name}`);
+  return (i > 0 ? (process.argv[i + 1] ?? fallback) : fallback).split(',');
+};
+const PLC_CLIENTS = list('plc-clients', '1,10,100').map(Number);
+const PLC_WINDOWS = list('plc-windows', '1,20').map(Number);
+const PLC_MODES = list('plc-modes', 'full,normal').filter((m): m is 'full' | 'normal' => m === 'full' || m === 'normal');
 
 interface PublisherRun {
   readonly sent: number;
@@ -201,7 +209,7 @@ if (PLC) {
   const cells: PlcCell[] = [];
   for (let rep = 0; rep < REPEATS; rep += 1) {
     cells.push(
-      ...(await plcMatrix({ seconds: PLC_SECONDS, clients: [1, 10, 100], windows: [1, 20], modes: ['full', 'normal'], reference: !flag('no-reference') }, (c) =>
+      ...(await plcMatrix({ seconds: PLC_SECONDS, clients: PLC_CLIENTS, windows: PLC_WINDOWS, modes: PLC_MODES, reference: !flag('no-reference') }, (c) =>
         console.log(
           `PLC ${c.clients} x window ${c.window}, ${c.target}: ${fmt(c.perSec)}/s, ack p50 ${c.p50Ms.toFixed(2)} ms p99 ${c.p99Ms.toFixed(2)} ms, ${c.cpuUs.toFixed(1)} us CPU per reading` +
             (c.rowsPerCommit !== undefined ? `, ${c.rowsPerCommit.toFixed(1)} per commit` : ''),

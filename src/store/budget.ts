@@ -92,9 +92,17 @@ export function dataBytes(db: Database.Database): number {
   return (pages - free) * pageSize;
 }
 
+/**
+ * Readings' seq has no AUTOINCREMENT (schema.ts): a new reading takes the highest seq plus one, so the
+ * reading holding the highest seq is never deleted, or its seq (and the ones below it, if they went too)
+ * would be given again and a cursor past them would skip the new rows.
+ */
+const KEEP_NEWEST_READING = 'seq < (SELECT MAX(seq) FROM readings)';
+
 /** Deletes up to `limit` oldest rows of one step; returns what went. */
 function shedChunk(db: Database.Database, step: ShedStep, syncedUpTo: number, limit: number): ShedCount | undefined {
-  const where = step.part === 'synced' ? 'WHERE seq <= ?' : step.part === 'unsynced' ? 'WHERE seq > ?' : 'WHERE ? IS NOT NULL';
+  const keep = step.table === 'readings' ? ` AND ${KEEP_NEWEST_READING}` : '';
+  const where = (step.part === 'synced' ? 'WHERE seq <= ?' : step.part === 'unsynced' ? 'WHERE seq > ?' : 'WHERE ? IS NOT NULL') + keep;
   const range = db
     .prepare(`SELECT MIN(seq) AS lo, MAX(seq) AS hi, COUNT(*) AS n FROM (SELECT seq FROM ${step.table} ${where} ORDER BY seq LIMIT ?)`)
     .get(syncedUpTo, limit) as { lo: number | null; hi: number | null; n: number };
@@ -220,14 +228,15 @@ export function applyRetention(db: Database.Database, now: number, days: Retenti
  */
 function agedReadings(db: Database.Database, cutoff: number): ShedCount | undefined {
   const chunk = db.prepare('SELECT seq, ts FROM readings WHERE seq > ? ORDER BY seq LIMIT 10000');
-  const del = db.prepare('DELETE FROM readings WHERE seq BETWEEN ? AND ? AND ts < ?');
+  const del = db.prepare(`DELETE FROM readings WHERE seq BETWEEN ? AND ? AND ts < ? AND ${KEEP_NEWEST_READING}`);
+  const newest = (db.prepare('SELECT MAX(seq) AS s FROM readings').get() as { s: number | null }).s;
   let after = 0;
   let rows = 0;
   let from: number | undefined;
   let to = 0;
   for (;;) {
     const got = chunk.all(after) as { seq: number; ts: number }[];
-    const old = got.filter((r) => r.ts < cutoff);
+    const old = got.filter((r) => r.ts < cutoff && r.seq !== newest);
     const first = got[0];
     const last = got[got.length - 1];
     if (!first || !last || old.length === 0) break;

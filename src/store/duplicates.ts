@@ -23,13 +23,10 @@ export interface Duplicate {
 export type DuplicateKind = 'exact' | 'conflicting';
 
 export interface DuplicateCheck {
-  /** Highest seq ever given to a reading (AUTOINCREMENT: never reused; an ignored row may use one up). */
-  lastSeq(): number;
-  /** Rows changed by this connection since it opened: the difference around an insert is what it added. */
-  changes(): number;
   /**
    * After an `INSERT OR IGNORE` of `groups` that added fewer rows than it was given: the readings that
-   * were ignored, per group. `before` is `lastSeq()` from before the insert.
+   * were ignored, per group. The insert added the rows with seq above `before` (writer.ts: they hold
+   * consecutive seqs; Infinity when it added none).
    */
   find(groups: readonly (readonly Reading[])[], before: number): Duplicate[][];
   /** The trace of a conflicting duplicate. */
@@ -37,12 +34,8 @@ export interface DuplicateCheck {
 }
 
 export function createDuplicateCheck(db: Database.Database, site: string): DuplicateCheck {
-  const sequence = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").pluck();
-  const total = db.prepare('SELECT total_changes()').pluck();
   const lookup = db.prepare('SELECT seq, value, quality FROM readings WHERE stage = ? AND signal = ? AND ts = ?');
   return {
-    lastSeq: () => (sequence.get() as number | undefined) ?? 0,
-    changes: () => total.get() as number,
     find(groups, before) {
       // Rows this insert added: the first reading of a key in the commit took it, any later one did not.
       const claimed = new Set<number>();

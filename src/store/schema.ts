@@ -6,7 +6,10 @@ import { TABLE_SPECS, columnsAt, type ColumnType, type TableSpec } from './table
 /**
  * SQLite schema, applied as numbered migrations recorded in `schema_version`. Every table has
  * `seq INTEGER PRIMARY KEY AUTOINCREMENT`: AUTOINCREMENT never reuses a rowid after deletes (retention,
- * shedding), so a cursor `seq > N` stays stable forever.
+ * shedding), so a cursor `seq > N` stays stable forever. Readings, since version 4, have
+ * `seq INTEGER PRIMARY KEY` alone: a new reading takes the highest seq plus one, and retention and
+ * shedding never delete the reading holding the highest seq (budget.ts), so no seq comes back either;
+ * without AUTOINCREMENT a commit of one reading writes two pages instead of three (no sqlite_sequence).
  */
 const SQLITE_TYPES: Record<ColumnType, string> = {
   text: 'TEXT NOT NULL',
@@ -75,6 +78,30 @@ function wholeMillisecondReadings(db: Database.Database, ctx: MigrationContext):
   }
 }
 
+/**
+ * Version 4: readings' seq without AUTOINCREMENT. The table's pages are the same with or without it (seq
+ * is the rowid either way), so only its CREATE statement changes, in place (writable_schema, as SQLite's
+ * documentation allows for changes that leave the stored content alone): no copy of the table, which may
+ * hold most of storage.maxBytes.
+ */
+function readingsWithoutAutoincrement(db: Database.Database): void {
+  const row = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'readings'").get() as { sql: string } | undefined;
+  if (!row || !/ AUTOINCREMENT/i.test(row.sql)) return;
+  const version = db.pragma('schema_version', { simple: true }) as number;
+  db.unsafeMode(true);
+  try {
+    db.pragma('writable_schema = ON');
+    db.prepare("UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = 'readings'").run(row.sql.replace(/ AUTOINCREMENT/i, ''));
+    // The new schema is read again by every connection, this one included.
+    db.pragma(`schema_version = ${version + 1}`);
+    db.pragma('writable_schema = OFF');
+  } finally {
+    db.unsafeMode(false);
+  }
+  // sqlite_sequence keeps the readings' row: the highest seq ever given, which the store's first commit
+  // steps over when newer readings were deleted meanwhile (store.ts, `seqFloor`).
+}
+
 /** What a version adds to the synced tables: new tables whole, new columns (all nullable) by ALTER TABLE. */
 function specChanges(version: number): string[] {
   return Object.values(TABLE_SPECS).flatMap((spec) =>
@@ -105,6 +132,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, statements: specChanges(2) },
   // Event time in whole milliseconds (docs/storage.md).
   { version: 3, statements: [], run: wholeMillisecondReadings },
+  // Readings' seq without AUTOINCREMENT (one page less per commit).
+  { version: 4, statements: [], run: readingsWithoutAutoincrement },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -39,8 +39,8 @@ export interface SyncCursor {
 /** The sync target whose cursors decide what counts as "synced" for shedding and retention. */
 export const CENTRAL_TARGET = 'central';
 
-/** How often the checkpoint worker copies the WAL into the database. */
-const CHECKPOINT_EVERY_MS = 1_000;
+/** How often the checkpoint worker copies the WAL into the database (and lets it start over past RESTART_BYTES). */
+const CHECKPOINT_EVERY_MS = 250;
 /** Attempts, 1 ms apart, of a truncating checkpoint on the daemon's own connection (budget passes). */
 const COMPACT_TRIES = 50;
 const BUSY_TIMEOUT_MS = 5_000;
@@ -196,18 +196,19 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     const insertReadings = createReadingWriter(handle);
     const insertDead = handle.prepare('INSERT INTO deadletters (topic, reason, payload, detail, ts) VALUES (?, ?, ?, ?, ?)');
     const duplicates = createDuplicateCheck(handle, ctx.site);
+    const seqFloor = readingsSeqFloor(handle);
     /** Inserts the readings; a reading whose key is taken leaves the stored row and, if it differs, a dead letter. */
     const writeReadings = (entries: readonly (Entry & { kind: 'readings' })[]): void => {
-      const before = duplicates.lastSeq();
-      const changes = duplicates.changes();
       const groups = entries.map((e) => e.readings);
-      insertReadings(groups);
+      seqFloor.before();
+      const inserted = insertReadings(groups);
+      seqFloor.after(inserted.added);
       const given = groups.reduce((n, g) => n + g.length, 0);
-      if (duplicates.changes() - changes === given) {
+      if (inserted.added === given) {
         for (const e of entries) duplicatesOf.delete(e);
         return;
       }
-      const found = duplicates.find(groups, before);
+      const found = duplicates.find(groups, inserted.added > 0 ? inserted.lastSeq - inserted.added : Infinity);
       const now = ctx.clock.now();
       entries.forEach((e, i) => {
         const list = found[i] ?? [];
@@ -256,6 +257,47 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     reader = createReader(handle, ctx.site);
     for (const [k, v] of state) writeState(k, v);
     state = loaded;
+  }
+
+  /**
+   * A store from before schema version 4 (AUTOINCREMENT) may have deleted its newest readings: their seqs
+   * were served, and sqlite_sequence still holds the highest. Until a reading is stored above it, each
+   * commit first stores a placeholder at that seq (removed in the same transaction, so no reader sees it),
+   * so that the new readings take the seqs after it.
+   */
+  function readingsSeqFloor(handle: Database.Database): { before(): void; after(added: number): void } {
+    const floor = (handle.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").pluck().get() as number | undefined) ?? 0;
+    const newest = (handle.prepare('SELECT MAX(seq) FROM readings').pluck().get() as number | null) ?? 0;
+    const forget = (): void => void handle.prepare("DELETE FROM sqlite_sequence WHERE name = 'readings'").run();
+    const idle = { before: () => undefined, after: () => undefined };
+    if (floor === 0) return idle;
+    if (newest >= floor) {
+      forget();
+      return idle;
+    }
+    const place = handle.prepare("INSERT INTO readings (seq, stage, signal, ts, value, quality, received_at) VALUES (?, '', '', -1, 0, '', 0)");
+    const unplace = handle.prepare('DELETE FROM readings WHERE seq = ?');
+    const highest = handle.prepare('SELECT MAX(seq) FROM readings').pluck();
+    let pending = true;
+    let placed = false;
+    return {
+      before: () => {
+        // Looked at again in every commit until one is durable: a commit rolled back leaves the floor.
+        if (!pending) return;
+        if (((highest.get() as number | null) ?? 0) >= floor) {
+          pending = false;
+          return;
+        }
+        place.run(floor);
+        placed = true;
+      },
+      after: (added) => {
+        if (!placed) return;
+        placed = false;
+        unplace.run(floor);
+        if (added > 0) forget();
+      },
+    };
   }
 
   let stateStatement: { db: Database.Database; stmt: Database.Statement } | undefined;

@@ -5,13 +5,24 @@ import type { Reading } from '../contract/reading.js';
 export const READING_CHUNKS = [128, 16, 1] as const;
 const COLUMNS = 6;
 
+/** What one call of the reading writer added. */
+export interface ReadingsInserted {
+  /** Rows added (a reading whose key was taken adds none). */
+  readonly added: number;
+  /** seq of the last row added; the rows added hold (lastSeq - added, lastSeq] (0 when none was added). */
+  readonly lastSeq: number;
+}
+
 /**
  * Inserts readings with multi-row `INSERT OR IGNORE ... VALUES (...), (...)` statements: one
  * statement execution per 128 rows instead of one per row (the per-execution cost of binding, stepping
  * and resetting is most of a single-row insert). Rows keep their order, so `seq` follows arrival as
- * before, and a duplicate natural key is ignored row by row as before.
+ * before, and a duplicate natural key is ignored row by row as before. `seq` is the table's rowid
+ * (no AUTOINCREMENT since schema version 4): each row added takes the highest seq plus one, so the rows
+ * of one call hold consecutive seqs, and what the statements report says which they are, without a
+ * query of its own.
  */
-export function createReadingWriter(db: Database.Database): (groups: Iterable<readonly Reading[]>) => void {
+export function createReadingWriter(db: Database.Database): (groups: Iterable<readonly Reading[]>) => ReadingsInserted {
   const statements = READING_CHUNKS.map((rows) => ({
     rows,
     stmt: db.prepare(
@@ -34,6 +45,16 @@ export function createReadingWriter(db: Database.Database): (groups: Iterable<re
     args[at + 5] = r.receivedAt;
   };
 
+  let added = 0;
+  let lastSeq = 0;
+  const run = (stmt: Database.Statement, args: (string | number)[]): void => {
+    const r = stmt.run(args);
+    if (r.changes > 0) {
+      added += r.changes;
+      lastSeq = Number(r.lastInsertRowid);
+    }
+  };
+
   const flushTail = (): void => {
     // `pending` holds `filled` rows: write them with the next smaller statements.
     let from = 0;
@@ -42,7 +63,7 @@ export function createReadingWriter(db: Database.Database): (groups: Iterable<re
       while (filled - from >= s.rows) {
         const args = s.args;
         for (let i = 0; i < s.rows * COLUMNS; i += 1) args[i] = pending[from * COLUMNS + i] as string | number;
-        s.stmt.run(args);
+        run(s.stmt, args);
         from += s.rows;
       }
     }
@@ -51,18 +72,21 @@ export function createReadingWriter(db: Database.Database): (groups: Iterable<re
 
   return (groups) => {
     filled = 0;
+    added = 0;
+    lastSeq = 0;
     try {
       for (const readings of groups) {
         for (const r of readings) {
           put(pending, filled * COLUMNS, r);
           filled += 1;
           if (filled === largest.rows) {
-            largest.stmt.run(pending);
+            run(largest.stmt, pending);
             filled = 0;
           }
         }
       }
       flushTail();
+      return { added, lastSeq };
     } finally {
       filled = 0;
     }

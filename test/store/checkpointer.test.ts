@@ -65,4 +65,40 @@ describe('WAL checkpoints on a worker thread', () => {
     reader.close();
     await vi.waitFor(() => expect(store.sizeBytes()).toBeLessThanOrEqual(maxBytes), { timeout: 10_000, interval: 50 });
   });
+
+  it('lets the WAL start over at its beginning once it holds a quarter of its limit, so its file is overwritten instead of grown or truncated', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const path = join(tmp.dir, 'edge.sqlite');
+    const db = new Database(path);
+    cleanups.push(() => {
+      db.close();
+    });
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('CREATE TABLE t (seq INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+    const limit = 4 * 1_048_576;
+    const checkpointer = new Checkpointer(path, 20, silentLogger(), () => undefined, limit);
+    checkpointer.start();
+    cleanups.push(() => checkpointer.close());
+    // The worker is up (its first checkpoint answered) before the writes start, as in the daemon.
+    await vi.waitFor(() => expect(checkpointer.passes).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const wal = `${path}-wal`;
+    let written = 0;
+    let largest = 0;
+    // One small commit after another, as a PLC with one message in flight makes them.
+    for (let i = 0; i < 200_000 && checkpointer.restarts < 3; i += 1) {
+      insert.run('x'.repeat(100));
+      written += 4_120;
+      if (i % 10 === 0) {
+        largest = Math.max(largest, statSync(wal).size);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    expect(checkpointer.restarts).toBeGreaterThanOrEqual(3);
+    // More was written to the WAL than its file ever held: its blocks were written over.
+    expect(written).toBeGreaterThan(2 * largest);
+    expect(statSync(wal).size).toBeGreaterThan(0);
+  });
 });

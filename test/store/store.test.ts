@@ -81,9 +81,9 @@ describe('store cursors and state', () => {
     }
     expect(seen).toEqual(readingsFrom(0, 250).map((r) => r.ts));
     const end = cursor;
-    // Deleting old rows (retention, shedding) leaves later cursors valid and never reuses a seq.
+    // Deleting old rows (retention, shedding; never the newest, budget.ts) leaves later cursors valid and never reuses a seq.
     const raw = new Database(path);
-    raw.prepare('DELETE FROM readings WHERE seq > 200').run();
+    raw.prepare('DELETE FROM readings WHERE seq BETWEEN 150 AND 249').run();
     raw.close();
     await store.appendReadings(readingsFrom(1000, 10));
     expect(store.history('readings', end, 100).rows.map((r) => r.ts)).toEqual(readingsFrom(1000, 10).map((r) => r.ts));
