@@ -101,8 +101,8 @@ function storeDataSets(opts: TrainModelOptions & { fromStore: string }, onProgre
   const span = { since: opts.since, until: opts.until };
   const stored = storedSignals(opts.fromStore, span);
   const total = stored.reduce((a, s) => a + s.readings, 0);
-  const range = `${opts.since !== undefined ? iso(opts.since) : 'start'} to ${opts.until !== undefined ? iso(opts.until) : 'end'}`;
-  if (total === 0) throw new EdgeError('TRAIN_NO_DATA', `the store ${opts.fromStore} holds no usable readings from ${range}`, 2);
+  const range = `from ${opts.since !== undefined ? iso(opts.since) : 'the first'} to ${opts.until !== undefined ? `before ${iso(opts.until)}` : 'the last'}`;
+  if (total === 0) throw new EdgeError('TRAIN_NO_DATA', `the store ${opts.fromStore} holds no usable readings ${range}`, 2);
   onProgress?.({ phase: 'data', done: 0, total, label: 'readings' });
   const windows = windowReadings(opts.config, storeReadings(opts.fromStore, span), (n) => onProgress?.({ phase: 'data', done: n, total, label: 'readings' }));
   onProgress?.({ phase: 'data', done: total, total, label: 'readings' });
