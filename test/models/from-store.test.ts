@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { parsePlantInput } from '../../src/inference/features.js';
-import { skillOf } from '../../src/models/metrics.js';
+import { eventFigures, flagEpisodes, signalRange, skillOf } from '../../src/models/metrics.js';
 import { PREDICTOR_SPECS } from '../../src/models/specs.js';
 import { binPath, repoRoot, tempDir } from '../helpers/daemon.js';
 
@@ -61,6 +61,19 @@ describe('learning from the plant\'s own history (train --from-store, models eva
     const worse = skillOf(measured.map((v) => v + 2), measured, persistence);
     expect(worse.mse).toBe(4);
     expect(worse.mseSkill).toBe(1 - 4 / 1);
+  });
+
+  it('flag episodes against confirmed events: precision, recall and the delay to the first flag', () => {
+    const W = 300_000;
+    const flags = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => ({ ts: i * W, flagged: [2, 3, 8].includes(i) }));
+    const episodes = flagEpisodes(flags, W);
+    expect(episodes).toEqual([{ start: 2 * W, end: 3 * W }, { start: 8 * W, end: 8 * W }]);
+    // One event from window 1 to 4 (found two windows late), one from 10 to 11 (missed).
+    const figures = eventFigures(episodes, [{ start: W, end: 4 * W }, { start: 10 * W, end: 11 * W }], 0);
+    expect(figures).toMatchObject({ precision: 0.5, recall: 0.5, delayMin: 5, events: 2, detected: 1, flagEpisodes: 2 });
+    const range = signalRange(Array.from({ length: 101 }, (_, i) => i));
+    expect(range).toMatchObject({ n: 101, min: 0, max: 100 });
+    expect(range?.quantiles).toMatchObject({ p1: 1, p50: 50, p99: 99 });
   });
 
   it('trains on the older part of an imported history, leaves out what the plant lacks, and judges on the later block', async () => {
