@@ -46,7 +46,7 @@ async function round(): Promise<{ perSec: number; cpuUs: number }> {
   const all = readings(READINGS, Date.now() - 86_400_000);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const pending: Promise<void>[] = [];
+  const pending: Promise<unknown>[] = [];
   for (let i = 0; i < all.length; i += APPEND) {
     pending.push(store.appendReadings(all.slice(i, i + APPEND)));
     // One append per event-loop turn, as the ingest batcher makes them.

@@ -32,7 +32,7 @@ async function throughput(plant: 'mines-mbr' | 'tilburg', messages: number, buil
       appendReadings: (r: readonly Reading[], d?: readonly DeadLetter[]) => {
         readings += r.length;
         deadLetters += d?.length ?? 0;
-        return Promise.resolve();
+        return Promise.resolve(r);
       },
       appendDeadLetter: () => {
         deadLetters += 1;

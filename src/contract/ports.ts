@@ -11,10 +11,12 @@ import type { OutKind, OutTopics } from './topics.js';
 
 /**
  * Durable intake. `appendReadings` resolves only after the group commit holding the rows (readings,
- * and the dead letters of the same messages, whose acks wait for it too).
+ * and the dead letters of the same messages, whose acks wait for it too), with the readings it stored:
+ * a reading whose key (stage, signal, ts) was taken already, an exact resend or a conflicting
+ * duplicate, is left out (only stored readings go on to the windows).
  */
 export interface ReadingSink {
-  appendReadings(readings: readonly Reading[], deadLetters?: readonly DeadLetter[]): Promise<void>;
+  appendReadings(readings: readonly Reading[], deadLetters?: readonly DeadLetter[]): Promise<readonly Reading[]>;
   appendDeadLetter(deadLetter: DeadLetter): void;
 }
 

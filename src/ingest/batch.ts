@@ -19,8 +19,10 @@ export class CommitBatcher {
 
   constructor(
     private readonly maxReadings: number,
-    private readonly append: (readings: Reading[], deadLetters: DeadLetter[]) => Promise<void>,
-    private readonly settled: (readings: Reading[], deadLetters: number, acks: InboundAck[], error: unknown) => void,
+    /** Resolves with the readings the store stored (a reading whose key was taken is not among them). */
+    private readonly append: (readings: Reading[], deadLetters: DeadLetter[]) => Promise<readonly Reading[]>,
+    /** After the append: the readings it stored, or on `error` the readings it was given. */
+    private readonly settled: (readings: readonly Reading[], deadLetters: number, acks: InboundAck[], error: unknown) => void,
   ) {}
 
   /** Readings of the message being handled, with its ack. */
@@ -69,14 +71,14 @@ export class CommitBatcher {
     this.deadLetters = [];
     this.acks = [];
     this.inFlight += 1;
-    let pending: Promise<void>;
+    let pending: Promise<readonly Reading[]>;
     try {
       pending = this.append(readings, deadLetters);
     } catch (error) {
       pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     pending.then(
-      () => this.done(readings, deadLetters.length, acks, undefined),
+      (stored) => this.done(stored, deadLetters.length, acks, undefined),
       (error: unknown) => this.done(readings, deadLetters.length, acks, error ?? new Error('append failed')),
     );
   }
@@ -88,7 +90,7 @@ export class CommitBatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private done(readings: Reading[], deadLetters: number, acks: InboundAck[], error: unknown): void {
+  private done(readings: readonly Reading[], deadLetters: number, acks: InboundAck[], error: unknown): void {
     this.inFlight -= 1;
     this.settled(readings, deadLetters, acks, error);
     if (this.inFlight === 0 && this.acks.length === 0 && this.idleWaiters.length > 0) {

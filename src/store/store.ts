@@ -126,6 +126,15 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     onDepth: (rows) => ctx.metrics.queueDepth.set({ queue: 'store' }, rows),
   });
 
+  /** The readings of a committed entry that its transaction stored (not those whose key was taken). */
+  function storedOf(entry: Entry): readonly Reading[] {
+    if (entry.kind !== 'readings') return [];
+    const found = duplicatesOf.get(entry);
+    if (!found) return entry.readings;
+    const taken = new Set(found.duplicates.map((d) => d.reading));
+    return entry.readings.filter((r) => !taken.has(r));
+  }
+
   /** Counts what a commit absorbed (not readings stored) and announces its dead letters. */
   function committedDuplicates(duplicates: readonly Duplicate[], letters: readonly DeadLetter[], byStage: Map<string, number>): void {
     for (const d of duplicates) {
@@ -429,12 +438,13 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       return stopping;
     },
 
-    appendReadings(readings: readonly Reading[], deadLetters: readonly DeadLetter[] = []): Promise<void> {
+    appendReadings(readings: readonly Reading[], deadLetters: readonly DeadLetter[] = []): Promise<readonly Reading[]> {
       if (stopping) return Promise.reject(new EdgeError('STORE_CLOSED', 'store is stopping'));
       const rows = readings.length + deadLetters.length;
-      if (rows === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ kind: 'readings', readings, deadLetters, rows, settle: { resolve, reject } });
+      if (rows === 0) return Promise.resolve(readings);
+      return new Promise<readonly Reading[]>((resolve, reject) => {
+        const entry: Entry = { kind: 'readings', readings, deadLetters, rows, settle: { resolve: () => resolve(storedOf(entry)), reject } };
+        queue.push(entry);
       });
     },
 

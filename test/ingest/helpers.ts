@@ -19,7 +19,7 @@ export class MemorySink implements ReadingSink {
   readonly held: { readings: readonly Reading[]; resolve(): void; reject(error: Error): void }[] = [];
   mode: 'resolve' | 'reject' | 'hold' = 'resolve';
 
-  appendReadings(readings: readonly Reading[], deadLetters: readonly DeadLetter[] = []): Promise<void> {
+  appendReadings(readings: readonly Reading[], deadLetters: readonly DeadLetter[] = []): Promise<readonly Reading[]> {
     if (readings.length > 0) this.appends.push(readings.length);
     if (this.mode === 'reject') return Promise.reject(new Error('store queue full'));
     if (this.mode === 'hold') {
@@ -29,7 +29,7 @@ export class MemorySink implements ReadingSink {
           resolve: () => {
             this.readings.push(...readings);
             this.deadLetters.push(...deadLetters);
-            resolve();
+            resolve(readings);
           },
           reject,
         });
@@ -37,7 +37,7 @@ export class MemorySink implements ReadingSink {
     }
     this.readings.push(...readings);
     this.deadLetters.push(...deadLetters);
-    return Promise.resolve();
+    return Promise.resolve(readings);
   }
 
   appendDeadLetter(deadLetter: DeadLetter): void {

@@ -12,12 +12,13 @@ import { startDaemon, tempDir, type DaemonProcess, LOCAL_DAEMON_ENV } from '../h
  */
 const cleanups = cleanupsAfterEach();
 
-async function daemonAndClient(tag: string): Promise<{ daemon: DaemonProcess; db: string; client: MqttClient; letters: { reason: string; payload: string; detail?: string; topic: string }[] }> {
+async function daemonAndClient(tag: string, env: Record<string, string> = {}): Promise<{ daemon: DaemonProcess; db: string; client: MqttClient; letters: { reason: string; payload: string; detail?: string; topic: string }[] }> {
   const db = join(tempDir(`wwtp-${tag}-`), 'edge.sqlite');
   const daemon = await startDaemon({
     WWTP_EDGE_STORAGE__PATH: db,
     ...LOCAL_DAEMON_ENV,
     WWTP_EDGE_INGEST__MAX_AGE_DAYS: '36500',
+    ...env,
   });
   cleanups.push(async () => {
     if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
@@ -108,5 +109,38 @@ describe('event time and keys, daemon as a child process', () => {
       { ts: x + 2, value: 30 },
     ]);
     expect(dead.map((d) => (JSON.parse(d.payload) as { value: number }).value)).toEqual([55, 56, 31]);
+  }, 60_000);
+
+  it('a conflicting duplicate stays out of the windows: a good reading repeating the key of a stored bad one is not windowed', async () => {
+    const { daemon, db, client, letters } = await daemonAndClient('dupwindow', {
+      WWTP_EDGE_WINDOWS__SIZE_SEC: '60',
+      WWTP_EDGE_WINDOWS__SLIDE_SEC: '60',
+      WWTP_EDGE_WINDOWS__ALLOWED_LATENESS_SEC: '0',
+    });
+    const minute = 60_000;
+    const start = Math.floor(Date.now() / minute) * minute - 10 * minute;
+    const topic = 'wwtp/demo/aerobic/do';
+    // the reading at +20 s is stored as bad (so not windowed), then comes again as good with another value
+    for (let i = 0; i < 6; i += 1) await client.publishAsync(topic, JSON.stringify({ value: 2, ts: start + i * 10_000, quality: i === 2 ? 'bad' : 'good' }), { qos: 1 });
+    await client.publishAsync(topic, JSON.stringify({ value: 8, ts: start + 20_000 }), { qos: 1 });
+    // and an exact resend of a windowed one
+    await client.publishAsync(topic, JSON.stringify({ value: 2, ts: start + 30_000 }), { qos: 1 });
+    // the next window's first reading closes this one
+    await client.publishAsync(topic, JSON.stringify({ value: 2, ts: start + minute + 10_000 }), { qos: 1 });
+    await until(() => letters.length >= 1);
+    const windowRow = (): { features: string } | undefined => {
+      const raw = new Database(db, { readonly: true });
+      try {
+        return raw.prepare("SELECT features FROM windows WHERE stage = 'aerobic' AND window_end = ?").get(start + minute) as { features: string } | undefined;
+      } finally {
+        raw.close();
+      }
+    };
+    await until(() => windowRow() !== undefined);
+    daemon.child.kill('SIGTERM');
+    await daemon.exited();
+    expect(letters.map((l) => l.reason)).toEqual(['conflicting_duplicate']);
+    const features = JSON.parse(windowRow()?.features ?? '{}') as Record<string, { mean: number; max: number; count: number }>;
+    expect(features['do']).toMatchObject({ mean: 2, max: 2, count: 5 });
   }, 60_000);
 });

@@ -30,7 +30,7 @@ function sink() {
     deadLetters,
     appendReadings: (r: readonly Reading[]) => {
       readings.push(...r);
-      return Promise.resolve();
+      return Promise.resolve(r);
     },
     appendDeadLetter: (d: DeadLetter) => void deadLetters.push(d),
   };

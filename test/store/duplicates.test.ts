@@ -22,7 +22,10 @@ describe('readings that repeat a stored key (stage, signal, ts)', () => {
     const letters: DeadLetter[] = [];
     store.onDeadLetter((d) => letters.push(d));
     await store.appendReadings([reading(T, 10)]);
-    await Promise.all([store.appendReadings([reading(T, 55), reading(T + 1, 1)]), store.appendReadings([reading(T, 10), reading(T + 1, 1, 'bad'), reading(T + 2, 2), reading(T + 2, 3)])]);
+    const [first, second] = await Promise.all([store.appendReadings([reading(T, 55), reading(T + 1, 1)]), store.appendReadings([reading(T, 10), reading(T + 1, 1, 'bad'), reading(T + 2, 2), reading(T + 2, 3)])]);
+    // each append resolves with what it stored (what goes on to the windows)
+    expect(first?.map((r) => [r.ts, r.value])).toEqual([[T + 1, 1]]);
+    expect(second?.map((r) => [r.ts, r.value])).toEqual([[T + 2, 2]]);
     expect(store.count('readings')).toBe(3);
     expect(store.count('deadletters')).toBe(3);
     expect(letters.map((l) => [l.reason, (JSON.parse(l.payload) as { value: number }).value])).toEqual([
