@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { EdgeConfig } from './config/schema.js';
 import type { PlantWindow } from './contract/ports.js';
-import { createAlarms, sheddingCondition, type ShedTotals } from './alarms/index.js';
+import { createAlarms, sheddingClearedMessage, sheddingCondition, SHEDDING_ALARM_ID, type ShedTotals } from './alarms/index.js';
 import { createBroker } from './broker/index.js';
 import { createControl, SetpointHistory } from './control/index.js';
 import { createIngest } from './ingest/index.js';
@@ -218,6 +218,13 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
       alarms.sink.raise(sheddingCondition(info, shedTotals), info.ts);
     }
     status.publishNow({ shedding: info });
+  });
+  // Cleared once a check sheds nothing and finds the data back under the budget (budget raised, retention).
+  store.onUnderBudget((info) => {
+    if (!alarms.active(SHEDDING_ALARM_ID)) return;
+    alarms.sink.clear(SHEDDING_ALARM_ID, info.ts, sheddingClearedMessage(info, shedTotals));
+    // the next episode counts its rows from its own first pass
+    shedTotals = undefined;
   });
   inference.onActivation((event) => status.publishNow({ modelActivation: event }));
 

@@ -44,6 +44,8 @@ export interface Alarms {
   onWindow(plant: PlantWindow, extras?: { readonly predictions?: readonly PredictionRow[] | undefined }): void;
   /** Re-evaluates delays, shelving and flood at the current time (also run by the timer). */
   tick(): void;
+  /** The alarm's condition stands (active, acknowledged or not, or shelved while present). */
+  active(id: string): boolean;
   list(): AlarmList;
 }
 
@@ -259,10 +261,10 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
         save();
       });
     },
-    clear(id, ts) {
+    clear(id, ts, message) {
       guarded('clear', () => {
         observe(ts);
-        if (isSystemAlarm(id)) reportSystem(id, { type: 'clear', ts });
+        if (isSystemAlarm(id)) reportSystem(id, { type: 'clear', ts, message });
         else reportCondition(id, false, ts);
         settleAll(now());
         save();
@@ -301,6 +303,7 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
       return Promise.resolve();
     },
     tick,
+    active: isActive,
     onCommand(cmd) {
       if (cmd.kind !== 'alarm_ack' && cmd.kind !== 'alarm_shelve') return;
       guarded(cmd.kind, () => {

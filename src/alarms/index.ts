@@ -4,4 +4,4 @@ export { report, settle, type Debounce } from './debounce.js';
 export { admit, calm, emptyFlood, type Flood } from './flood.js';
 export { sensorReport, predictionReport, staleId, limitId, predictedId } from './sources.js';
 export { isSystemAlarm, SYSTEM_ALARM_PREFIXES, type AlarmRecord, type AlarmEvent, type AlarmState } from './types.js';
-export { sheddingCondition, SHEDDING_ALARM_ID, type ShedReport, type ShedTotals } from './system.js';
+export { sheddingClearedMessage, sheddingCondition, SHEDDING_ALARM_ID, type ShedReport, type ShedTotals, type UnderBudgetReport } from './system.js';

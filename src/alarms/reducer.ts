@@ -31,7 +31,7 @@ export function reduceAlarm(record: AlarmRecord | undefined, event: AlarmEvent):
     }
     case 'clear': {
       if (!record || !record.conditionActive) return same;
-      const next = { ...record, conditionActive: false };
+      const next = { ...record, conditionActive: false, ...(event.message !== undefined ? { message: event.message } : {}) };
       if (record.state === 'active_unack') return to({ ...next, state: 'cleared_unack', clearedAt: event.ts, updatedAt: event.ts });
       if (record.state === 'active_ack') return to({ ...next, state: 'cleared', clearedAt: event.ts, updatedAt: event.ts });
       return { record: { ...next, clearedAt: record.state === 'shelved' ? event.ts : record.clearedAt }, changed: false, by: null };

@@ -25,7 +25,8 @@ export interface AlarmRecord {
 
 export type AlarmEvent =
   | { readonly type: 'raise'; readonly condition: AlarmCondition; readonly ts: number }
-  | { readonly type: 'clear'; readonly ts: number }
+  /** `message`: the text the cleared alarm carries from now on (a system alarm saying what ended it). */
+  | { readonly type: 'clear'; readonly ts: number; readonly message?: string | undefined }
   | { readonly type: 'ack'; readonly by: string; readonly ts: number }
   | { readonly type: 'shelve'; readonly by: string; readonly until: number; readonly ts: number }
   | { readonly type: 'unshelve'; readonly ts: number };

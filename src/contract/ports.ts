@@ -102,5 +102,6 @@ export interface AlarmCondition {
 }
 export interface AlarmSink {
   raise(condition: AlarmCondition, ts: number): void;
-  clear(id: string, ts: number): void;
+  /** `message` replaces the alarm's text as it clears (system alarms; ignored for process alarms). */
+  clear(id: string, ts: number, message?: string): void;
 }

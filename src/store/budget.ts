@@ -20,6 +20,21 @@ import { TABLE_SPECS } from './tables.js';
  */
 export const HIGH_WATER = 0.9;
 export const LOW_WATER = 0.8;
+/**
+ * Data back under the budget: below this share of the data budget, under where a shedding pass leaves
+ * them (LOW_WATER), so `storage.shedding` clears once the budget was raised or retention freed room, and
+ * does not come and go with the passes of a store that stays full.
+ */
+export const CLEAR_WATER = 0.7;
+
+/** A budget check that shed nothing and found the data under CLEAR_WATER of their budget. */
+export interface UnderBudgetInfo {
+  readonly ts: number;
+  readonly maxBytes: number;
+  readonly dataBudgetBytes: number;
+  /** Data (live pages), bytes. */
+  readonly usedBytes: number;
+}
 
 const MIB = 1_048_576;
 

@@ -11,7 +11,7 @@ import { AUTOCHECKPOINT_PAGES, Checkpointer } from './checkpointer.js';
 import { EdgeError, type Component } from '../lib/lifecycle.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
-import { applyRetention, shedToBudget, walAllowance, type SheddingInfo } from './budget.js';
+import { applyRetention, CLEAR_WATER, dataBudget, dataBytes, shedToBudget, walAllowance, type SheddingInfo, type UnderBudgetInfo } from './budget.js';
 import { CommitQueue, type QueueEntry } from './commit-queue.js';
 import { createDuplicateCheck, type Duplicate, type DuplicateKind } from './duplicates.js';
 import { createReader, type HistoryFilter, type HistoryPage, type Reader } from './reader.js';
@@ -84,6 +84,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
   let stopping: Promise<void> | undefined;
   let lastRetention = 0;
   const sheddingListeners = new Set<(info: SheddingInfo) => void>();
+  const underBudgetListeners = new Set<(info: UnderBudgetInfo) => void>();
   const deadLetterListeners = new Set<(deadLetter: DeadLetter) => void>();
   /** Readings of an entry that repeated a stored key, set by its transaction, read once it is durable. */
   const duplicatesOf = new WeakMap<Entry, { readonly duplicates: readonly Duplicate[]; readonly letters: readonly DeadLetter[] }>();
@@ -372,7 +373,10 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     }
     const info = shedToBudget({ db: handle, maxBytes: config.maxBytes, syncedUpTo, fileBytes: sizeBytes, compact, now });
     sizeGauge.set(sizeBytes());
-    if (!info) return undefined;
+    if (!info) {
+      if (underBudgetListeners.size > 0) underBudget(handle, now);
+      return undefined;
+    }
     for (const s of info.shed) shedRows.inc({ table: s.table, reason: 'budget' }, s.rows);
     log.warn(
       { shed: info.shed, usedBytesBefore: info.usedBytesBefore, usedBytesAfter: info.usedBytesAfter, dataBudgetBytes: info.dataBudgetBytes, fileBytesAfter: info.fileBytesAfter, exhausted: info.exhausted },
@@ -387,6 +391,20 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       }
     }
     return info;
+  }
+
+  /** Tells the listeners when the data are back under the budget (CLEAR_WATER). */
+  function underBudget(handle: Database.Database, now: number): void {
+    const info: UnderBudgetInfo = { ts: now, maxBytes: config.maxBytes, dataBudgetBytes: dataBudget(config.maxBytes), usedBytes: dataBytes(handle) };
+    if (info.usedBytes >= CLEAR_WATER * info.dataBudgetBytes) return;
+    for (const listener of underBudgetListeners) {
+      try {
+        listener(info);
+      } catch (error) {
+        ctx.metrics.handlerErrors.inc({ component: 'store' });
+        log.error({ err: error }, 'under-budget listener failed');
+      }
+    }
   }
 
   /** Database, WAL and shared-memory files on disk: what storage.maxBytes bounds. */
@@ -492,6 +510,11 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     onShedding(listener: (info: SheddingInfo) => void): () => void {
       sheddingListeners.add(listener);
       return () => sheddingListeners.delete(listener);
+    },
+    /** Budget checks that shed nothing and found the data under CLEAR_WATER of their budget. */
+    onUnderBudget(listener: (info: UnderBudgetInfo) => void): () => void {
+      underBudgetListeners.add(listener);
+      return () => underBudgetListeners.delete(listener);
     },
 
     history<T extends HistoryTable>(table: T, since: string | undefined, limit: number, filter?: HistoryFilter): HistoryPage<T> {

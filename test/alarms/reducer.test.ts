@@ -22,6 +22,10 @@ function run(events: AlarmEvent[]): { record: AlarmRecord | undefined; states: s
 }
 
 describe('alarm state machine (ISA-18.2)', () => {
+  it('a clear with a message takes its text; a clear without one keeps the raised text', () => {
+    expect(run([raise(1), { type: 'clear', ts: 2, message: 'back to normal' }]).record).toMatchObject({ state: 'cleared_unack', message: 'back to normal' });
+    expect(run([raise(1), clear(2)]).record).toMatchObject({ state: 'cleared_unack', message: 'DO low' });
+  });
   it('normal -> active_unack on raise', () => {
     const { record, states } = run([raise(1)]);
     expect(states).toEqual(['active_unack']);

@@ -28,9 +28,7 @@ const fileSize = (path: string): number => {
 };
 const filesOf = (db: string): number => fileSize(db) + fileSize(`${db}-wal`) + fileSize(`${db}-shm`);
 
-async function daemonWithBudget(maxBytes: number, env: Record<string, string> = {}): Promise<{ daemon: DaemonProcess; db: string }> {
-  const dir = tempDir('wwtp-budget-');
-  const db = join(dir, 'edge.sqlite');
+async function daemonWithBudget(maxBytes: number, env: Record<string, string> = {}, db = join(tempDir('wwtp-budget-'), 'edge.sqlite')): Promise<{ daemon: DaemonProcess; db: string }> {
   const daemon = await startDaemon({
     WWTP_EDGE_STORAGE__PATH: db,
     WWTP_EDGE_STORAGE__MAX_BYTES: String(maxBytes),
@@ -140,5 +138,45 @@ describe('disk budget, daemon as a child process', () => {
     expect((raised?.raisedAt ?? Infinity) - firstShed).toBeLessThanOrEqual(BUDGET_CHECK_MS);
     // Its text follows the passes.
     expect(new Set(shedding.map((a) => a.message)).size).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+
+  it('clears storage.shedding once the data are back under the budget (maxBytes raised), its text saying so, without shedding again', async () => {
+    type Alarm = { id: string; state: string; message: string };
+    const watch = async (daemon: DaemonProcess, tag: string): Promise<{ client: MqttClient; shedding: Alarm[] }> => {
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { reconnectPeriod: 0, clientId: `budget-${tag}-${process.pid}` });
+      cleanups.push(() => client.endAsync(true));
+      const shedding: Alarm[] = [];
+      client.on('message', (_topic, payload) => {
+        if (payload.length > 0) shedding.push(JSON.parse(payload.toString()) as Alarm);
+      });
+      await client.subscribeAsync('wwtp/demo/alarms/storage.shedding', { qos: 1 });
+      return { client, shedding };
+    };
+    const full = await daemonWithBudget(4 * 1_048_576);
+    const first = await watch(full.daemon, 'small');
+    const started = Date.now();
+    await publishAtRate(first.client, 'demo', SIGNALS, RATE, () => first.shedding.some((a) => a.state === 'active_unack') || Date.now() - started > 60_000);
+    await new Promise((r) => setTimeout(r, 2 * BUDGET_CHECK_MS));
+    full.daemon.child.kill('SIGTERM');
+    await full.daemon.exited();
+    expect(shedPasses(full.daemon.logs).length).toBeGreaterThan(0);
+    expect(first.shedding.at(-1)?.state).toBe('active_unack');
+
+    // The same file under a budget eight times larger: the first check finds the data well under it.
+    const roomy = await daemonWithBudget(32 * 1_048_576, {}, full.db);
+    const second = await watch(roomy.daemon, 'roomy');
+    const deadline = Date.now() + 20 * BUDGET_CHECK_MS;
+    while (!second.shedding.some((a) => a.state === 'cleared_unack') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    roomy.daemon.child.kill('SIGTERM');
+    await roomy.daemon.exited();
+    const cleared = second.shedding.find((a) => a.state === 'cleared_unack');
+    expect(cleared).toBeDefined();
+    expect(cleared?.message).toMatch(/^disk budget 32\.0 MiB: data back under it at .*, no longer shedding/);
+    expect(shedPasses(roomy.daemon.logs)).toEqual([]);
+    const raw = new Database(full.db, { readonly: true });
+    const events = raw.prepare("SELECT state, message FROM alarm_events WHERE alarm_id = 'storage.shedding' ORDER BY seq").all() as { state: string; message: string }[];
+    raw.close();
+    expect(events.map((e) => e.state)).toEqual(['active_unack', 'cleared_unack']);
+    expect(events[1]?.message).toBe(cleared?.message);
   }, 120_000);
 });
