@@ -44,7 +44,9 @@ describe('WAL fsync off the event loop', () => {
     await store.start(new AbortController().signal);
     const appends = Array.from({ length: 5 }, (_, i) => store.appendReadings(readingsFrom(i * 300, 300)));
     await store.stop();
-    expect(await Promise.allSettled(appends)).toEqual(Array.from({ length: 5 }, () => ({ status: 'fulfilled', value: undefined })));
+    const settled = await Promise.allSettled(appends);
+    expect(settled.map((s) => s.status)).toEqual(Array.from({ length: 5 }, () => 'fulfilled'));
+    expect(settled.map((s) => (s.status === 'fulfilled' ? s.value.length : 0))).toEqual([300, 300, 300, 300, 300]);
     const reopened = openStore(path);
     await reopened.start(new AbortController().signal);
     cleanups.push(() => reopened.stop());
