@@ -104,6 +104,26 @@ export interface ReadingRow {
   readonly quality: Quality;
 }
 
+/**
+ * model_events: key (ts, model, event). One row per lifecycle event of a model version: activation,
+ * rollback, a retraining trigger, a gate result.
+ */
+export interface ModelEventRow {
+  /** Wall time of the event (activations) or plant time (triggers, judged on plant windows). */
+  readonly ts: number;
+  /** `name@version` the event is about. */
+  readonly model: string;
+  readonly event: 'activation' | 'rollback' | 'trigger' | 'gate';
+  /** activation/rollback: `cli` or `daemon`; trigger: `daemon`; gate: where it ran. */
+  readonly by: string;
+  /** The version active before (activation, rollback), else null. */
+  readonly previous: string | null;
+  /** One line: why (the trigger's reason, the gate's verdict). */
+  readonly reason: string;
+  /** JSON: the event's figures (the gate's report, the trigger's inputs). */
+  readonly detail: string;
+}
+
 export interface TableRows {
   readings: ReadingRow;
   windows: WindowRow;
@@ -113,6 +133,7 @@ export interface TableRows {
   alarm_events: AlarmEventRow;
   setpoints: SetpointRow;
   operator_actions: OperatorActionRow;
+  model_events: ModelEventRow;
 }
 export type HistoryTable = keyof TableRows;
 export const HISTORY_TABLES: readonly HistoryTable[] = [
@@ -124,4 +145,5 @@ export const HISTORY_TABLES: readonly HistoryTable[] = [
   'alarm_events',
   'setpoints',
   'operator_actions',
+  'model_events',
 ];

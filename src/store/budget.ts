@@ -73,6 +73,7 @@ export const SHED_ORDER: readonly ShedStep[] = [
   { table: 'alarm_events', part: 'synced' },
   { table: 'setpoints', part: 'synced' },
   { table: 'operator_actions', part: 'synced' },
+  { table: 'model_events', part: 'synced' },
 ];
 
 export interface ShedCount {

@@ -134,6 +134,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, statements: [], run: wholeMillisecondReadings },
   // Readings' seq without AUTOINCREMENT (one page less per commit).
   { version: 4, statements: [], run: readingsWithoutAutoincrement },
+  // Model lifecycle events: activations, rollbacks, retraining triggers, gate results.
+  { version: 5, statements: specChanges(5) },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

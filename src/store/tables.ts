@@ -133,6 +133,21 @@ export const TABLE_SPECS: { readonly [T in HistoryTable]: TableSpec } = {
     timeColumn: 'ts',
     since: 2,
   },
+  model_events: {
+    name: 'model_events',
+    columns: [
+      c('ts', 'int'),
+      c('model', 'text', 'model', 128),
+      c('event', 'text', 'event', 16),
+      c('by', 'text', 'by', 32),
+      c('previous', 'nullable_text', 'previous', 64),
+      c('reason', 'json'),
+      c('detail', 'json'),
+    ],
+    key: ['ts', 'model', 'event'],
+    timeColumn: 'ts',
+    since: 5,
+  },
 };
 
 /** The columns a table had at a schema version. */

@@ -60,6 +60,8 @@ export const CENTRAL_MIGRATIONS: readonly CentralMigration[] = [
   { version: 1, statements: (prefix) => specChanges(prefix, 1) },
   // Operators' comments, ack times and verdicts on alarm events; the operator_actions table.
   { version: 2, statements: (prefix) => specChanges(prefix, 2) },
+  // Model lifecycle events (SQLite schema version 5).
+  { version: 3, statements: (prefix) => specChanges(prefix, 5) },
 ];
 
 export function versionTableSql(prefix: string): string {

@@ -33,6 +33,7 @@ export class MemoryTables implements TableWriter {
     indicators: [],
     predictions: [],
     anomalies: [],
+    model_events: [],
     alarm_events: [],
     setpoints: [],
     operator_actions: [],
