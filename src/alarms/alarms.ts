@@ -47,6 +47,18 @@ export interface Alarms {
   /** The alarm's condition stands (active, acknowledged or not, or shelved while present). */
   active(id: string): boolean;
   list(): AlarmList;
+  /** Every operator verdict kept on an alarm event (live skill of the detectors counts them). */
+  onVerdict(listener: (verdict: AlarmVerdict) => void): () => void;
+}
+
+/** An operator's verdict on an alarm, as kept on its alarm_events row. */
+export interface AlarmVerdict {
+  readonly alarmId: string;
+  readonly stage: AlarmEventRow['stage'];
+  readonly verdict: 'false_alarm' | 'confirmed';
+  /** Event time of the row that carries it. */
+  readonly ts: number;
+  readonly by: string;
 }
 
 interface Pending {
@@ -99,6 +111,7 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
   let lastEventTs: number | undefined;
   let lastEventWall = 0;
   let timer: { clear(): void } | undefined;
+  const verdictListeners = new Set<(verdict: AlarmVerdict) => void>();
 
   /** Reads the persisted states (start: the store is open by then; constructors do no I/O). */
   function restore(): void {
@@ -138,22 +151,11 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
   /** What an operator said with an ack or a shelve, kept on the transition's row. */
   type Remark = Pick<AlarmEventRow, 'comment' | 'ackedAt' | 'verdict'>;
 
-  function apply(id: string, event: AlarmEvent, remark: Remark = {}): void {
-    const before = records.get(id);
-    const { record, changed, by } = reduceAlarm(before, event);
-    if (!record) return;
-    records.set(id, record);
-    if (!changed) {
-      // A standing alarm whose text or severity changed: the retained message follows (no transition row).
-      const described = before !== undefined && (before.message !== record.message || before.severity !== record.severity);
-      if (described && record.state !== 'shelved') ctx.publisher.publish('alarm', { alarmId: id }, toMessage(record));
-      return;
-    }
-    log.info({ alarmId: id, state: record.state, severity: record.severity, stage: record.stage, ...(by ? { by } : {}), ts: record.updatedAt, message: record.message }, `alarm ${id} ${record.state}`);
+  function insertEvent(record: AlarmRecord, ts: number, by: string | null, remark: Remark): void {
     ctx.tables.insert('alarm_events', [
       {
-        alarmId: id,
-        ts: record.updatedAt,
+        alarmId: record.id,
+        ts,
         state: record.state,
         severity: record.severity,
         stage: record.stage,
@@ -165,6 +167,31 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
         verdict: remark.verdict ?? null,
       },
     ]);
+    if (remark.verdict && by) for (const listener of verdictListeners) listener({ alarmId: record.id, stage: record.stage, verdict: remark.verdict, ts, by });
+  }
+
+  function apply(id: string, event: AlarmEvent, remark: Remark = {}): void {
+    const before = records.get(id);
+    const { record, changed, by } = reduceAlarm(before, event);
+    if (!record) return;
+    records.set(id, record);
+    if (!changed && event.type === 'ack' && remark.verdict && before) {
+      // A verdict given after the ack (the operator learnt more later): its own row in the state the
+      // alarm is in, a millisecond after the last one so that its key is new.
+      const ts = Math.max(event.ts, before.updatedAt + 1);
+      records.set(id, { ...record, updatedAt: ts });
+      log.info({ alarmId: id, state: record.state, by: event.by, verdict: remark.verdict, ts }, `alarm ${id} judged ${remark.verdict}`);
+      insertEvent(record, ts, event.by, remark);
+      return;
+    }
+    if (!changed) {
+      // A standing alarm whose text or severity changed: the retained message follows (no transition row).
+      const described = before !== undefined && (before.message !== record.message || before.severity !== record.severity);
+      if (described && record.state !== 'shelved') ctx.publisher.publish('alarm', { alarmId: id }, toMessage(record));
+      return;
+    }
+    log.info({ alarmId: id, state: record.state, severity: record.severity, stage: record.stage, ...(by ? { by } : {}), ...(remark.verdict ? { verdict: remark.verdict } : {}), ts: record.updatedAt, message: record.message }, `alarm ${id} ${record.state}`);
+    insertEvent(record, record.updatedAt, by, remark);
     ctx.publisher.publish('alarm', { alarmId: id }, toMessage(record));
   }
 
@@ -331,6 +358,10 @@ export function createAlarms(ctx: AlarmsContext): Alarms {
         settleAll(now());
         save();
       });
+    },
+    onVerdict(listener) {
+      verdictListeners.add(listener);
+      return () => verdictListeners.delete(listener);
     },
     list() {
       const alarms = [...records.values()].sort((a, b) => b.raisedAt - a.raisedAt).map(toMessage);

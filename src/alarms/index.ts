@@ -1,4 +1,4 @@
-export { createAlarms, toMessage, ALARMS_STATE_KEY, FLOOD_ALARM_ID, type Alarms, type AlarmsContext, type AlarmList } from './alarms.js';
+export { createAlarms, toMessage, ALARMS_STATE_KEY, FLOOD_ALARM_ID, type Alarms, type AlarmsContext, type AlarmList, type AlarmVerdict } from './alarms.js';
 export { reduceAlarm, isStanding } from './reducer.js';
 export { report, settle, type Debounce } from './debounce.js';
 export { admit, calm, emptyFlood, type Flood } from './flood.js';

@@ -175,6 +175,18 @@ describe('ingest: HMI commands', () => {
     expect(h.sink.deadLetters.map((d) => d.reason)).toEqual([reason]);
   });
 
+  it('refuses an ack whose verdict is not one, whole, keeping it in the dead letters with a reason naming the verdict', async () => {
+    const h = ingestHarness({ clock });
+    const payload = JSON.stringify({ by: 'night-op', comment: 'pump restarted', verdict: 'maybe' });
+    expect(await h.send(`wwtp/${h.config.site}/hmi/alarms/anomaly.aerobic/ack`, payload)).toBe(true);
+    expect(h.commands).toHaveLength(0);
+    expect(h.sink.deadLetters.map((d) => [d.reason, d.payload, d.detail])).toEqual([
+      ['invalid_command', payload, 'verdict "maybe" is not "false_alarm" or "confirmed": ack not applied, send it again with one of them or without a verdict'],
+    ]);
+    await h.send(`wwtp/${h.config.site}/hmi/alarms/anomaly.aerobic/ack`, JSON.stringify({ by: 'night-op', verdict: 'confirmed' }));
+    expect(h.commands).toEqual([{ kind: 'alarm_ack', alarmId: 'anomaly.aerobic', by: 'night-op', comment: undefined, verdict: 'confirmed', ts: now }]);
+  });
+
   it('survives a throwing command consumer', async () => {
     const h = ingestHarness({ clock, onCommand: () => { throw new Error('alarm module down'); } });
     expect(await h.send(`wwtp/${h.config.site}/hmi/alarms/a1/ack`, '{"by":"x"}')).toBe(true);

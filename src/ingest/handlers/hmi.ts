@@ -1,6 +1,6 @@
 import { isLoop } from '../../contract/plant.js';
 import type { HmiCommand } from '../../contract/ports.js';
-import { alarmAck, alarmShelve, loopDecision, loopMode } from '../../contract/topics.js';
+import { alarmAck, alarmShelve, alarmVerdict, loopDecision, loopMode } from '../../contract/topics.js';
 import type { Handler } from '../kit.js';
 import type { Route } from '../router.js';
 import type { Rejection } from '../validate.js';
@@ -20,6 +20,14 @@ function issue(error: { issues: readonly { path: readonly PropertyKey[]; message
   return first ? `${first.path.map(String).join('.') || '(root)'}: ${first.message}` : 'invalid body';
 }
 
+/** The one-line reason for an ack whose verdict is not one (the whole ack is refused, kept in dead letters). */
+function badVerdict(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null || !('verdict' in json)) return undefined;
+  const verdict = (json as { verdict: unknown }).verdict;
+  if (verdict === undefined || alarmVerdict.safeParse(verdict).success) return undefined;
+  return `verdict ${JSON.stringify(verdict)?.slice(0, 40) ?? String(verdict)} is not "false_alarm" or "confirmed": ack not applied, send it again with one of them or without a verdict`;
+}
+
 /**
  * The HMI's command topics under `wwtp/{site}/hmi/`: alarm ack/shelve, loop mode and the decision on a
  * loop's recommendation. The web HMI's actions are decoded here too (one code path).
@@ -33,7 +41,7 @@ export function decodeHmiCommand(path: readonly string[], payload: Buffer, ts: n
     if (json === undefined) return { reason: 'invalid_command', detail: 'body is not JSON' };
     if (verb === 'ack') {
       const parsed = alarmAck.safeParse(json);
-      if (!parsed.success) return { reason: 'invalid_command', detail: issue(parsed.error) };
+      if (!parsed.success) return { reason: 'invalid_command', detail: badVerdict(json) ?? issue(parsed.error) };
       return { kind: 'alarm_ack', alarmId: id, by: parsed.data.by, comment: parsed.data.comment, verdict: parsed.data.verdict, ts };
     }
     const parsed = alarmShelve.safeParse(json);
@@ -60,7 +68,11 @@ export function decodeHmiCommand(path: readonly string[], payload: Buffer, ts: n
 export const handleHmi: Handler<Extract<Route, { kind: 'hmi' }>> = (route, topic, payload, _ack, kit) => {
   const decoded = decodeHmiCommand(route.path, payload, kit.now());
   if (decoded === undefined) kit.deadLetter(topic, payload, 'unknown_topic', 'not an HMI command topic');
-  else if ('reason' in decoded) kit.deadLetter(topic, payload, decoded.reason, decoded.detail);
+  else if ('reason' in decoded) {
+    // An operator's command that did nothing: said in the log as well as in the dead letters.
+    kit.logger.warn({ topic, reason: decoded.reason, detail: decoded.detail }, `HMI command refused: ${decoded.detail ?? decoded.reason}`);
+    kit.deadLetter(topic, payload, decoded.reason, decoded.detail);
+  }
   else kit.command(decoded);
   return false;
 };
