@@ -13,7 +13,7 @@ describe('schema version 2: operator comments, ack times, verdicts, operator_act
     db.prepare('INSERT INTO schema_version VALUES (1, 0)').run();
     expect(columns(db, 'alarm_events')).not.toContain('verdict');
     db.prepare(`INSERT INTO alarm_events (alarm_id, ts, state, severity, stage, signal, message, "by") VALUES ('a', 1, 'active_unack', 'high', 'aerobic', NULL, 'm', NULL)`).run();
-    expect(migrate(db, 5)).toEqual(MIGRATIONS.map((m) => m.version).filter((v) => v > 1));
+    expect(migrate(db, 5)).toEqual([2, 3]);
     expect(columns(db, 'alarm_events')).toEqual(expect.arrayContaining(['comment', 'acked_at', 'verdict']));
     expect(columns(db, 'operator_actions')).toEqual(['seq', 'ts', 'by', 'action', 'target', 'source', 'detail']);
     expect(db.prepare('SELECT alarm_id, verdict FROM alarm_events').all()).toEqual([{ alarm_id: 'a', verdict: null }]);
@@ -22,7 +22,7 @@ describe('schema version 2: operator comments, ack times, verdicts, operator_act
 
   it('a new store gets the same columns in one go', () => {
     const db = new Database(':memory:');
-    expect(migrate(db, 1)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(migrate(db, 1)).toEqual([1, 2, 3]);
     expect(columns(db, 'alarm_events')).toEqual(expect.arrayContaining(['comment', 'acked_at', 'verdict']));
     expect(columns(db, 'operator_actions')).toContain('detail');
   });
