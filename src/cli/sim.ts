@@ -31,7 +31,7 @@ export async function simCommand(opts: Record<string, string | boolean | undefin
   if (scenario !== undefined && !existsSync(scenario)) throw new UsageError(`scenario file not found: ${scenario}`);
   const lockstep = opts['lockstep'] === true;
   const startMs = simStartMs(Date.now(), days, lockstep ? 1 : speed);
-  const clock = lockstep ? undefined : sim.plantClock({ speed, startMs, notAheadOfWall: true });
+  const clock = lockstep ? undefined : sim.plantClock({ speed, startMs, notAheadOfWall: true, startOnFirstRead: true });
   io.stderr.write(
     `sim: ${days} plant days of site ${site} at ${lockstep ? 'lockstep' : `${speed}x`} into ${redact(broker)}, plant time ${new Date(startMs).toISOString()} to ${new Date(startMs + days * 86_400_000).toISOString()}` +
       `${truthFile ? `; fault ground truth to ${truthFile}` : ''}\n`,

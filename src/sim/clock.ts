@@ -7,6 +7,12 @@ export interface PlantClockOptions {
   readonly startMs: number;
   /** Never runs ahead of the wall clock: once it has caught up, it runs at 1x (`wwtp-edge sim`). */
   readonly notAheadOfWall?: boolean;
+  /**
+   * Plant time starts at startMs when the clock is first read, not when it is made: a twin that takes
+   * seconds to settle (a loaded machine) then paces from its first minute instead of publishing the
+   * minutes it missed meanwhile (at 2000x, 5 s of set-up are 3 plant hours) in one burst.
+   */
+  readonly startOnFirstRead?: boolean;
   /** Wall clock (epoch ms); injected by tests. */
   readonly wallNow?: () => number;
 }
@@ -19,9 +25,10 @@ export interface PlantClockOptions {
  */
 export function plantClock(opts: PlantClockOptions): Clock {
   const wallNow = opts.wallNow ?? ((): number => Date.now());
-  const wallStart = wallNow();
+  let wallStart = opts.startOnFirstRead ? undefined : wallNow();
   const now = (): number => {
     const wall = wallNow();
+    wallStart ??= wall;
     const plant = opts.startMs + (wall - wallStart) * opts.speed;
     return opts.notAheadOfWall ? Math.min(plant, Math.max(wall, opts.startMs)) : plant;
   };

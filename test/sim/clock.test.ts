@@ -28,4 +28,13 @@ describe('plant clock', () => {
       expect(startMs + days * 86_400_000 - clock.now()).toBeLessThanOrEqual(60_000 * Math.max(1, speed / 60));
     }
   });
+
+  it('for `wwtp-edge sim`: paces from its first read, so seconds of set-up are not published as one burst', () => {
+    let wall = NOW;
+    const clock = plantClock({ speed: 2000, startMs: NOW - 21_600_000, notAheadOfWall: true, startOnFirstRead: true, wallNow: () => wall });
+    wall += 5_000;
+    expect(clock.now()).toBe(NOW - 21_600_000);
+    wall += 1_000;
+    expect(clock.now()).toBe(NOW - 21_600_000 + 2_000_000);
+  });
 });
