@@ -25,6 +25,7 @@ import { createHmi } from './hmi/index.js';
 import { reportRequest } from './http/report.js';
 import { registerOperatorGauges } from './hmi/metrics.js';
 import { createCommissioningLog } from './status/commissioning.js';
+import { createModelLifecycle, registerLifecycleGauges } from './lifecycle/index.js';
 
 export interface RuntimeDeps {
   readonly logger: Logger;
@@ -117,7 +118,20 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   const setpoints = new SetpointHistory();
   const inference = createInference({ config, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, metrics, clock, setpoints });
   const control = createControl({ config: config.control, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, clock, history: setpoints });
-  const pipeline = createPlantPipeline({ config, publisher, tables: store, inference, alarms, control, logger: logger.child({ component: 'pipeline' }), metrics, clock, onProcessed: deps.onWindowProcessed });
+  // Live skill, drift and retraining triggers (src/lifecycle), fed after inference on every window.
+  const lifecycle = createModelLifecycle({ config: config.models.lifecycle, publisher, tables: store, state: store, logger, clock, models: () => inference.loaded() });
+  alarms.onVerdict((verdict) => lifecycle.onVerdict(verdict));
+  inference.onActivation((event) => lifecycle.onActivation(event));
+  inference.onRefusal((refusal) => lifecycle.onRefusal({ ...refusal, by: 'daemon' }));
+  registerLifecycleGauges(metrics.registry, () => lifecycle.latest());
+  const judged = {
+    onWindow: async (plant: PlantWindow) => {
+      const outcome = await inference.onWindow(plant);
+      lifecycle.onWindow(plant, outcome);
+      return outcome;
+    },
+  };
+  const pipeline = createPlantPipeline({ config, publisher, tables: store, inference: judged, alarms, control, logger: logger.child({ component: 'pipeline' }), metrics, clock, onProcessed: deps.onWindowProcessed });
 
   const commissioning = createCommissioningLog(logger.child({ component: 'ingest' }), config.signals.length);
   const ingest = createIngest({
@@ -186,10 +200,18 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
 
   registerOperatorGauges(metrics.registry, { alarms: () => alarms.list().alarms, models: () => inference.models(), storeBudgetBytes: config.storage.maxBytes });
 
+  /** GET /api/v1/models: each active version with its state and live figures (as last on edge/models). */
+  const modelsBody = (): unknown => {
+    const live = lifecycle.latest()?.models ?? [];
+    return inference.models().map((m) => {
+      const figures = live.find((l) => l.model === `${m.name}@${m.version}`);
+      return { ...m, state: 'active', live: figures ?? null };
+    });
+  };
   const routes = new Map<string, RouteHandler>([
     ['/api/v1/history', (rest, query) => historyRequest(store, rest[0] ?? '', query, config.http.maxPageRows)],
     ['/api/v1/alarms', () => ({ status: 200, body: alarms.list() })],
-    ['/api/v1/models', () => ({ status: 200, body: inference.models() })],
+    ['/api/v1/models', () => ({ status: 200, body: modelsBody() })],
     ['/api/v1/whatif', (_rest, query) => whatIfRequest(query)],
     ['/api/v1/report', (_rest, query) => reportRequest(store, config, query)],
   ]);
@@ -259,7 +281,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
       await ingest.idle();
     },
   };
-  const components: Component[] = [store, outlet, alarms, inference, control, pipeline, intake, ...(sync ? [sync] : []), hmi, http, status];
+  const components: Component[] = [store, outlet, alarms, lifecycle, inference, control, pipeline, intake, ...(sync ? [sync] : []), hmi, http, status];
   const group = new ComponentGroup(components, (name, error) => logger.error({ component: name, err: String(error) }, 'stop failed'));
 
   return {

@@ -100,6 +100,47 @@ export const deadLetterMessage = z.object({
   detail: z.string().optional(),
 });
 
+const figure = z.number().nullable();
+const skillFigures = z.object({ n: z.number(), r2: figure, mape: figure, mae: figure, mse: figure, mseSkill: figure });
+const driftFigures = z.object({ n: z.number(), psi: figure, shift: figure });
+const detectorFigures = z.object({ windows: z.number(), flagged: z.number(), flagRate: figure, flagsPerDay: figure, confirmed: z.number(), falseAlarms: z.number() });
+export const modelEventMessage = z.object({
+  ts: z.number(),
+  event: z.enum(['activation', 'rollback', 'trigger', 'gate']),
+  by: z.string(),
+  previous: z.string().nullable(),
+  reason: z.string(),
+});
+/** One model version on `edge/models`: its state, live skill and drift, the triggers that fire, the last event. */
+export const modelLiveMessage = z.object({
+  model: z.string(),
+  name: z.string(),
+  version: z.string(),
+  kind: z.string(),
+  state: z.enum(['active', 'shadow', 'candidate', 'rejected', 'rolled_back', 'inactive']),
+  /** Per `stage.signal@horizonMin` (predictors). */
+  skill: z.record(z.string(), z.object({ '24h': skillFigures, '7d': skillFigures })),
+  /** Per input `stage.signal.feature`. */
+  drift: z.record(z.string(), z.object({ '1d': driftFigures, '7d': driftFigures })),
+  /** Inputs whose 7-day PSI is above models.lifecycle.drift.psi. */
+  drifted: z.array(z.string()),
+  /** Autoencoders: live flag rate and verdicts against the held-out flag rate of training. */
+  detector: z.object({ trainingFlagRate: figure, '1d': detectorFigures, '7d': detectorFigures }).optional(),
+  triggers: z.array(z.object({ trigger: z.string(), reason: z.string(), inputs: z.array(z.string()).optional() })),
+  retrainingRequested: z.boolean(),
+  lastEvent: modelEventMessage.nullable(),
+});
+/** The retained `wwtp/{site}/edge/models`. */
+export const modelsMessage = z.object({
+  ts: z.number(),
+  /** Plant time the figures are at (the last window's end), null before the first window. */
+  plantTs: z.number().nullable(),
+  models: z.array(modelLiveMessage),
+});
+
+export type ModelEventMessage = z.infer<typeof modelEventMessage>;
+export type ModelLiveMessage = z.infer<typeof modelLiveMessage>;
+export type ModelsMessage = z.infer<typeof modelsMessage>;
 export type ReadingJson = z.infer<typeof readingJson>;
 export type AlarmAck = z.infer<typeof alarmAck>;
 export type AlarmShelve = z.infer<typeof alarmShelve>;
@@ -124,6 +165,7 @@ export interface OutTopics {
   alarm: { params: { alarmId: string }; payload: AlarmMessage };
   status: { params: Record<string, never>; payload: string };
   deadletter: { params: Record<string, never>; payload: DeadLetterMessage };
+  models: { params: Record<string, never>; payload: ModelsMessage };
 }
 export type OutKind = keyof OutTopics;
 
@@ -137,6 +179,7 @@ export const OUT_OPTIONS: Record<OutKind, { qos: 0 | 1; retain: boolean }> = {
   alarm: { qos: 1, retain: true },
   status: { qos: 1, retain: true },
   deadletter: { qos: 0, retain: false },
+  models: { qos: 1, retain: true },
 };
 
 export function outTopic<K extends OutKind>(site: string, kind: K, params: OutTopics[K]['params']): string {
@@ -159,6 +202,8 @@ export function outTopic<K extends OutKind>(site: string, kind: K, params: OutTo
       return `${base}/edge/status`;
     case 'deadletter':
       return `${base}/edge/deadletter`;
+    case 'models':
+      return `${base}/edge/models`;
     default:
       throw new Error(`unknown topic kind ${String(kind)}`);
   }

@@ -59,6 +59,17 @@ export interface Inference extends Component {
   rollback(name: string): Promise<ModelActivationEvent>;
   /** Every activation (API, CLI via registry.json, boot); the runtime publishes them on status. */
   onActivation(listener: (event: ModelActivationEvent) => void): () => void;
+  /** Every version the activation gate refused (the running one stays). */
+  onRefusal(listener: (refusal: ModelRefusal) => void): () => void;
+  /** The active model versions as loaded (manifest, inputs, targets). */
+  loaded(): LoadedModel[];
+}
+
+export interface ModelRefusal {
+  readonly ts: number;
+  readonly name: string;
+  readonly version: string;
+  readonly reason: string;
 }
 
 /** StateStore key holding the active versions and the recent activations. */
@@ -90,6 +101,7 @@ export function createInference(ctx: InferenceContext): Inference {
     name: 'wwtp_edge_model_failures_total', help: 'Model runs or activations that failed', labelNames: ['model'] as const, registers: [ctx.metrics.registry],
   }));
   const listeners = new Set<(event: ModelActivationEvent) => void>();
+  const refusalListeners = new Set<(refusal: ModelRefusal) => void>();
   const recent: ModelActivationEvent[] = [];
   let checks = new SensorChecks(cfg.sensorChecks, checked);
   // A check over a meter this plant does not have is left out, once, with a warning.
@@ -130,10 +142,11 @@ export function createInference(ctx: InferenceContext): Inference {
       clear(`model.${event.name}`, ctx.clock.now());
       for (const listener of listeners) listener(event);
     },
-    onFailure(name, error) {
+    onFailure(name, error, version) {
       failedRuns.inc({ model: name });
-      log.error({ model: name, err: error }, 'model refused by the activation gate');
+      log.error({ model: name, version, err: error }, 'model refused by the activation gate');
       raise(`model.${name}`, { severity: 'high', stage: 'effluent', message: `model ${name} refused: ${error.message}` }, lastTs || ctx.clock.now());
+      for (const listener of refusalListeners) listener({ ts: ctx.clock.now(), name, version, reason: error.message });
     },
   });
 
@@ -229,5 +242,10 @@ export function createInference(ctx: InferenceContext): Inference {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onRefusal(listener) {
+      refusalListeners.add(listener);
+      return () => refusalListeners.delete(listener);
+    },
+    loaded: () => registry.names().flatMap((n) => registry.get(n) ?? []),
   };
 }

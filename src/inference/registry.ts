@@ -34,7 +34,8 @@ export interface RegistryOptions extends SessionOptions {
   readonly now: () => number;
   /** Every activation, including the initial load and those picked up from registry.json. */
   readonly onActivation: (event: ModelActivationEvent) => void;
-  readonly onFailure: (name: string, error: Error) => void;
+  /** A version that failed the gate during reconcile (the running one stays). */
+  readonly onFailure: (name: string, error: Error, version: string) => void;
 }
 
 /**
@@ -93,14 +94,14 @@ export class ModelRegistry {
     return old.model.version;
   }
 
-  private async swapIn(name: string, version: string, action: ModelActivationEvent['action'], writeFile: boolean): Promise<ModelActivationEvent> {
+  private async swapIn(name: string, version: string, action: ModelActivationEvent['action'], writeFile: boolean, origin?: Pick<ModelActivationEvent, 'by' | 'ts'>): Promise<ModelActivationEvent> {
     const model = await loadVerifiedModel(bundleDir(this.options.modelsDir, name, version), this.options);
     if (model.name !== name || model.version !== version) {
       await model.session.release();
       throw new ModelError('MODEL_GATE_FAILED', `bundle in ${name}/${version} names itself ${model.id}`);
     }
     const previous = this.install(model);
-    const event: ModelActivationEvent = { ts: this.options.now(), name, version, previous, action, by: 'daemon' };
+    const event: ModelActivationEvent = { ts: origin?.ts ?? this.options.now(), name, version, previous, action, by: origin?.by ?? 'daemon' };
     if (writeFile) {
       let state = await readRegistry(this.options.modelsDir);
       // The implicitly active version (newest at boot) goes on the stack first, so rollback can reach it.
@@ -136,12 +137,15 @@ export class ModelRegistry {
       for (const name of names) {
         const wanted = activeVersion(state, name) ?? bundles.filter((b) => b.name === name).map((b) => b.version).sort(compareVersions).at(-1);
         if (!wanted || this.slots.get(name)?.model.version === wanted || this.refused.has(`${name}@${wanted}`)) continue;
+        // The registry.json event that asked for this version (`wwtp-edge models activate|rollback`): its
+        // action, author and time go on the daemon's event, so a restart records the same event again.
+        const asked = activeVersion(state, name) ? state.events.findLast((e) => e.name === name && e.version === wanted) : undefined;
         try {
-          const action = activeVersion(state, name) ? 'activate' : 'initial';
-          events.push(await this.swapIn(name, wanted, action, false));
+          const action = asked ? (asked.action === 'initial' ? 'activate' : asked.action) : activeVersion(state, name) ? 'activate' : 'initial';
+          events.push(await this.swapIn(name, wanted, action, false, asked));
         } catch (error) {
           this.refused.add(`${name}@${wanted}`);
-          this.options.onFailure(name, error as Error);
+          this.options.onFailure(name, error as Error, wanted);
         }
       }
       return events;

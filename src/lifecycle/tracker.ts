@@ -1,5 +1,6 @@
 import type { PlantWindow } from '../contract/ports.js';
 import type { PredictionRow } from '../contract/rows.js';
+import { FEATURE_NAMES, featureValue, type FeatureName } from '../inference/features.js';
 import { DriftRing, type DayCounts, type DriftFigures } from './drift.js';
 import { SkillRing, type SkillBucket, type SkillFigures } from './skill.js';
 
@@ -37,10 +38,11 @@ export interface ModelLiveFigures {
 /** Predictions waiting for their horizon; beyond this the oldest are dropped (bounded memory). */
 const MAX_PENDING = 20_000;
 
+/** The window feature a model reads, as inference computes it (src/inference/features.ts). */
 const featureOf = (plant: PlantWindow, stage: string, signal: string, feature: string): number | undefined => {
   const f = plant.stages[stage as keyof PlantWindow['stages']]?.signals[signal];
-  if (f === undefined || f.stale) return undefined;
-  const v = feature === 'mean' ? f.mean : feature === 'last' ? f.last : feature === 'min' ? f.min : feature === 'max' ? f.max : feature === 'slope' ? f.slope : Number.NaN;
+  if (f === undefined || f.stale || !(FEATURE_NAMES as readonly string[]).includes(feature)) return undefined;
+  const v = featureValue(f, feature as FeatureName);
   return Number.isFinite(v) ? v : undefined;
 };
 
@@ -91,6 +93,20 @@ export class LiveTracker {
     const drift: ModelLiveFigures['drift'] = {};
     for (const [key, ring] of this.drift.get(model) ?? []) drift[key] = { '1d': ring.figures(nowMs, 1), '7d': ring.figures(nowMs, 7) };
     return { skill, drift };
+  }
+
+  /** Drops a model version's rings and waiting predictions (a version no longer active nor listed). */
+  forget(model: string): void {
+    this.skill.delete(model);
+    this.drift.delete(model);
+    const keep = this.pending.filter((p) => p.model !== model);
+    this.pending.length = 0;
+    this.pending.push(...keep);
+  }
+
+  /** Model versions with rings. */
+  models(): string[] {
+    return [...new Set([...this.skill.keys(), ...this.drift.keys()])];
   }
 
   /** JSON for the state store, so a restart keeps the rings (pending predictions are not kept). */

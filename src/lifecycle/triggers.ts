@@ -28,8 +28,20 @@ export interface TriggerOutcome {
   inputs?: string[];
 }
 
-function heldOut(metrics: Readonly<Record<string, number>>, name: string): number | undefined {
-  for (const [k, v] of Object.entries(metrics)) if (k.toLowerCase() === name && Number.isFinite(v)) return v;
+/**
+ * The held-out figure a live key (`stage.signal@horizonMin`) is judged against: the manifest's
+ * `name.signal@horizon`, else `name.signal` (the metrics train writes per target), else the bundle's
+ * worst (`mapeMax`, `r2Min`), else a plain `name`.
+ */
+export function heldOutFor(metrics: Readonly<Record<string, number>>, name: 'mape' | 'r2', key: string): number | undefined {
+  const [target = '', horizon] = key.split('@');
+  const signal = target.split('.').slice(1).join('.');
+  const lower = new Map(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)).map(([k, v]) => [k.toLowerCase(), v]));
+  const worst = name === 'mape' ? 'mapemax' : 'r2min';
+  for (const candidate of [`${name}.${signal}@${horizon ?? ''}`, `${name}.${signal}`, worst, name]) {
+    const v = lower.get(candidate.toLowerCase());
+    if (v !== undefined) return v;
+  }
   return undefined;
 }
 
@@ -38,10 +50,10 @@ export function evaluateTriggers(config: LifecycleConfig, input: TriggerInput): 
   if (!config.enabled) return [];
   const out: TriggerOutcome[] = [];
   if (config.skill.enabled) {
-    const mape = heldOut(input.heldOut, 'mape');
-    const r2 = heldOut(input.heldOut, 'r2');
     for (const [key, f] of Object.entries(input.skill7d)) {
       if (f.n < config.skill.minSamples) continue;
+      const mape = heldOutFor(input.heldOut, 'mape', key);
+      const r2 = heldOutFor(input.heldOut, 'r2', key);
       if (mape !== undefined && Number.isFinite(f.mape) && f.mape > mape * (1 + config.skill.mapeRise)) {
         out.push({ trigger: 'skill', reason: `retraining requested: ${key} 7-day MAPE ${f.mape.toFixed(2)} % above held-out ${mape.toFixed(2)} % by more than ${(config.skill.mapeRise * 100).toFixed(0)} %` });
       } else if (r2 !== undefined && Number.isFinite(f.r2) && f.r2 < r2 - config.skill.r2Drop) {

@@ -8,6 +8,11 @@ import { z } from 'zod';
 export const lifecycleSchema = z
   .object({
     enabled: z.boolean().default(true),
+    /**
+     * How often (wall seconds) the live figures are published on the retained `edge/models`, the triggers
+     * judged and the lifecycle state saved; an activation, rollback or trigger publishes at once.
+     */
+    publishSec: z.number().positive().default(60),
     /** Live skill against the model's held-out metrics, over the 7-day window. */
     skill: z
       .object({

@@ -1,0 +1,281 @@
+import type { LifecycleConfig } from '../config/sections/lifecycle.js';
+import type { PlantWindow, Publisher, StateStore, TableWriter } from '../contract/ports.js';
+import type { AnomalyRow, ModelEventRow, PredictionRow } from '../contract/rows.js';
+import type { ModelEventMessage, ModelLiveMessage, ModelsMessage } from '../contract/topics.js';
+import type { LoadedModel } from '../inference/session.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { DetectorRing, type DetectorFigures, type DetectorState } from './detector.js';
+import type { DriftFigures } from './drift.js';
+import type { SkillFigures } from './skill.js';
+import { LiveTracker, type TrackedModel, type TrackerState } from './tracker.js';
+import { evaluateTriggers, type TriggerOutcome } from './triggers.js';
+
+export const LIFECYCLE_STATE_KEY = 'models.lifecycle';
+/** Versions no longer active (rolled back, rejected) still listed with their figures. */
+const MAX_RETIRED = 20;
+
+/** What the monitor hears of an activation or rollback (the registry's event). */
+export interface ActivationNotice {
+  readonly ts: number;
+  readonly name: string;
+  readonly version: string;
+  readonly previous: string | null;
+  readonly action: 'activate' | 'rollback' | 'initial';
+  readonly by: string;
+}
+
+/** A version the gate refused, with the gate's reason and report. */
+export interface RefusalNotice {
+  readonly ts: number;
+  readonly name: string;
+  readonly version: string;
+  readonly reason: string;
+  readonly by: string;
+  readonly report?: unknown;
+}
+
+export interface ModelLifecycleContext {
+  readonly config: LifecycleConfig;
+  readonly publisher: Publisher;
+  readonly tables: TableWriter;
+  readonly state: StateStore;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** The active, loaded model versions. */
+  readonly models: () => readonly LoadedModel[];
+}
+
+interface Retired {
+  readonly name: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly state: 'rolled_back' | 'rejected' | 'inactive';
+}
+
+interface Persisted {
+  tracker: TrackerState;
+  detectors: Record<string, DetectorState>;
+  newWindows: Record<string, number>;
+  fired: Record<string, string[]>;
+  lastEvents: Record<string, ModelEventMessage>;
+  retired: Record<string, Retired>;
+}
+
+/** Undefined figures (no samples, no variance) go out as null. */
+const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
+const skillOut = (f: SkillFigures) => ({ n: f.n, r2: finite(f.r2), mape: finite(f.mape), mae: finite(f.mae), mse: finite(f.mse), mseSkill: finite(f.mseSkill) });
+const driftOut = (f: DriftFigures) => ({ n: f.n, psi: finite(f.psi), shift: finite(f.shift) });
+const detectorOut = (f: DetectorFigures) => ({ ...f, flagRate: finite(f.flagRate), flagsPerDay: finite(f.flagsPerDay) });
+
+const tracked = (m: LoadedModel): TrackedModel => ({ id: m.id, inputs: m.inputs, center: m.manifest.scaler.center, scale: m.manifest.scaler.scale });
+
+/** When a version was trained, in plant ms: the end of its training block, else its creation. */
+const trainedAt = (m: LoadedModel): number | undefined => {
+  const at = Date.parse(m.manifest.learntFrom?.last ?? m.manifest.createdAt);
+  return Number.isFinite(at) ? at : undefined;
+};
+
+/**
+ * Live skill, drift and detector figures of the models (issue 15 items 1 to 3): fed by the daemon's
+ * windows, predictions, anomaly rows and the operators' verdicts; the retraining triggers judged every
+ * `publishSec`; each activation, rollback, trigger and gate result one `model_events` row; all of it on
+ * the retained `wwtp/{site}/edge/models` and kept in the state store across restarts.
+ */
+export function createModelLifecycle(ctx: ModelLifecycleContext) {
+  const log = ctx.logger.child({ component: 'lifecycle' });
+  let tracker = new LiveTracker();
+  const detectors = new Map<string, DetectorRing>();
+  const newWindows = new Map<string, number>();
+  const fired = new Map<string, Set<string>>();
+  const lastEvents = new Map<string, ModelEventMessage>();
+  const retired = new Map<string, Retired>();
+  let plantTs: number | undefined;
+  let timer: { clear(): void } | undefined;
+  let last: ModelsMessage | undefined;
+
+  function restore(): void {
+    const saved = ctx.state.getState<Persisted>(LIFECYCLE_STATE_KEY);
+    if (!saved || typeof saved !== 'object') return;
+    tracker = new LiveTracker(saved.tracker);
+    for (const [id, d] of Object.entries(saved.detectors ?? {})) detectors.set(id, new DetectorRing(d));
+    for (const [id, n] of Object.entries(saved.newWindows ?? {})) newWindows.set(id, n);
+    for (const [id, f] of Object.entries(saved.fired ?? {})) fired.set(id, new Set(f));
+    for (const [id, e] of Object.entries(saved.lastEvents ?? {})) lastEvents.set(id, e);
+    for (const [id, r] of Object.entries(saved.retired ?? {})) retired.set(id, r);
+  }
+
+  function save(): void {
+    const data: Persisted = {
+      tracker: tracker.toState(),
+      detectors: Object.fromEntries([...detectors].map(([id, d]) => [id, d.toState()])),
+      newWindows: Object.fromEntries(newWindows),
+      fired: Object.fromEntries([...fired].map(([id, f]) => [id, [...f]])),
+      lastEvents: Object.fromEntries(lastEvents),
+      retired: Object.fromEntries(retired),
+    };
+    ctx.state.setState(LIFECYCLE_STATE_KEY, data);
+  }
+
+  function record(row: ModelEventRow): void {
+    lastEvents.set(row.model, { ts: row.ts, event: row.event, by: row.by, previous: row.previous, reason: row.reason });
+    try {
+      ctx.tables.insert('model_events', [row]);
+    } catch (error) {
+      log.error({ err: String(error), model: row.model, event: row.event }, 'model event not stored');
+    }
+  }
+
+  function detector(id: string): DetectorRing {
+    let ring = detectors.get(id);
+    if (ring === undefined) detectors.set(id, (ring = new DetectorRing()));
+    return ring;
+  }
+
+  const detectorFigures = (id: string, now: number): { '1d': DetectorFigures; '7d': DetectorFigures } => {
+    const ring = detector(id);
+    return { '1d': ring.figures(now, 1), '7d': ring.figures(now, 7) };
+  };
+
+  function live(m: { id: string; name: string; version: string; kind: string }, state: ModelLiveMessage['state'], loaded: LoadedModel | undefined, now: number): ModelLiveMessage {
+    const figures = tracker.figures(m.id, now);
+    const skill: ModelLiveMessage['skill'] = {};
+    for (const [key, f] of Object.entries(figures.skill)) skill[key] = { '24h': skillOut(f['24h']), '7d': skillOut(f['7d']) };
+    const drift: ModelLiveMessage['drift'] = {};
+    for (const [key, f] of Object.entries(figures.drift)) drift[key] = { '1d': driftOut(f['1d']), '7d': driftOut(f['7d']) };
+    const drifted = Object.entries(figures.drift)
+      .filter(([, f]) => f['7d'].n >= ctx.config.drift.minSamples && f['7d'].psi > ctx.config.drift.psi)
+      .map(([key]) => key);
+    const isDetector = m.kind === 'autoencoder';
+    const det = isDetector ? detectorFigures(m.id, now) : undefined;
+    let triggers: TriggerOutcome[] = [];
+    if (loaded && state === 'active') {
+      triggers = evaluateTriggers(ctx.config, {
+        heldOut: loaded.manifest.metrics,
+        skill7d: Object.fromEntries(Object.entries(figures.skill).map(([k, f]) => [k, f['7d']])),
+        drift7d: Object.fromEntries(Object.entries(figures.drift).map(([k, f]) => [k, f['7d']])),
+        ...(trainedAt(loaded) !== undefined ? { trainedAtMs: trainedAt(loaded) } : {}),
+        nowMs: now,
+        newWindows: newWindows.get(m.id) ?? 0,
+        falseAlarms7d: det?.['7d'].falseAlarms ?? 0,
+      });
+    }
+    return {
+      model: m.id,
+      name: m.name,
+      version: m.version,
+      kind: m.kind,
+      state,
+      skill,
+      drift,
+      drifted,
+      ...(det ? { detector: { trainingFlagRate: finite(loaded?.manifest.metrics['heldOutFalseAlarmRate'] ?? Number.NaN), '1d': detectorOut(det['1d']), '7d': detectorOut(det['7d']) } } : {}),
+      triggers: triggers.map((t) => ({ trigger: t.trigger, reason: t.reason, ...(t.inputs ? { inputs: t.inputs } : {}) })),
+      retrainingRequested: triggers.length > 0,
+      lastEvent: lastEvents.get(m.id) ?? null,
+    };
+  }
+
+  /** The figures now; newly fired triggers are logged and recorded. */
+  function snapshot(): ModelsMessage {
+    const now = plantTs ?? ctx.clock.now();
+    const active = ctx.models();
+    const models = active.map((m) => live(m, 'active', m, now));
+    for (const [id, r] of retired) if (!active.some((m) => m.id === id)) models.push(live({ id, ...r }, r.state, undefined, now));
+    for (const m of models) {
+      const before = fired.get(m.model) ?? new Set<string>();
+      const fresh = m.triggers.filter((t) => !before.has(t.trigger));
+      fired.set(m.model, new Set(m.triggers.map((t) => t.trigger)));
+      if (fresh.length === 0) continue;
+      for (const t of fresh) log.info({ model: m.model, trigger: t.trigger, inputs: t.inputs }, `${m.model}: ${t.reason}`);
+      record({ ts: now, model: m.model, event: 'trigger', by: 'daemon', previous: null, reason: fresh.map((t) => t.reason).join('; '), detail: JSON.stringify({ triggers: fresh }) });
+      m.lastEvent = lastEvents.get(m.model) ?? null;
+    }
+    last = { ts: ctx.clock.now(), plantTs: plantTs ?? null, models };
+    return last;
+  }
+
+  function publishNow(): void {
+    try {
+      ctx.publisher.publish('models', {}, snapshot());
+      save();
+    } catch (error) {
+      log.error({ err: String(error) }, 'models figures not published');
+    }
+  }
+
+  function retire(id: string, r: Retired): void {
+    retired.delete(id);
+    retired.set(id, r);
+    while (retired.size > MAX_RETIRED) {
+      const oldest = retired.keys().next().value;
+      if (oldest === undefined) break;
+      retired.delete(oldest);
+    }
+    const keep = new Set([...retired.keys(), ...ctx.models().map((m) => m.id)]);
+    for (const id of tracker.models()) if (!keep.has(id)) tracker.forget(id);
+    for (const id of [...detectors.keys()]) if (!keep.has(id)) detectors.delete(id);
+  }
+
+  return {
+    name: 'lifecycle' as const,
+    start(): Promise<void> {
+      if (!ctx.config.enabled || timer) return Promise.resolve();
+      restore();
+      timer = ctx.clock.setInterval(publishNow, ctx.config.publishSec * 1000);
+      publishNow();
+      return Promise.resolve();
+    },
+    stop(): Promise<void> {
+      if (!timer) return Promise.resolve();
+      timer.clear();
+      timer = undefined;
+      save();
+      return Promise.resolve();
+    },
+    /** After inference: the window's predictions wait for their horizon, inputs count for drift, detector rows are counted. */
+    onWindow(plant: PlantWindow, outcome: { readonly predictions: readonly PredictionRow[]; readonly anomalies: readonly AnomalyRow[] }): void {
+      if (!timer) return;
+      try {
+        plantTs = plant.end;
+        const models = ctx.models();
+        tracker.onWindow(plant, models.map(tracked), outcome.predictions);
+        for (const m of models) newWindows.set(m.id, (newWindows.get(m.id) ?? 0) + 1);
+        const ids = new Set(models.filter((m) => m.kind === 'autoencoder').map((m) => m.id));
+        for (const row of outcome.anomalies) if (ids.has(row.model)) detector(row.model).addWindow(row.ts, row.isAnomaly);
+      } catch (error) {
+        log.error({ err: String(error), windowEnd: plant.end }, 'live figures not updated for the window');
+      }
+    },
+    /** An operator's verdict on a stage's anomaly alarm counts for that stage's detector. */
+    onVerdict(v: { readonly alarmId: string; readonly stage: string; readonly verdict: 'false_alarm' | 'confirmed'; readonly ts: number }): void {
+      if (!timer || v.alarmId !== `anomaly.${v.stage}`) return;
+      const model = ctx.models().find((m) => m.kind === 'autoencoder' && m.stage === v.stage);
+      if (model) detector(model.id).addVerdict(v.ts, v.verdict);
+    },
+    onActivation(e: ActivationNotice): void {
+      const id = `${e.name}@${e.version}`;
+      const rollback = e.action === 'rollback';
+      const reason = rollback ? `rolled back from ${e.previous ?? '?'} to ${e.version}` : e.action === 'initial' ? `loaded at start (${e.version})` : `activated ${e.version}${e.previous ? ` in place of ${e.previous}` : ''}`;
+      record({ ts: e.ts, model: id, event: rollback ? 'rollback' : 'activation', by: e.by, previous: e.previous, reason, detail: JSON.stringify(e) });
+      newWindows.set(id, 0);
+      retired.delete(id);
+      if (e.previous) {
+        const kind = ctx.models().find((m) => m.name === e.name)?.kind ?? 'model';
+        retire(`${e.name}@${e.previous}`, { name: e.name, version: e.previous, kind, state: rollback ? 'rolled_back' : 'inactive' });
+      }
+      if (timer) publishNow();
+    },
+    onRefusal(e: RefusalNotice): void {
+      const id = `${e.name}@${e.version}`;
+      record({ ts: e.ts, model: id, event: 'gate', by: e.by, previous: null, reason: `gate failed: ${e.reason}`, detail: JSON.stringify(e.report ?? { reason: e.reason }) });
+      retire(id, { name: e.name, version: e.version, kind: ctx.models().find((m) => m.name === e.name)?.kind ?? 'model', state: 'rejected' });
+      if (timer) publishNow();
+    },
+    /** The figures as last published (GET /api/v1/models, /metrics). */
+    latest(): ModelsMessage | undefined {
+      return last;
+    },
+  };
+}
+export type ModelLifecycle = ReturnType<typeof createModelLifecycle>;
