@@ -29,10 +29,11 @@ export interface CommitQueueOptions<E extends QueueEntry> {
   /** Runs one transaction; throws when it did not commit. */
   write(batch: readonly E[]): void;
   /**
-   * After a commit, makes it durable (an fsync off the event loop) and calls back; the batch settles
-   * then, and the next commit may run meanwhile. Without it a batch settles as soon as it committed.
+   * After a commit of `rows` rows, makes it durable (an fsync: in place for a small commit on a fast
+   * disk, else off the event loop) and calls back, possibly before returning; the batch settles then,
+   * and the next commit may run meanwhile. Without it a batch settles as soon as it committed.
    */
-  durable?(done: (error: unknown) => void): void;
+  durable?(rows: number, done: (error: unknown) => void): void;
   isTransient(error: unknown): boolean;
   /** A batch committed and is durable; `seconds` from the start of its commit. */
   onCommitted(batch: readonly E[], rows: number, seconds: number): void;
@@ -178,7 +179,7 @@ export class CommitQueue<E extends QueueEntry> {
       return;
     }
     this.inFlight += 1;
-    durable((error) => {
+    durable(rows, (error) => {
       this.inFlight -= 1;
       if (error === undefined) {
         this.opts.onCommitted(batch, rows, (performance.now() - started) / 1000);

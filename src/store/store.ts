@@ -88,7 +88,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
   const deadLetterListeners = new Set<(deadLetter: DeadLetter) => void>();
   /** Readings of an entry that repeated a stored key, set by its transaction, read once it is durable. */
   const duplicatesOf = new WeakMap<Entry, { readonly duplicates: readonly Duplicate[]; readonly letters: readonly DeadLetter[] }>();
-  // synchronous=full: the group commits' fsync runs off the event loop (wal-sync.ts).
+  // synchronous=full: the group commits' WAL fsync (wal-sync.ts), in place for small commits on a fast disk, else off the event loop.
   const walSync = config.synchronous === 'full' ? new WalSync(`${config.path}-wal`) : undefined;
 
   const queue = new CommitQueue<Entry>({
@@ -101,7 +101,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
       if (!writeRows) throw new EdgeError('STORE_CLOSED', 'store is not open');
       writeRows(batch);
     },
-    ...(walSync ? { durable: (done: (error: unknown) => void) => walSync.request(done) } : {}),
+    ...(walSync ? { durable: (rows: number, done: (error: unknown) => void) => walSync.request(rows, done) } : {}),
     isTransient: (error) => typeof (error as { code?: unknown }).code === 'string' && TRANSIENT.test((error as { code: string }).code),
     onCommitted: (batch, rows, seconds) => {
       ctx.metrics.commitSeconds.observe(seconds);

@@ -95,7 +95,8 @@ export function createReadingWriter(db: Database.Database): (groups: Iterable<re
 
 /**
  * Runs the group commit's transaction without SQLite's own syncs, which would block the event loop:
- * with `synchronous = FULL` the WAL fsync is done off the event loop afterwards (wal-sync.ts), and
+ * with `synchronous = FULL` the WAL fsync is done afterwards (wal-sync.ts: in place only for a small
+ * commit on a fast disk), and
  * while the checkpoint worker does every checkpoint (with its own FULL connection, which syncs the WAL
  * before and the database after), the only sync left in a commit is the WAL header's when the WAL
  * restarts after a complete checkpoint: everything before it is then in the synced database file, so

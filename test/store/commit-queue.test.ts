@@ -4,10 +4,10 @@ import { CommitQueue, type QueueEntry } from '../../src/store/commit-queue.js';
 
 type E = QueueEntry & { id: number };
 
-function queue(write: (batch: readonly E[]) => void, durable?: (done: (error: unknown) => void) => void, options: { groupCommitMs?: number; clock?: Clock } = {}) {
+function queue(write: (batch: readonly E[]) => void, durable?: (done: (error: unknown) => void, rows: number) => void, options: { groupCommitMs?: number; clock?: Clock } = {}) {
   const log: string[] = [];
   const q = new CommitQueue<E>({
-    ...(durable ? { durable } : {}),
+    ...(durable ? { durable: (rows: number, done: (error: unknown) => void) => durable(done, rows) } : {}),
     maxBatchRows: 100,
     maxPendingRows: 1_000,
     groupCommitMs: options.groupCommitMs ?? 1,
@@ -101,6 +101,29 @@ describe('commit queue with a durable step (fsync off the event loop)', () => {
     syncs[1]?.(undefined);
     expect(await b.done).toBe('ok');
     expect(log).toEqual(['commit 1', 'commit 2']);
+  });
+
+  it('takes a durable step that calls back before returning (an fsync in place): each commit settles after it, the next commits at once', async () => {
+    const writes: number[][] = [];
+    const rows: number[] = [];
+    const { q, log } = queue(
+      (batch) => writes.push(batch.map((e) => e.id)),
+      (done, n) => {
+        rows.push(n);
+        done(undefined);
+      },
+    );
+    const a = settled(1, 3);
+    q.push(a.entry);
+    expect(await a.done).toBe('ok');
+    const b = settled(2);
+    const c = settled(3);
+    q.push(b.entry);
+    q.push(c.entry);
+    expect(await Promise.all([b.done, c.done])).toEqual(['ok', 'ok']);
+    expect(writes).toEqual([[1], [2, 3]]);
+    expect(rows).toEqual([3, 2]);
+    expect(log).toEqual(['commit 1', 'commit 2,3']);
   });
 
   it('rejects a batch whose fsync failed, reports the burst once and recovers', async () => {

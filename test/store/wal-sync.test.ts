@@ -6,7 +6,7 @@ import { openStore, readingsFrom, tempDir } from './helpers.js';
 
 const cleanups = cleanupsAfterEach();
 
-const request = (sync: WalSync): Promise<unknown> => new Promise((resolve) => sync.request(resolve));
+const request = (sync: WalSync, rows = 1_000): Promise<unknown> => new Promise((resolve) => sync.request(rows, resolve));
 
 describe('WAL fsync off the event loop', () => {
   it('shares one fsync among the commits that wait while another runs', async () => {
@@ -33,6 +33,41 @@ describe('WAL fsync off the event loop', () => {
     writeFileSync(wal, 'new frames');
     expect(await request(sync)).toBeUndefined();
     expect(sync.count).toBe(2);
+    await sync.close();
+  });
+
+  it('fsyncs a small commit in place once the WAL is open, a large one or one while another runs on the thread pool', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const wal = `${tmp.dir}/x.sqlite-wal`;
+    writeFileSync(wal, 'frames');
+    // Any disk counts as fast here, so the rule alone decides.
+    const sync = new WalSync(wal, { inlineBelowMs: Infinity });
+    // The first opens the WAL on the thread pool.
+    expect(await request(sync, 1)).toBeUndefined();
+    const inPlace: unknown[] = [];
+    sync.request(1, (error) => inPlace.push(error ?? 'ok'));
+    expect(inPlace).toEqual(['ok']);
+    expect(sync.inlineCount).toBe(1);
+    let large = false;
+    const pending = new Promise((resolve) => sync.request(65, (error) => resolve((large = error === undefined))));
+    expect(large).toBe(false);
+    // While that one runs, a small commit waits for the next thread-pool fsync too.
+    let small = false;
+    sync.request(1, () => (small = true));
+    expect(small).toBe(false);
+    await pending;
+    await sync.idle();
+    expect(small).toBe(true);
+    expect([sync.count, sync.inlineCount]).toEqual([4, 1]);
+    const never = new WalSync(wal, { inlineRows: 0 });
+    expect(await request(never, 1)).toBeUndefined();
+    let done = false;
+    never.request(1, () => (done = true));
+    expect(done).toBe(false);
+    await never.idle();
+    expect([never.count, never.inlineCount]).toEqual([2, 0]);
+    await never.close();
     await sync.close();
   });
 
