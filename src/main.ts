@@ -134,10 +134,14 @@ models
   .action((opts: { dir?: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('list', undefined, opts, io)));
 models
   .command('activate')
-  .description('activate a bundle version after checking it (the daemon picks it up within models.registryPollSec)')
+  .description('activate a bundle version after checking it (the daemon picks it up within models.registryPollSec); --from-store: first the quality gate against the active version on the store\'s most recent block')
   .argument('<name@version>')
   .option('--dir <dir>', modelsDirHelp)
-  .action((ref: string, opts: { dir?: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('activate', ref, opts, io)));
+  .option('--from-store', 'judge the candidate on the store first (models.lifecycle.gate); refused: exit 1, the active version stays')
+  .option('--since <iso>', 'start of the block (default: the last models.lifecycle.gate.heldOutDays days of the store)')
+  .option('--db <file>', 'the store file (default: storage.path)')
+  .option('--config <file>', 'config overlay (storage.path, site, signals, windows, models.lifecycle.gate)')
+  .action((ref: string, opts: { dir?: string; fromStore?: boolean; since?: string; db?: string; config?: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('activate', ref, opts, io)));
 models
   .command('rollback')
   .description('go back to the version that was active before')

@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../config/load.js';
-import { activateModel, formatListing, listModels, rollbackModel } from '../inference/index.js';
+import { activateModel, formatListing, listModels, parseModelRef, rollbackModel } from '../inference/index.js';
+import { gateSummary, qualityGate } from '../lifecycle/gate.js';
+import { recordModelEvent } from '../lifecycle/record.js';
+import { EdgeError } from '../lib/lifecycle.js';
 import { loadConfig } from '../config/load.js';
 import { createProgress } from '../lib/progress.js';
 import { evaluateModels, formatEvaluation, resolveBundles } from '../models/evaluate.js';
@@ -18,8 +21,35 @@ export function modelsDir(dir: string | undefined, cwd: string): string {
   return existsSync(local) ? local : join(repoRoot, 'models');
 }
 
+export interface ModelsCommandOptions {
+  readonly dir?: string | undefined;
+  readonly cwd?: string;
+  /** activate: judge the candidate against the active version on the store's most recent block first. */
+  readonly fromStore?: boolean | undefined;
+  readonly since?: string | undefined;
+  readonly db?: string | undefined;
+  readonly config?: string | undefined;
+}
+
+/**
+ * The quality gate before an activation: the report goes into the store's model_events (`gate`), and
+ * a failed gate stops the activation with its reasons (exit 1); the active version stays.
+ */
+async function gateBeforeActivation(dir: string, ref: string, opts: ModelsCommandOptions, io: CliIo): Promise<void> {
+  const { name, version } = parseModelRef(ref);
+  const config = loadConfig({ file: opts.config, env: io.env });
+  const store = opts.db ?? config.storage.path;
+  const current = (await listModels(dir)).find((m) => m.name === name && m.active && m.version !== version);
+  const since = opts.since !== undefined ? parseIsoTime(opts.since, '--since') : undefined;
+  const report = await qualityGate(join(dir, name, version), current ? join(dir, name, current.version) : undefined, { config, gate: config.models.lifecycle.gate, store, since });
+  const reason = gateSummary(report);
+  recordModelEvent(store, config.site, { ts: Date.now(), model: `${name}@${version}`, event: 'gate', by: 'cli', previous: current?.version ?? null, reason, detail: JSON.stringify(report) });
+  io.stderr.write(`${name}@${version}: ${reason}\n`);
+  if (!report.passed) throw new EdgeError('MODEL_GATE_FAILED', `${name}@${version} not activated: ${report.reasons.join('; ')}`, 1);
+}
+
 /** `wwtp-edge models list | activate NAME@VERSION | rollback NAME`. */
-export async function modelsCommand(action: 'list' | 'activate' | 'rollback', ref: string | undefined, opts: { dir?: string | undefined; cwd?: string }, io: CliIo): Promise<ExitCode> {
+export async function modelsCommand(action: 'list' | 'activate' | 'rollback', ref: string | undefined, opts: ModelsCommandOptions, io: CliIo): Promise<ExitCode> {
   const dir = modelsDir(opts.dir, opts.cwd ?? resolve('.'));
   if (!existsSync(dir)) throw new UsageError(`no models folder at ${dir} (give it with --dir)`);
   if (action === 'list') {
@@ -29,6 +59,7 @@ export async function modelsCommand(action: 'list' | 'activate' | 'rollback', re
     return 0;
   }
   if (!ref) throw new UsageError(`models ${action} needs ${action === 'activate' ? 'NAME@VERSION' : 'NAME'}`);
+  if (action === 'activate' && opts.fromStore) await gateBeforeActivation(dir, ref, opts, io);
   const event = action === 'activate' ? await activateModel(dir, ref) : await rollbackModel(dir, ref);
   io.stdout.write(`${JSON.stringify(event)}\n`);
   return 0;

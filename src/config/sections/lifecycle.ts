@@ -52,6 +52,23 @@ export const lifecycleSchema = z
       .object({ enabled: z.boolean().default(true), count: z.number().int().positive().default(5) })
       .strict()
       .prefault({}),
+    /**
+     * The quality gate of `wwtp-edge models activate --from-store`: the candidate against the active version
+     * on the most recent held-out block of the store (src/lifecycle/gate.ts).
+     */
+    gate: z
+      .object({
+        /** The block: the store's last `heldOutDays` days, never before the candidate's own held-out block. */
+        heldOutDays: z.number().positive().default(7),
+        /** Every predictor target must reach this MSE skill over persistence (0: beat persistence). */
+        minSkill: z.number().max(1).default(0),
+        /** A target's MSE may exceed the active version's by this share at most (not worse). */
+        tolerance: z.number().nonnegative().default(0.02),
+        /** A detector's flagged share may exceed the active one's by this much at most (0.01 = 1 point). */
+        flagRateSlack: z.number().nonnegative().default(0.01),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { lifecycleSchema } from '../../src/config/sections/lifecycle.js';
+import { judgeGate, type GateReport } from '../../src/lifecycle/gate.js';
+import type { DetectorEvaluation, Evaluation, TargetEvaluation } from '../../src/models/evaluate.js';
+import { binPath, repoRoot, tempDir } from '../helpers/daemon.js';
+
+const gate = lifecycleSchema.parse({}).gate;
+const target = (model: string, mse: number, mseSkill: number, n = 100): TargetEvaluation => ({
+  model, stage: 'aerobic', signal: 'no3_n', horizonMin: 60, n, r2: 0.9, mape: 5, mae: Math.sqrt(mse), mse, mseSkill, msePersistence: mse / (1 - mseSkill),
+});
+const detector = (model: string, flaggedShare: number, recall?: number): DetectorEvaluation => ({
+  model, stage: 'aerobic', windows: 1000, flagged: flaggedShare * 1000, flaggedShare, flagsPerDay: 1, days: 3,
+  ...(recall !== undefined ? { events: { events: 2, detected: recall * 2, flagEpisodes: 3, precision: 0.7, recall, delayMin: 5 } } : {}),
+});
+const evaluation = (predictors: TargetEvaluation[], detectors: DetectorEvaluation[] = []): Evaluation => ({ since: '2024-03-03T00:00:00.000Z', until: '2024-03-04T00:00:00.000Z', windows: 288, predictors, detectors, skipped: [] });
+
+describe('quality gate: candidate against the active version on one block', () => {
+  it('passes a candidate that beats persistence and is not worse than the active version', () => {
+    const r = judgeGate(evaluation([target('p@2', 0.010, 0.6), target('p@1', 0.0100, 0.6)]), 'p@2', 'p@1', gate);
+    expect(r.passed).toBe(true);
+    expect(r.checks.map((c) => [c.check, c.passed])).toEqual([['beats_persistence', true], ['not_worse', true]]);
+  });
+
+  it('refuses a candidate worse than the active one, or no better than persistence, naming each bar', () => {
+    const worse = judgeGate(evaluation([target('p@2', 0.02, 0.4), target('p@1', 0.01, 0.7)]), 'p@2', 'p@1', gate);
+    expect(worse.passed).toBe(false);
+    expect(worse.reasons).toEqual(["aerobic.no3_n@60: MSE 0.0200 must not exceed the active version's 0.0100 by more than 2 %"]);
+    const persistent = judgeGate(evaluation([target('p@2', 0.02, -0.1)]), 'p@2', null, gate);
+    expect(persistent.reasons).toEqual(['aerobic.no3_n@60: MSE skill over persistence -0.100 must be above 0']);
+    const unjudged = judgeGate(evaluation([target('p@2', Number.NaN, Number.NaN, 0)]), 'p@2', null, gate);
+    expect(unjudged.reasons).toEqual(['aerobic.no3_n@60: no prediction could be compared on the block']);
+  });
+
+  it('refuses a detector that flags more normal windows or misses confirmed events the active one caught', () => {
+    const noisy = judgeGate(evaluation([], [detector('a@2', 0.05, 1), detector('a@1', 0.02, 1)]), 'a@2', 'a@1', gate);
+    expect(noisy.reasons).toEqual(["aerobic: flagged share 0.050 must stay within 0.01 of the active version's 0.020"]);
+    const blind = judgeGate(evaluation([], [detector('a@2', 0.02, 0.5), detector('a@1', 0.02, 1)]), 'a@2', 'a@1', gate);
+    expect(blind.reasons).toEqual(["aerobic: recall of the confirmed events 0.50 must reach the active version's 1.00"]);
+    expect(judgeGate(evaluation([], [detector('a@2', 0.025, 1), detector('a@1', 0.02, 1)]), 'a@2', 'a@1', gate).passed).toBe(true);
+  });
+});
+
+async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WWTP_EDGE_LOG__LEVEL: 'warn', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? -1)));
+  return { code, stdout, stderr };
+}
+
+const START = Date.UTC(2024, 2, 1);
+const DAYS = 3;
+
+/** An influent and an aerobic stage, one row a minute; aerobic nitrate follows the daily swing of the load. */
+function plantCsv(): string {
+  const rows = ['time,FT1,DO1,AIR1,NO3'];
+  for (let m = 0; m < DAYS * 1440; m += 1) {
+    const day = (2 * Math.PI * m) / 1440;
+    rows.push([new Date(START + m * 60_000).toISOString(), (20_000 + 5_000 * Math.sin(day)).toFixed(3), (2 + 0.5 * Math.sin(day + 1)).toFixed(4), (10_000 + 2_000 * Math.sin(day + 0.5)).toFixed(3), (2 + 0.002 * m).toFixed(4)].join(','));
+  }
+  return `${rows.join('\n')}\n`;
+}
+const MAP = `tags:
+  csv:
+    time: { column: time, format: iso }
+  points:
+    - { tag: FT1, stage: influent, signal: flow }
+    - { tag: DO1, stage: aerobic, signal: do }
+    - { tag: AIR1, stage: aerobic, signal: airflow }
+    - { tag: NO3, stage: aerobic, signal: no3_n }
+`;
+
+describe('wwtp-edge models activate --from-store', () => {
+  it('judges the candidate against the active version on the store, keeps the report in model_events, and refuses below the bar', async () => {
+    const dir = tempDir('wwtp-gate-');
+    const [csv, map, db, out] = [join(dir, 'history.csv'), join(dir, 'plant.map.yaml'), join(dir, 'store.sqlite'), join(dir, 'models')];
+    writeFileSync(csv, plantCsv());
+    writeFileSync(map, MAP);
+    const env = { WWTP_EDGE_STORAGE__PATH: db, WWTP_EDGE_INGEST__MAX_AGE_DAYS: '100000', WWTP_EDGE_STORAGE__RETENTION_DAYS__READINGS: '100000', WWTP_EDGE_SITE: 'gate1' };
+    expect((await cli(['import', '--csv', csv, '--map', map], env)).code).toBe(0);
+    const until = new Date(START + 2 * 86_400_000).toISOString();
+    const trained = await cli(['train', 'predictors', '--from-store', '--until', until, '--out', out], env);
+    expect(trained.code, trained.stderr).toBe(0);
+    const version = /predict-aerobic@(\S+)/.exec(trained.stdout)?.[1] ?? '';
+    // the same bundle again as a candidate version
+    const candidate = `${version}-b`;
+    cpSync(join(out, 'predict-aerobic', version), join(out, 'predict-aerobic', candidate), { recursive: true });
+    const manifestFile = join(out, 'predict-aerobic', candidate, 'manifest.json');
+    writeFileSync(manifestFile, JSON.stringify({ ...(JSON.parse(readFileSync(manifestFile, 'utf8')) as object), version: candidate }, null, 2));
+    expect((await cli(['models', 'activate', `predict-aerobic@${version}`, '--dir', out], env)).code).toBe(0);
+
+    // Trained on a ramp, the network cannot follow nitrate past the range it learnt: on the later block it
+    // loses to persistence, and the gate at its default bar refuses it with the reasons (exit 1).
+    const refused = await cli(['models', 'activate', `predict-aerobic@${candidate}`, '--dir', out, '--from-store'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/not activated: aerobic\.no3_n@\d+: MSE skill over persistence -\S+ must be above 0/);
+    const kept = JSON.parse(readFileSync(join(out, 'registry.json'), 'utf8')) as { models: Record<string, { history: string[] }> };
+    expect(kept.models['predict-aerobic']?.history.at(-1)).toBe(version);
+
+    // With the persistence bar lowered out of the way, the candidate is judged against the active version
+    // alone (the same graph: not worse) and activated.
+    const passed = await cli(['models', 'activate', `predict-aerobic@${candidate}`, '--dir', out, '--from-store'], { ...env, WWTP_EDGE_MODELS__LIFECYCLE__GATE__MIN_SKILL: '-1e12' });
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(passed.stderr).toMatch(new RegExp(`predict-aerobic@${candidate}: gate passed on \\d+ windows from \\S+ against predict-aerobic@${version}`));
+    const registry = JSON.parse(readFileSync(join(out, 'registry.json'), 'utf8')) as { models: Record<string, { history: string[] }> };
+    expect(registry.models['predict-aerobic']?.history.at(-1)).toBe(candidate);
+
+    expect(existsSync(db)).toBe(true);
+    const store = new Database(db, { readonly: true });
+    const rows = store.prepare("SELECT model, event, \"by\", previous, reason, detail FROM model_events WHERE event = 'gate' ORDER BY seq").all() as { model: string; event: string; by: string; previous: string; reason: string; detail: string }[];
+    store.close();
+    expect(rows.map((r) => [r.model, r.by, r.previous, r.reason.startsWith('gate passed'), (JSON.parse(r.detail) as GateReport).passed])).toEqual([
+      [`predict-aerobic@${candidate}`, 'cli', version, false, false],
+      [`predict-aerobic@${candidate}`, 'cli', version, true, true],
+    ]);
+    const report = JSON.parse(rows[1]?.detail ?? '{}') as GateReport;
+    expect(report.active).toBe(`predict-aerobic@${version}`);
+    // the block starts after the candidate's own training and held-out data
+    expect(Date.parse(report.since)).toBeGreaterThan(START);
+    const notWorse = report.checks.filter((c) => c.check === 'not_worse');
+    expect(notWorse.length).toBeGreaterThan(0);
+    for (const c of notWorse) expect(c.candidate).toBe(c.active);
+  }, 240_000);
+});
