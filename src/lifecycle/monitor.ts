@@ -60,7 +60,12 @@ interface Persisted {
   fired: Record<string, string[]>;
   lastEvents: Record<string, ModelEventMessage>;
   retired: Record<string, Retired>;
+  /** The last window's end: a restart publishes the figures at the plant time they were at. */
+  plantTs?: number | undefined;
 }
+
+/** The rings are saved this often (wall ms) and at stop: their JSON grows to a few hundred kB in a week. */
+const SAVE_EVERY_MS = 600_000;
 
 /** Undefined figures (no samples, no variance) go out as null. */
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -93,6 +98,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
   let plantTs: number | undefined;
   let timer: { clear(): void } | undefined;
   let last: ModelsMessage | undefined;
+  let savedAt = Number.NEGATIVE_INFINITY;
 
   function restore(): void {
     const saved = ctx.state.getState<Persisted>(LIFECYCLE_STATE_KEY);
@@ -103,6 +109,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
     for (const [id, f] of Object.entries(saved.fired ?? {})) fired.set(id, new Set(f));
     for (const [id, e] of Object.entries(saved.lastEvents ?? {})) lastEvents.set(id, e);
     for (const [id, r] of Object.entries(saved.retired ?? {})) retired.set(id, r);
+    if (typeof saved.plantTs === 'number') plantTs = saved.plantTs;
   }
 
   function save(): void {
@@ -113,8 +120,10 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       fired: Object.fromEntries([...fired].map(([id, f]) => [id, [...f]])),
       lastEvents: Object.fromEntries(lastEvents),
       retired: Object.fromEntries(retired),
+      plantTs,
     };
     ctx.state.setState(LIFECYCLE_STATE_KEY, data);
+    savedAt = ctx.clock.now();
   }
 
   function record(row: ModelEventRow): void {
@@ -198,7 +207,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
   function publishNow(): void {
     try {
       ctx.publisher.publish('models', {}, snapshot());
-      save();
+      if (ctx.clock.now() - savedAt >= SAVE_EVERY_MS) save();
     } catch (error) {
       log.error({ err: String(error) }, 'models figures not published');
     }

@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lifecycleSchema } from '../../src/config/sections/lifecycle.js';
+import type { PlantWindow, SignalFeatures } from '../../src/contract/ports.js';
+import type { AnomalyRow, PredictionRow } from '../../src/contract/rows.js';
+import type { ModelsMessage } from '../../src/contract/topics.js';
+import { loadVerifiedModel, type LoadedModel } from '../../src/inference/session.js';
+import { createModelLifecycle } from '../../src/lifecycle/index.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { repoRoot } from '../helpers/daemon.js';
+import { ManualClock, MemoryStateStore, MemoryTables, RecordingPublisher } from '../control/memory.js';
+
+const W = 300_000;
+const T0 = Date.UTC(2026, 10, 2);
+const feat = (v: number): SignalFeatures => ({ mean: v, last: v, min: v - 0.05, max: v + 0.05, slope: 0, count: 5, filled: 0, stale: false, gappy: false });
+
+let models: LoadedModel[] = [];
+beforeAll(async () => {
+  models = await Promise.all(['predict-aerobic', 'anomaly-aerobic'].map((n) => loadVerifiedModel(join(repoRoot, 'models', n, '1.0.0'), { intraOpThreads: 1 })));
+});
+afterAll(async () => {
+  for (const m of models) await m.session.release();
+});
+
+/** A window with every input of both models at its training centre, nitrate swinging. */
+function windowAt(i: number): PlantWindow {
+  const end = T0 + i * W;
+  const stages: Record<string, { stage: string; start: number; end: number; quality: number; signals: Record<string, SignalFeatures> }> = {};
+  for (const m of models) {
+    m.inputs.forEach((input, j) => {
+      const s = (stages[input.stage] ??= { stage: input.stage, start: end - W, end, quality: 1, signals: {} });
+      const v = input.signal === 'no3_n' && input.stage === 'aerobic' ? 10 + Math.sin(i / 4) : (m.manifest.scaler.center[j] ?? 0);
+      s.signals[input.signal] ??= feat(v);
+    });
+  }
+  return { start: end - W, end, stages: stages as PlantWindow['stages'] };
+}
+
+function setup(state = new MemoryStateStore(), clock = new ManualClock(T0)) {
+  const publisher = new RecordingPublisher('lc');
+  const tables = new MemoryTables();
+  const config = lifecycleSchema.parse({ publishSec: 60, skill: { minSamples: 5 }, newWindows: { windows: 20 }, drift: { enabled: false } });
+  const lifecycle = createModelLifecycle({ config, publisher, tables, state, logger: silentLogger(), clock, models: () => models });
+  const published = (): ModelsMessage[] => publisher.sent.filter((s) => s.kind === 'models').map((s) => s.payload as ModelsMessage);
+  return { lifecycle, publisher, tables, state, clock, published };
+}
+
+function feed(lifecycle: ReturnType<typeof setup>['lifecycle'], from: number, to: number): void {
+  for (let i = from; i < to; i += 1) {
+    const plant = windowAt(i);
+    const predictions: PredictionRow[] = [{ stage: 'aerobic', signal: 'no3_n', ts: plant.end, horizonMin: 15, value: 10 + Math.sin((i + 3) / 4) + 0.01, unit: 'mg/L', model: 'predict-aerobic@1.0.0' }];
+    const anomalies: AnomalyRow[] = [{ stage: 'aerobic', ts: plant.end, score: i % 10 < 2 ? 200 : 10, threshold: 115, isAnomaly: i % 10 < 2, contributors: '[]', model: 'anomaly-aerobic@1.0.0' }];
+    lifecycle.onWindow(plant, { predictions, anomalies });
+  }
+}
+
+describe('model lifecycle component', () => {
+  it('publishes live skill and detector counts, records a trigger once while it fires, and keeps it all across a restart', async () => {
+    const { lifecycle, tables, clock, published, state } = setup();
+    await lifecycle.start();
+    feed(lifecycle, 0, 40);
+    lifecycle.onVerdict({ alarmId: 'anomaly.aerobic', stage: 'aerobic', verdict: 'false_alarm', ts: T0 + 5 * W });
+    lifecycle.onVerdict({ alarmId: 'anomaly.aerobic', stage: 'aerobic', verdict: 'confirmed', ts: T0 + 15 * W });
+    // a verdict on another alarm of the stage is not the detector's
+    lifecycle.onVerdict({ alarmId: 'stale.aerobic.do', stage: 'aerobic', verdict: 'false_alarm', ts: T0 + 15 * W });
+    clock.advance(60_000);
+    clock.advance(60_000);
+    clock.advance(60_000);
+    const last = published().at(-1);
+    expect(last?.plantTs).toBe(T0 + 39 * W);
+    const predictor = last?.models.find((m) => m.model === 'predict-aerobic@1.0.0');
+    // 15 minutes = 3 windows: the first 37 predictions came due
+    expect(predictor?.skill['aerobic.no3_n@15']?.['24h'].n).toBe(37);
+    // the forecast is one step of the swing ahead (plus 0.01): far better than persistence
+    expect(predictor?.skill['aerobic.no3_n@15']?.['24h'].mseSkill).toBeGreaterThan(0.9);
+    const detector = last?.models.find((m) => m.model === 'anomaly-aerobic@1.0.0')?.detector;
+    expect(detector?.['1d']).toEqual({ windows: 40, flagged: 8, flagRate: 0.2, flagsPerDay: 4, confirmed: 1, falseAlarms: 1 });
+    expect(predictor?.triggers.map((t) => t.trigger).sort()).toEqual(['new_windows', 'schedule']);
+    // four publishes: each trigger is one row when it starts firing (the schedule at start, the new
+    // windows once 20 had come), not one per publish
+    const triggers = tables.rows.model_events.filter((r) => r.event === 'trigger' && r.model === 'predict-aerobic@1.0.0');
+    expect(triggers.map((t) => t.reason)).toEqual([
+      expect.stringMatching(/^retraining requested: trained \d+ days ago \(schedule 30 days\)$/),
+      'retraining requested: 40 new windows since training (threshold 20)',
+    ]);
+    expect(predictor?.lastEvent).toMatchObject({ event: 'trigger', by: 'daemon' });
+    await lifecycle.stop();
+
+    const again = setup(state, clock);
+    await again.lifecycle.start();
+    const restored = again.published().at(-1);
+    expect(restored?.plantTs).toBe(T0 + 39 * W);
+    expect(restored?.models.find((m) => m.model === 'predict-aerobic@1.0.0')?.skill).toEqual(predictor?.skill);
+    expect(restored?.models.find((m) => m.model === 'anomaly-aerobic@1.0.0')?.detector).toEqual(last?.models.find((m) => m.model === 'anomaly-aerobic@1.0.0')?.detector);
+    // the triggers that fired before the restart are not recorded again
+    expect(again.tables.rows.model_events).toHaveLength(0);
+    await again.lifecycle.stop();
+  });
+
+  it('records activations, rollbacks and gate refusals, listing the versions they retired', async () => {
+    const { lifecycle, tables, published } = setup();
+    await lifecycle.start();
+    lifecycle.onActivation({ ts: T0, name: 'predict-aerobic', version: '1.0.0', previous: '0.9.0', action: 'rollback', by: 'cli' });
+    lifecycle.onRefusal({ ts: T0 + 1, name: 'predict-aerobic', version: '1.1.0', reason: 'reference outputs differ by 1e-1', by: 'daemon' });
+    expect(tables.rows.model_events.filter((r) => r.event !== 'trigger').map((r) => [r.model, r.event, r.by, r.previous, r.reason])).toEqual([
+      ['predict-aerobic@1.0.0', 'rollback', 'cli', '0.9.0', 'rolled back from 0.9.0 to 1.0.0'],
+      ['predict-aerobic@1.1.0', 'gate', 'daemon', null, 'gate failed: reference outputs differ by 1e-1'],
+    ]);
+    const states = Object.fromEntries((published().at(-1)?.models ?? []).map((m) => [m.model, m.state]));
+    expect(states).toEqual({ 'predict-aerobic@1.0.0': 'active', 'anomaly-aerobic@1.0.0': 'active', 'predict-aerobic@0.9.0': 'rolled_back', 'predict-aerobic@1.1.0': 'rejected' });
+    await lifecycle.stop();
+  });
+});
