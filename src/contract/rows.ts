@@ -35,6 +35,8 @@ export interface PredictionRow {
   readonly value: number;
   readonly unit: string;
   readonly model: string;
+  /** The target's window mean at `ts` (what persistence forecasts); null when that window lacked it. */
+  readonly persistence?: number | null;
 }
 
 /** anomalies: key (stage, ts, model). */

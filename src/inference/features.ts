@@ -73,3 +73,11 @@ export function buildInputVector(window: PlantWindow, inputs: readonly PlantInpu
   });
   return missing.length > 0 ? { ok: false, missing } : { ok: true, values };
 }
+
+/** A signal feature of the window in full precision, or null when absent, stale or not finite. */
+export function currentValue(window: PlantWindow, input: Pick<PlantInput, 'stage' | 'signal' | 'feature'>): number | null {
+  const features = window.stages[input.stage]?.signals[input.signal];
+  if (!features || features.stale) return null;
+  const value = featureValue(features, input.feature);
+  return Number.isFinite(value) ? value : null;
+}

@@ -1,7 +1,7 @@
 import type { PlantWindow } from '../contract/ports.js';
 import type { AnomalyRow, PredictionRow } from '../contract/rows.js';
 import type { StageId } from '../contract/plant.js';
-import { buildInputVector, type MissingInput } from './features.js';
+import { buildInputVector, currentValue, type MissingInput } from './features.js';
 import type { ModelRegistry } from './registry.js';
 import { runSession, type LoadedModel } from './session.js';
 
@@ -90,7 +90,8 @@ async function runOne(registry: ModelRegistry, name: string, window: PlantWindow
       const value = prediction[j];
       // A non-finite prediction is a model failure, never a published value.
       if (value === undefined || !Number.isFinite(value)) throw new Error(`${model.id} predicted a non-finite ${target.stage}.${target.signal}`);
-      rows.push({ stage: target.stage, signal: target.signal, ts: window.end, horizonMin: target.horizonMin, value, unit: unitOf(target.stage, target.signal), model: model.id });
+      const persistence = currentValue(window, target);
+      rows.push({ stage: target.stage, signal: target.signal, ts: window.end, horizonMin: target.horizonMin, value, unit: unitOf(target.stage, target.signal), model: model.id, persistence });
     });
     return { kind: 'predictions', value: rows };
   } catch (error) {

@@ -19,6 +19,7 @@ const SQLITE_TYPES: Record<ColumnType, string> = {
   int: 'INTEGER NOT NULL',
   bool: 'INTEGER NOT NULL',
   nullable_int: 'INTEGER',
+  nullable_real: 'REAL',
 };
 
 function derivedTableDdl(spec: TableSpec, version: number): string[] {
@@ -136,6 +137,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, statements: [], run: readingsWithoutAutoincrement },
   // Model lifecycle events: activations, rollbacks, retraining triggers, gate results.
   { version: 5, statements: specChanges(5) },
+  // Predictions keep the target's value when they were made (persistence), beside their horizon.
+  { version: 6, statements: specChanges(6) },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

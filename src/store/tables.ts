@@ -4,7 +4,7 @@ import type { HistoryTable, TableRows } from '../contract/rows.js';
  * One description per synced table, shared by the SQLite store, the MariaDB sink and the HTTP history,
  * so the three never disagree on columns or natural keys.
  */
-export type ColumnType = 'text' | 'real' | 'int' | 'bool' | 'json' | 'nullable_text' | 'nullable_int';
+export type ColumnType = 'text' | 'real' | 'int' | 'bool' | 'json' | 'nullable_text' | 'nullable_int' | 'nullable_real';
 
 export interface ColumnSpec {
   /** Field name in the row object (contract/rows.ts). */
@@ -66,6 +66,8 @@ export const TABLE_SPECS: { readonly [T in HistoryTable]: TableSpec } = {
       c('value', 'real'),
       c('unit', 'text', 'unit', 32),
       c('model', 'text', 'model', 128),
+      // The target's window mean when the prediction was made: what persistence forecasts, for live skill.
+      added(6, c('persistence', 'nullable_real')),
     ],
     key: ['stage', 'signal', 'ts', 'horizon_min'],
     timeColumn: 'ts',

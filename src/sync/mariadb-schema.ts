@@ -24,6 +24,8 @@ function mariaType(type: ColumnType, maxLength: number | undefined): string {
       return 'TINYINT(1) NOT NULL';
     case 'nullable_int':
       return 'BIGINT NULL';
+    case 'nullable_real':
+      return 'DOUBLE NULL';
   }
 }
 
@@ -62,6 +64,8 @@ export const CENTRAL_MIGRATIONS: readonly CentralMigration[] = [
   { version: 2, statements: (prefix) => specChanges(prefix, 2) },
   // Model lifecycle events (SQLite schema version 5).
   { version: 3, statements: (prefix) => specChanges(prefix, 5) },
+  // Predictions' persistence column (SQLite schema version 6).
+  { version: 4, statements: (prefix) => specChanges(prefix, 6) },
 ];
 
 export function versionTableSql(prefix: string): string {
