@@ -80,7 +80,8 @@ export class LiveTracker {
       this.ring(p.model, p.key).add(p.dueMs, p.predicted, measured, p.persistence);
     }
     for (const row of predictions) {
-      const persistence = featureOf(plant, row.stage, row.signal, 'mean');
+      // the value the row says persistence forecasts (null: its window lacked the target), else the window's mean
+      const persistence = row.persistence === null ? undefined : (row.persistence ?? featureOf(plant, row.stage, row.signal, 'mean'));
       if (persistence === undefined) continue;
       this.pending.push({ model: row.model, key: `${row.stage}.${row.signal}@${row.horizonMin}`, stage: row.stage, signal: row.signal, dueMs: row.ts + row.horizonMin * 60_000, predicted: row.value, persistence });
     }
