@@ -64,6 +64,7 @@ describe('README and docs cover the contract', () => {
       anomaly: topics.anomalyMessage,
       alarm: topics.alarmMessage,
       deadletter: topics.deadLetterMessage,
+      models: topics.modelsMessage,
     };
     const problems: string[] = [];
     for (const kind of Object.keys(topics.OUT_OPTIONS) as topics.OutKind[]) {
@@ -75,6 +76,7 @@ describe('README and docs cover the contract', () => {
       }
       const schema = payloads[kind];
       if (schema) for (const key of keys(schema)) if (!text.includes(`"${key}"`)) problems.push(`${kind}: payload field "${key}" not documented`);
+      if (kind === 'models') for (const key of keys(topics.modelLiveMessage)) if (!text.includes(`"${key}"`)) problems.push(`models: entry field "${key}" not documented`);
     }
     const inbound: [string, z.ZodType | undefined][] = [
       [topics.readingTopic('{site}', '{stage}' as StageId, '{signal}'), topics.readingJson],
