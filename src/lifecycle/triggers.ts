@@ -30,15 +30,15 @@ export interface TriggerOutcome {
 
 /**
  * The held-out figure a live key (`stage.signal@horizonMin`) is judged against: the manifest's
- * `name.signal@horizon`, else `name.signal` (the metrics train writes per target), else the bundle's
- * worst (`mapeMax`, `r2Min`), else a plain `name`.
+ * `name.stage.signal@+<h>m` (train's per target and horizon label), `name.signal@h`, else `name.signal`
+ * (train's per target signal), else the bundle's worst (`mapeMax`, `r2Min`), else a plain `name`.
  */
 export function heldOutFor(metrics: Readonly<Record<string, number>>, name: 'mape' | 'r2', key: string): number | undefined {
   const [target = '', horizon] = key.split('@');
   const signal = target.split('.').slice(1).join('.');
   const lower = new Map(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)).map(([k, v]) => [k.toLowerCase(), v]));
   const worst = name === 'mape' ? 'mapemax' : 'r2min';
-  for (const candidate of [`${name}.${signal}@${horizon ?? ''}`, `${name}.${signal}`, worst, name]) {
+  for (const candidate of [`${name}.${target}@+${horizon ?? ''}m`, `${name}.${signal}@${horizon ?? ''}`, `${name}.${signal}`, worst, name]) {
     const v = lower.get(candidate.toLowerCase());
     if (v !== undefined) return v;
   }

@@ -5,7 +5,7 @@ import type { PlantWindow, SignalFeatures } from '../../src/contract/ports.js';
 import type { AnomalyRow, PredictionRow } from '../../src/contract/rows.js';
 import type { ModelsMessage } from '../../src/contract/topics.js';
 import { loadVerifiedModel, type LoadedModel } from '../../src/inference/session.js';
-import { createModelLifecycle } from '../../src/lifecycle/index.js';
+import { createModelLifecycle, heldOutFor } from '../../src/lifecycle/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { repoRoot } from '../helpers/daemon.js';
 import { ManualClock, MemoryStateStore, MemoryTables, RecordingPublisher } from '../control/memory.js';
@@ -53,6 +53,17 @@ function feed(lifecycle: ReturnType<typeof setup>['lifecycle'], from: number, to
     lifecycle.onWindow(plant, { predictions, anomalies });
   }
 }
+
+describe('held-out figures the skill trigger judges against', () => {
+  it('takes the most specific key the manifest has', () => {
+    const metrics = { 'mape.aerobic.no3_n@+60m': 4, 'mape.no3_n': 5, mapeMax: 9, r2Min: 0.7, 'r2.no3_n': 0.9 };
+    expect(heldOutFor(metrics, 'mape', 'aerobic.no3_n@60')).toBe(4);
+    expect(heldOutFor(metrics, 'mape', 'aerobic.no3_n@15')).toBe(5);
+    expect(heldOutFor(metrics, 'mape', 'aerobic.nh4_n@15')).toBe(9);
+    expect(heldOutFor(metrics, 'r2', 'aerobic.no3_n@15')).toBe(0.9);
+    expect(heldOutFor({ validationLoss: 1 }, 'r2', 'aerobic.no3_n@15')).toBeUndefined();
+  });
+});
 
 describe('model lifecycle component', () => {
   it('publishes live skill and detector counts, records a trigger once while it fires, and keeps it all across a restart', async () => {
