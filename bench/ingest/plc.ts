@@ -28,6 +28,8 @@ export interface PlcCell {
   readonly publisherCpuUs: number;
   /** Readings per group commit (daemon only). */
   readonly rowsPerCommit?: number;
+  /** Mean time from a commit's start to its fsync's return, ms (daemon only). */
+  readonly commitMs?: number;
 }
 
 interface PublisherResult {
@@ -89,6 +91,7 @@ async function daemonCell(synchronous: 'full' | 'normal', clients: number, windo
     const batch = (await metrics.commitBatch.get()).values;
     const commits = batch.find((v) => v.metricName === 'wwtp_edge_commit_batch_rows_count')?.value ?? 0;
     const rows = batch.find((v) => v.metricName === 'wwtp_edge_commit_batch_rows_sum')?.value ?? 0;
+    const committing = (await metrics.commitSeconds.get()).values.find((v) => v.metricName === 'wwtp_edge_commit_seconds_sum')?.value ?? 0;
     return {
       target: synchronous,
       clients,
@@ -99,6 +102,7 @@ async function daemonCell(synchronous: 'full' | 'normal', clients: number, windo
       cpuUs: r.cpuUs,
       publisherCpuUs: r.cpuUsPerMsg,
       rowsPerCommit: commits > 0 ? rows / commits : NaN,
+      commitMs: commits > 0 ? (committing * 1000) / commits : NaN,
     };
   } finally {
     await runtime.stop();
@@ -149,12 +153,17 @@ export async function startMosquitto(): Promise<{ url: string; cpuUs(): number; 
   };
 }
 
-/** fsync of a 4 KiB write on the file system of the SQLite file (the cost one group commit adds). */
-export function fsyncTime(rounds = 300): { p50Ms: number; p99Ms: number } {
+/**
+ * fsync of a 4 KiB write on the file system of the SQLite file (the cost one group commit adds), and
+ * the CPU time (user and system) of this process per fsync.
+ */
+export function fsyncTime(rounds = 300): { p50Ms: number; p99Ms: number; cpuUs: number } {
   const dir = mkdtempSync(join(tmpdir(), 'wwtp-bench-fsync-'));
   const fd = openSync(join(dir, 'probe'), 'w');
   const block = Buffer.alloc(4096, 7);
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
+  let cpu = cpu0;
   try {
     for (let i = 0; i < rounds; i += 1) {
       writeSync(fd, block, 0, block.length, (i % 64) * block.length);
@@ -162,12 +171,13 @@ export function fsyncTime(rounds = 300): { p50Ms: number; p99Ms: number } {
       fsyncSync(fd);
       times.push(performance.now() - t);
     }
+    cpu = process.cpuUsage(cpu0);
   } finally {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
   times.sort((a, b) => a - b);
-  return { p50Ms: times[Math.floor(rounds * 0.5)] ?? NaN, p99Ms: times[Math.floor(rounds * 0.99)] ?? NaN };
+  return { p50Ms: times[Math.floor(rounds * 0.5)] ?? NaN, p99Ms: times[Math.floor(rounds * 0.99)] ?? NaN, cpuUs: (cpu.user + cpu.system) / rounds };
 }
 
 export interface PlcOptions {

@@ -219,7 +219,7 @@ if (PLC) {
     fsync.push(fsyncTime());
     sampleLoad();
   }
-  console.log(`fsync p50 ${fsync.map((f) => f.p50Ms.toFixed(3)).join(', ')} ms`);
+  console.log(`fsync p50 ${fsync.map((f) => f.p50Ms.toFixed(3)).join(', ')} ms, CPU ${fsync.map((f) => f.cpuUs.toFixed(0)).join(', ')} us each`);
   const command = `npx tsx bench/ingest/run.ts${READINGS !== 200_000 ? ` --readings ${READINGS}` : ''}${CLIENTS !== 4 ? ` --clients ${CLIENTS}` : ''}${REPEATS !== 1 ? ` --repeats ${REPEATS}` : ''}${PLC_SECONDS !== 3 ? ` --plc-seconds ${PLC_SECONDS}` : ''}${LARGE ? '' : ' --plc-only'}`;
   const markdown = plcReport({ command, seconds: PLC_SECONDS, repeats: REPEATS, cells, fsync, large, loads });
   if (flag('dry')) console.log(markdown);

@@ -4,10 +4,12 @@ import { close, closeSync, fdatasync, fdatasyncSync, fstatSync, open } from 'nod
  * A commit of at most this many rows is fsynced in place, on the event loop, while the disk is fast:
  * handing an fsync to the thread pool and back wakes two threads, which on a small VM costs about as
  * much as a fast fsync itself (0.1 ms or more of latency and of CPU per commit, far more when the cores
- * are busy and the woken thread waits for one). A larger commit is fsynced on the thread pool, where the
- * hand-off is a small share per row and the next commit is gathered meanwhile.
+ * are busy and the woken thread waits for one). That is a lone PLC's commit (one reading, or the half
+ * of its window that arrived together). A larger commit means many publishers: it is fsynced on the
+ * thread pool, where the hand-off is a few µs per row and the event loop reads and gathers the next
+ * commit meanwhile instead of waiting for the disk.
  */
-export const INLINE_FSYNC_ROWS = 64;
+export const INLINE_FSYNC_ROWS = 16;
 /** The disk counts as fast while the moving average of the in-place fsyncs is under this. */
 export const INLINE_FSYNC_MS = 1;
 /** Weight of the newest in-place fsync in that average. */

@@ -50,7 +50,7 @@ describe('WAL fsync off the event loop', () => {
     expect(inPlace).toEqual(['ok']);
     expect(sync.inlineCount).toBe(1);
     let large = false;
-    const pending = new Promise((resolve) => sync.request(65, (error) => resolve((large = error === undefined))));
+    const pending = new Promise((resolve) => sync.request(17, (error) => resolve((large = error === undefined))));
     expect(large).toBe(false);
     // While that one runs, a small commit waits for the next thread-pool fsync too.
     let small = false;
