@@ -32,7 +32,7 @@ const slideMs = config.windows.slideSec * 1000;
 
 const events: TruthEvent[] = [];
 const anomalousEnds: number[] = [];
-/** What made each anomalous window anomalous: the autoencoder's own verdict or a sensor check. */
+/** What made each anomalous window anomalous: a stage detector's own verdict or a sensor check. */
 const causeOf = new Map<number, Set<string>>();
 const byCause = new Map<string, number>();
 let windows = 0;
@@ -61,10 +61,9 @@ for (const run of runs) {
     if (hits.length === 0) return;
     anomalousEnds.push(w.end);
     const causes = new Set<string>(out.sensorFlags.map((f) => `sensor check ${f.check} ${f.stage}.${f.signal}`));
-    for (const a of hits) if (a.model !== 'sensor-checks' && a.score > a.threshold) causes.add(`autoencoder ${a.stage} (score)`);
-    for (const a of hits) if (a.model !== 'sensor-checks' && a.score <= a.threshold && !out.sensorFlags.some((f) => f.stage === a.stage)) causes.add(`autoencoder ${a.stage} (one input, mostly ${(JSON.parse(a.contributors) as { signal: string }[])[0]?.signal ?? '?'})`);
+    for (const a of hits) if (a.model !== 'sensor-checks' && a.score > a.threshold) causes.add(`stage detector ${a.stage} (mostly ${(JSON.parse(a.contributors) as { signal: string }[])[0]?.signal ?? '?'})`);
     causeOf.set(w.end, causes);
-    for (const a of hits) byCause.set(a.model === 'sensor-checks' ? 'sensor checks' : 'autoencoder', (byCause.get(a.model === 'sensor-checks' ? 'sensor checks' : 'autoencoder') ?? 0) + 1);
+    for (const a of hits) byCause.set(a.model === 'sensor-checks' ? 'sensor checks' : 'stage detector', (byCause.get(a.model === 'sensor-checks' ? 'sensor checks' : 'stage detector') ?? 0) + 1);
     for (const f of out.sensorFlags) byCause.set(`sensor check: ${f.check}`, (byCause.get(`sensor check: ${f.check}`) ?? 0) + 1);
   };
   const seen = new Set<number>();
@@ -107,13 +106,13 @@ const md = `## Anomaly detection on the twin's fault scenarios
 
 Command: \`npx tsx eval/twin-faults/run.ts --runs ${values.runs} --days ${values.days} --grace ${values.grace} --control ${regime}${values['first-seed'] === '301' ? '' : ` --first-seed ${values['first-seed']}`}\` (shipped bundles in models/,
 ${runs.length} twin runs of ${values.days} d: ${runs.map((r) => `${r.influent}/seed ${r.seed}`).join(', ')}; training used seeds 101-102, held-out metrics seed 201).
-Plant and control as the daemon runs them: the full nine-stage plant (\`plant: 'full'\`), ${regime === 'default' ? 'BSM1 default control only' : `the daemon's supervisory control (createControl, regime \`${regime}\`) on every window close, fed with that window's anomaly rows as the daemon's pipeline does (a loop whose stage's readings are in doubt, by the autoencoder or a measurement check, falls back to its fallback setpoint), its setpoints reaching the twin's PLC after a seeded latency of 0-12 min (real time to lockstep)`}.
+Plant and control as the daemon runs them: the full nine-stage plant (\`plant: 'full'\`), ${regime === 'default' ? 'BSM1 default control only' : `the daemon's supervisory control (createControl, regime \`${regime}\`) on every window close, fed with that window's anomaly rows as the daemon's pipeline does (a loop whose stage's readings are in doubt, by the stage detector or a measurement check, falls back to its fallback setpoint), its setpoints reaching the twin's PLC after a seeded latency of 0-12 min (real time to lockstep)`}.
 Each run starts from the stabilised state of that plant and covers the weather file's rain/storm events; one fault every
 ${EVENT_SPACING_HOURS} h of plant time, kinds in turn (eval/twin-faults/scenario.ts: instruments, durations, magnitudes; unset magnitudes
 are the twin's defaults, e.g. a bias of 10 % of the measuring span). A sensor fault kind is never put twice on one signal in a run,
 to keep every instrument's faults apart.
-The twin's readings go through the daemon's own windows (${config.windows.sizeSec} s) and its inference (per-stage autoencoders plus
-sensor checks), exactly as in the daemon.
+The twin's readings go through the daemon's own windows (${config.windows.sizeSec} s) and its inference (a stage detector per stage, the
+detector family and scoring of \`anomaly fit/score\` (src/anomaly/online.ts), plus sensor checks), exactly as in the daemon.
 
 **Matching.** A plant window is *anomalous* when any stage's anomaly row has \`isAnomaly\`. A ground-truth event [start, end] is
 *detected* when an anomalous window ends inside (start, end + grace], grace = ${values.grace} h (process faults act on for a while

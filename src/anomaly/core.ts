@@ -7,7 +7,7 @@ import { loadTf, type LoadedTf } from '../training/tf.js';
 import { trainDenseNet, type TrainProgress, type TrainResult } from '../training/train.js';
 import type * as TfModule from '@tensorflow/tfjs';
 import { graphRows, smoothedScores, warmupRows } from './detector.js';
-import { aggregateScores, applyPostprocess, detectorThreshold, driftToNoise, residualRms, smoothInputs } from './postprocess.js';
+import { aggregateScores, applyPostprocess, detectorThreshold, driftToNoise, residualMax, residualRms, smoothInputs } from './postprocess.js';
 
 type FittedPostprocess = 'residualScale' | 'driftExcluded' | 'inputFilter' | 'aggregate' | 'hold' | 'residualWeight' | 'driftRatio';
 
@@ -26,6 +26,11 @@ export interface DetectorSettings extends Omit<DetectorPostprocess, FittedPostpr
    * every input weighs by its own normal spread (the other aggregates always do).
    */
   readonly residualScaled: boolean;
+  /**
+   * The per-input residual scale (`residualScale`): the training residuals' RMS, or their largest value,
+   * so that with the `max` aggregate every input's own training maximum is 1 (per-input limits).
+   */
+  readonly residualSpread: 'rms' | 'max';
   readonly hold: number;
   /**
    * Columns whose smoothed level travelled more than this many noise widths along a trend during the
@@ -56,6 +61,7 @@ export const defaultDetectorSettings: DetectorSettings = {
   aggregate: 'ensemble',
   residualWeight: 0.1,
   residualScaled: false,
+  residualSpread: 'rms',
   hold: 0,
   driftRatio: 3,
   hidden: [],
@@ -182,7 +188,7 @@ export async function calibrateDetector(onnx: Uint8Array, rows: readonly (readon
   const trainingErrors = out.squaredError.subarray(warmup * width);
   const post: DetectorPostprocess = {
     ...base,
-    ...(s.aggregate !== 'sum' || s.residualScaled ? { residualScale: residualRms(trainingErrors, width) } : {}),
+    ...(s.aggregate !== 'sum' || s.residualScaled ? { residualScale: s.residualSpread === 'max' ? residualMax(trainingErrors, width) : residualRms(trainingErrors, width) } : {}),
     ...(driftExcluded.length > 0 ? { driftExcluded: [...driftExcluded] } : {}),
   };
   const trainingScores = smoothedScores(aggregateScores(out, width, post), post).slice(warmup);

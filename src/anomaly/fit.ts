@@ -139,7 +139,7 @@ export async function fitCsv(options: FitCsvOptions, onProgress?: (progress: Tra
     const first = await graphPass(onnx, GRAPH_INPUT, raw, trainRows, basePost, scaler.center, use);
     const post: DetectorPostprocess = {
       ...basePost,
-      ...(s.aggregate !== 'sum' || s.residualScaled ? { residualScale: rmsFromSums(first.squaredErrorSum, first.squaredErrorRows) } : {}),
+      ...(s.aggregate !== 'sum' || s.residualScaled ? { residualScale: s.residualSpread === 'max' ? Array.from(first.squaredErrorMax, (v) => Math.max(1e-3, Math.sqrt(v))) : rmsFromSums(first.squaredErrorSum, first.squaredErrorRows) } : {}),
       ...(driftExcluded.length > 0 ? { driftExcluded } : {}),
     };
     const pass = s.aggregate !== 'sum' || s.residualScaled ? await graphPass(onnx, GRAPH_INPUT, raw, trainRows, post, scaler.center) : first;

@@ -42,23 +42,34 @@ export function smoothInputs(rows: readonly (readonly number[])[], post: Detecto
 }
 
 /**
- * Row scores from the graph's per-input outputs (row-major, `width` per row). `max` divides each input's
- * reconstruction error by its training RMS, so every signal is judged against its own normal spread and
- * a fault on one signal is not diluted by the others; `ensemble` also takes the largest standard score.
- * `sum` adds the squared errors, each divided by its input's training mean square when `residualScale` is set.
+ * One input's part of a row score: `max` divides its reconstruction error by its training RMS, so every
+ * signal is judged against its own normal spread and a fault on one signal is not diluted by the others;
+ * `ensemble` takes the larger of that (times residualWeight) and its standard score; `sum` is its squared
+ * error, divided by its training mean square when `residualScale` is set.
+ */
+export function inputTerm(squaredError: number, standardized: number, j: number, post: DetectorPostprocess): number {
+  const scale = post.residualScale;
+  if (post.aggregate === 'max' || post.aggregate === 'ensemble') {
+    const weight = post.aggregate === 'ensemble' ? (post.residualWeight ?? 1) : 1;
+    const residual = (weight * Math.sqrt(squaredError)) / (scale?.[j] ?? 1);
+    return post.aggregate === 'ensemble' ? Math.max(residual, Math.abs(standardized)) : residual;
+  }
+  return scale ? squaredError / (scale[j] ?? 1) ** 2 : squaredError;
+}
+
+/**
+ * Row scores from the graph's per-input outputs (row-major, `width` per row): the largest input term
+ * (`max`, `ensemble`) or their sum (`sum`), see inputTerm.
  */
 export function aggregateScores(out: { readonly squaredError: ArrayLike<number>; readonly standardized: ArrayLike<number> }, width: number, post: DetectorPostprocess): number[] {
   const rows = width > 0 ? Math.floor(out.squaredError.length / width) : 0;
-  const scale = post.residualScale;
-  const weight = post.aggregate === 'ensemble' ? (post.residualWeight ?? 1) : 1;
+  const largest = post.aggregate === 'max' || post.aggregate === 'ensemble';
   const result: number[] = [];
   for (let i = 0; i < rows; i += 1) {
     let score = 0;
     for (let j = 0; j < width; j += 1) {
-      const se = out.squaredError[i * width + j] ?? 0;
-      if (post.aggregate === 'max' || post.aggregate === 'ensemble') score = Math.max(score, (weight * Math.sqrt(se)) / (scale?.[j] ?? 1));
-      else score += scale ? se / (scale[j] ?? 1) ** 2 : se;
-      if (post.aggregate === 'ensemble') score = Math.max(score, Math.abs(out.standardized[i * width + j] ?? 0));
+      const term = inputTerm(out.squaredError[i * width + j] ?? 0, out.standardized[i * width + j] ?? 0, j, post);
+      score = largest ? Math.max(score, term) : score + term;
     }
     result.push(score);
   }
@@ -75,13 +86,58 @@ export function residualRms(squaredError: ArrayLike<number>, width: number, floo
   });
 }
 
+/**
+ * The verdict steps after the graph, one row at a time: trailing mean of the row scores over
+ * `scoreWindow` rows, a flag once `persistence` consecutive smoothed scores are above the threshold,
+ * held `hold` more rows after the condition clears. `anomaly score` and the daemon both judge with it.
+ */
+export class VerdictFollower {
+  private readonly ring: Float64Array;
+  private sum = 0;
+  private rows = 0;
+  private run = 0;
+  private since = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly threshold: number,
+    private readonly post: Pick<DetectorPostprocess, 'scoreWindow' | 'persistence' | 'hold'>,
+  ) {
+    this.ring = new Float64Array(Math.max(1, post.scoreWindow));
+  }
+
+  /** The smoothed score and the flag after this row's raw score (a row without a verdict counts as 0). */
+  next(rawScore: number): { score: number; flag: boolean } {
+    const value = Number.isNaN(rawScore) ? 0 : rawScore;
+    const window = this.ring.length;
+    const slot = this.rows % window;
+    this.sum += value;
+    if (this.rows >= window) this.sum -= this.ring[slot] ?? 0;
+    this.ring[slot] = value;
+    this.rows += 1;
+    const score = this.sum / Math.min(this.rows, window);
+    this.run = score > this.threshold ? this.run + 1 : 0;
+    const raised = this.run >= this.post.persistence;
+    const hold = this.post.hold ?? 0;
+    if (hold <= 0) return { score, flag: raised };
+    this.since = raised ? 0 : this.since + 1;
+    return { score, flag: this.since <= hold };
+  }
+}
+
+/** Per-input largest training residual (scaled units), floored as residualRms. */
+export function residualMax(squaredError: ArrayLike<number>, width: number, floor = 1e-3): number[] {
+  const rows = width > 0 ? Math.floor(squaredError.length / width) : 0;
+  return Array.from({ length: width }, (_, j) => {
+    let top = 0;
+    for (let i = 0; i < rows; i += 1) top = Math.max(top, squaredError[i * width + j] ?? 0);
+    return Math.max(floor, Math.sqrt(top));
+  });
+}
+
 /** A row is flagged once `persistence` consecutive rows (ending at it) are above the threshold. */
 export function persistentFlags(scores: readonly number[], threshold: number, persistence: number): boolean[] {
-  let run = 0;
-  return scores.map((s) => {
-    run = s > threshold ? run + 1 : 0;
-    return run >= persistence;
-  });
+  const follower = new VerdictFollower(threshold, { scoreWindow: 1, persistence, hold: 0 });
+  return scores.map((s) => follower.next(s).flag);
 }
 
 /** Alarm off-delay: a raised flag stays up for `hold` more rows after the condition clears. */
@@ -103,10 +159,17 @@ export interface DetectorOutput {
   readonly flags: boolean[];
 }
 
-/** Score smoothing, persistence and hold applied to the graph's raw row scores. */
+/** Score smoothing, persistence and hold applied to the graph's raw row scores (VerdictFollower row by row). */
 export function applyPostprocess(rawScores: readonly number[], threshold: number, post: DetectorPostprocess): DetectorOutput {
-  const scores = trailingMean(rawScores, post.scoreWindow);
-  return { scores, flags: heldFlags(persistentFlags(scores, threshold, post.persistence), post.hold ?? 0) };
+  const follower = new VerdictFollower(threshold, post);
+  const scores: number[] = [];
+  const flags: boolean[] = [];
+  for (const raw of rawScores) {
+    const v = follower.next(raw);
+    scores.push(v.score);
+    flags.push(v.flag);
+  }
+  return { scores, flags };
 }
 
 /**

@@ -1,8 +1,10 @@
 import type { Writable } from 'node:stream';
 import { readBundle } from '../onnx/bundle.js';
+import { inputLabel } from '../onnx/manifest.js';
 import { AnomalyError } from './errors.js';
 import { applyPostprocess } from './postprocess.js';
-import { graphPass } from './stream.js';
+import { manifestScoring, type DetectorScoring } from './online.js';
+import { graphPass, type GraphPass } from './stream.js';
 import { readNumericTable, requireColumn } from './table.js';
 
 export interface ScoreCsvOptions {
@@ -34,8 +36,15 @@ function write(out: Writable, chunk: string): Promise<void> {
   });
 }
 
+/** Rows [0, rows) of typed columns (NaN where missing) through the graph and the verdict steps, in order. */
+export async function judgeColumns(onnx: Uint8Array, graphInput: string, columns: readonly Float64Array[], rows: number, scoring: DetectorScoring): Promise<{ pass: GraphPass; scores: number[]; flags: boolean[] }> {
+  const pass = await graphPass(onnx, graphInput, columns, rows, scoring.post, scoring.center);
+  return { pass, ...applyPostprocess(Array.from(pass.scores), scoring.threshold, scoring.post) };
+}
+
 /**
- * Scores every row of a CSV with a fitted detector bundle; writes `datetime,score,threshold,is_anomaly,missing`.
+ * Scores every row of a CSV with a detector bundle (`anomaly fit`, or a stage detector of `train autoencoder`
+ * whose columns are named stage.signal.feature); writes `datetime,score,threshold,is_anomaly,missing`.
  * A row with a missing input is scored from the others and names the missing ones (`a|b`); a row with
  * every input missing has an empty score and an empty is_anomaly (no verdict).
  */
@@ -43,17 +52,14 @@ export async function scoreCsv(options: ScoreCsvOptions, out: Writable): Promise
   const bundle = await readBundle(options.model);
   const { manifest } = bundle;
   const post = manifest.postprocess;
-  if (manifest.kind !== 'detector' || !post || manifest.threshold === undefined) {
-    throw new AnomalyError('MODEL_NOT_DETECTOR', `${options.model}: bundle kind "${manifest.kind}" is not an offline detector (fit one with "anomaly fit")`);
+  if (manifest.kind === 'predictor' || !post || manifest.threshold === undefined) {
+    throw new AnomalyError('MODEL_NOT_DETECTOR', `${options.model}: bundle kind "${manifest.kind}" has no detector scoring (fit one with "anomaly fit" or "train autoencoder")`);
   }
-  const columns = manifest.inputs.map((input) => {
-    if (typeof input !== 'string') throw new AnomalyError('MODEL_NOT_DETECTOR', `${options.model}: inputs are plant features, not CSV columns`);
-    return input;
-  });
+  // A stage detector's plant features are read from columns named stage.signal.feature (e.g. aerobic.do.mean).
+  const columns = manifest.inputs.map((input) => inputLabel(input));
   const table = await readNumericTable(options.csv, { keep: columns, times: true });
   const raw = columns.map((name) => requireColumn(table, name).values);
-  const pass = await graphPass(bundle.onnx, manifest.graphInput, raw, table.rows, post, manifest.scaler.center);
-  const { scores, flags } = applyPostprocess(Array.from(pass.scores, (v) => (Number.isNaN(v) ? 0 : v)), manifest.threshold, post);
+  const { pass, scores, flags } = await judgeColumns(bundle.onnx, manifest.graphInput, raw, table.rows, manifestScoring(manifest));
   const threshold = String(manifest.threshold);
   let chunk = 'datetime,score,threshold,is_anomaly,missing\n';
   let anomalies = 0;

@@ -3,6 +3,10 @@ import type { DetectorPostprocess } from '../onnx/manifest.js';
 import type { Scaler } from '../training/scaler.js';
 import { createRng } from '../training/random.js';
 import { aggregateScores } from './postprocess.js';
+import { GraphFeed, maskMissing } from './online.js';
+import { InputSmoother } from './smoother.js';
+
+export { InputSmoother } from './smoother.js';
 
 /**
  * The offline detector over typed columns (one Float64Array per input, NaN where a cell is missing),
@@ -11,66 +15,6 @@ import { aggregateScores } from './postprocess.js';
  */
 
 const BATCH_ROWS = 4096;
-
-/** Input smoothing that carries its state across batches; a missing reading leaves the level where it was. */
-export class InputSmoother {
-  private readonly state: Float64Array;
-  private readonly ring: Float64Array;
-  private readonly sums: Float64Array;
-  private readonly counts: Float64Array;
-  private row = 0;
-  private readonly alpha: number;
-
-  constructor(
-    private readonly width: number,
-    private readonly post: DetectorPostprocess,
-  ) {
-    this.state = new Float64Array(width).fill(Number.NaN);
-    this.alpha = 2 / (post.inputWindow + 1);
-    const window = post.inputFilter === 'ewma' ? 0 : post.inputWindow;
-    this.ring = new Float64Array(window * width).fill(Number.NaN);
-    this.sums = new Float64Array(width);
-    this.counts = new Float64Array(width);
-  }
-
-  /** Smoothed level of each input after this row's raw values (NaN until an input has had a value). */
-  next(raw: ArrayLike<number>, out: Float64Array): void {
-    const w = this.post.inputWindow;
-    if (w <= 1) {
-      for (let j = 0; j < this.width; j += 1) {
-        const x = raw[j] ?? Number.NaN;
-        if (!Number.isNaN(x)) this.state[j] = x;
-        out[j] = this.state[j] ?? Number.NaN;
-      }
-    } else if (this.post.inputFilter === 'ewma') {
-      for (let j = 0; j < this.width; j += 1) {
-        const x = raw[j] ?? Number.NaN;
-        const s = this.state[j] ?? Number.NaN;
-        if (!Number.isNaN(x)) this.state[j] = Number.isNaN(s) ? x : s + this.alpha * (x - s);
-        out[j] = this.state[j] ?? Number.NaN;
-      }
-    } else {
-      const slot = this.row % w;
-      for (let j = 0; j < this.width; j += 1) {
-        const x = raw[j] ?? Number.NaN;
-        const old = this.ring[slot * this.width + j] ?? Number.NaN;
-        if (!Number.isNaN(x)) {
-          this.sums[j] = (this.sums[j] ?? 0) + x;
-          this.counts[j] = (this.counts[j] ?? 0) + 1;
-        }
-        if (this.row >= w && !Number.isNaN(old)) {
-          this.sums[j] = (this.sums[j] ?? 0) - old;
-          this.counts[j] = (this.counts[j] ?? 0) - 1;
-        }
-        this.ring[slot * this.width + j] = x;
-        const c = this.counts[j] ?? 0;
-        if (c > 0) this.state[j] = (this.sums[j] ?? 0) / c;
-        out[j] = this.state[j] ?? Number.NaN;
-      }
-    }
-    this.row += 1;
-  }
-}
 
 /** One column smoothed over rows [0, rows). */
 export function smoothColumn(values: Float64Array, rows: number, post: DetectorPostprocess): Float64Array {
@@ -216,6 +160,8 @@ export interface GraphPass {
   /** Per input: sum of its squared scaled error over the counted rows where it is present, and how many. */
   readonly squaredErrorSum: Float64Array;
   readonly squaredErrorRows: Float64Array;
+  /** Per input: its largest squared scaled error over the counted rows where it is present. */
+  readonly squaredErrorMax: Float64Array;
 }
 
 export function singleThreadSession(onnx: Uint8Array): Promise<ort.InferenceSession> {
@@ -234,9 +180,9 @@ export async function graphPass(onnx: Uint8Array, graphInput: string, columns: r
   const missingCount = new Uint16Array(rows);
   const squaredErrorSum = new Float64Array(width);
   const squaredErrorRows = new Float64Array(width);
-  const smoother = new InputSmoother(width, post);
+  const squaredErrorMax = new Float64Array(width);
+  const feed = new GraphFeed(width, post, center);
   const raw = new Float64Array(width);
-  const level = new Float64Array(width);
   try {
     for (let start = 0; start < rows; start += BATCH_ROWS) {
       const n = Math.min(BATCH_ROWS, rows - start);
@@ -245,17 +191,7 @@ export async function graphPass(onnx: Uint8Array, graphInput: string, columns: r
       for (let r = 0; r < n; r += 1) {
         const i = start + r;
         for (let j = 0; j < width; j += 1) raw[j] = columns[j]?.[i] ?? Number.NaN;
-        smoother.next(raw, level);
-        let gone = 0;
-        for (let j = 0; j < width; j += 1) {
-          const l = level[j] ?? Number.NaN;
-          if (Number.isNaN(raw[j] ?? Number.NaN)) {
-            missing[r * width + j] = 1;
-            gone += 1;
-          }
-          input[r * width + j] = Number.isNaN(l) ? (center[j] ?? 0) : l;
-        }
-        missingCount[i] = gone;
+        missingCount[i] = feed.next(raw, input, missing, r);
       }
       const result = await session.run({ [graphInput]: new ort.Tensor('float32', input, [n, width]) });
       const se = result['squared_error']?.data as Float32Array | undefined;
@@ -264,21 +200,16 @@ export async function graphPass(onnx: Uint8Array, graphInput: string, columns: r
       const squaredError = Float32Array.from(se);
       const standardized = z ? Float32Array.from(z) : new Float32Array();
       for (let k = 0; k < missing.length; k += 1) {
-        const counted = count?.[start + Math.floor(k / width)] === 1;
-        if (missing[k] !== 1) {
-          if (counted) {
-            squaredErrorSum[k % width] = (squaredErrorSum[k % width] ?? 0) + (squaredError[k] ?? 0);
-            squaredErrorRows[k % width] = (squaredErrorRows[k % width] ?? 0) + 1;
-          }
-          continue;
-        }
-        squaredError[k] = 0;
-        if (standardized.length > 0) standardized[k] = 0;
+        if (missing[k] === 1 || count?.[start + Math.floor(k / width)] !== 1) continue;
+        squaredErrorSum[k % width] = (squaredErrorSum[k % width] ?? 0) + (squaredError[k] ?? 0);
+        squaredErrorRows[k % width] = (squaredErrorRows[k % width] ?? 0) + 1;
+        squaredErrorMax[k % width] = Math.max(squaredErrorMax[k % width] ?? 0, squaredError[k] ?? 0);
       }
+      maskMissing(squaredError, standardized, missing);
       const batchScores = aggregateScores({ squaredError, standardized }, width, post);
       for (let r = 0; r < n; r += 1) scores[start + r] = missingCount[start + r] === width ? Number.NaN : (batchScores[r] ?? 0);
     }
-    return { scores, missingCount, squaredErrorSum, squaredErrorRows };
+    return { scores, missingCount, squaredErrorSum, squaredErrorRows, squaredErrorMax };
   } finally {
     await session.release();
   }

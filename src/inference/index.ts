@@ -9,7 +9,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { ModelActivationEvent } from './registry-file.js';
 import { ModelRegistry, type ModelInfo } from './registry.js';
-import { anomalyRow, runModels, type SkippedModel } from './run.js';
+import { anomalyRow, DetectorStates, runModels, type SkippedModel } from './run.js';
 import { checkFlowBalances } from './flow-balance.js';
 import { checkSpeciesSums } from './species-sum.js';
 import { LevelShifts } from './level-shift.js';
@@ -117,7 +117,7 @@ export function createInference(ctx: InferenceContext): Inference {
   let deviations = new LoopDeviations(deviationsConfig, ctx.setpoints);
   let shifts = new LevelShifts(shiftsConfig);
   const activeAlarms = new Set<string>();
-  const aboveFor = new Map<StageId, number>();
+  let detectors = new DetectorStates();
   let lastTs = 0;
 
   const raise = (id: string, condition: Omit<Parameters<AlarmSink['raise']>[0], 'id'>, ts: number): void => {
@@ -160,6 +160,7 @@ export function createInference(ctx: InferenceContext): Inference {
       checks = new SensorChecks(cfg.sensorChecks, checked);
       deviations = new LoopDeviations(deviationsConfig, ctx.setpoints);
       shifts = new LevelShifts(shiftsConfig);
+      detectors = new DetectorStates();
       if (!cfg.enabled) return;
       await registry.reconcile();
       if (signal.aborted) return;
@@ -180,7 +181,7 @@ export function createInference(ctx: InferenceContext): Inference {
       const flags: SensorFlag[] = [];
       for (const window of Object.values(plant.stages)) flags.push(...checks.update(window));
       if (cfg.sensorChecks.enabled) flags.push(...checkFlowBalances(balances, plant), ...checkSpeciesSums(speciesSums, plant), ...deviations.update(plant), ...shifts.update(plant));
-      const runs = cfg.enabled ? await runModels(registry, plant, (stage, signal) => units.get(`${stage}.${signal}`) ?? '') : { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
+      const runs = cfg.enabled ? await runModels(registry, plant, (stage, signal) => units.get(`${stage}.${signal}`) ?? '', detectors) : { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
       runSeconds.observe((performance.now() - started) / 1000);
       const ts = plant.end;
       const flagged = new Map<StageId, SensorFlag[]>();
@@ -188,13 +189,9 @@ export function createInference(ctx: InferenceContext): Inference {
       const anomalies: AnomalyRow[] = [];
       const doubted = new Set<StageId>(flags.filter((f) => !PROCESS_CHECKS.has(f.check)).map((f) => f.stage));
       for (const score of runs.scores) {
-        const model = registry.get(score.model.split('@')[0] ?? '');
-        const persistence = model?.manifest.postprocess?.persistence ?? 1;
-        const above = score.score > score.threshold || score.inputExceeded ? (aboveFor.get(score.stage) ?? 0) + 1 : 0;
-        aboveFor.set(score.stage, above);
-        const row = anomalyRow(score, ts, flagged.has(score.stage), above >= persistence);
+        const row = anomalyRow(score, ts, flagged.has(score.stage));
         anomalies.push(row);
-        if (above >= persistence) {
+        if (score.flag) {
           doubted.add(score.stage);
           const top = score.contributors[0];
           raise(`anomaly.${score.stage}`, { severity: 'medium', stage: score.stage, signal: top?.signal, message: `${score.stage}: anomaly score ${score.score.toPrecision(3)} (threshold ${score.threshold.toPrecision(3)})${top ? `, mostly ${top.signal}` : ''}` }, ts);

@@ -1,6 +1,7 @@
 import type { PlantWindow } from '../contract/ports.js';
 import type { AnomalyRow, PredictionRow } from '../contract/rows.js';
 import type { StageId } from '../contract/plant.js';
+import { OnlineDetector, manifestScoring } from '../anomaly/online.js';
 import { buildInputVector, currentValue, type MissingInput } from './features.js';
 import type { ModelRegistry } from './registry.js';
 import { runSession, type LoadedModel } from './session.js';
@@ -16,8 +17,8 @@ export interface StageScore {
   readonly score: number;
   readonly threshold: number;
   readonly contributors: readonly Contributor[];
-  /** Some input's own reconstruction error is beyond its limit. */
-  readonly inputExceeded: boolean;
+  /** The detector's verdict on this window (threshold, persistence and hold as fitted). */
+  readonly flag: boolean;
 }
 
 export interface SkippedModel {
@@ -40,12 +41,12 @@ export interface ModelRuns {
   readonly succeeded: string[];
 }
 
-/** Shares of the reconstruction error per signal (features of one signal summed), largest first. */
-export function contributorsOf(model: LoadedModel, squaredError: Float32Array, limit = 5): Contributor[] {
+/** Shares of the row score per signal (each input's term, features of one signal summed), largest first. */
+export function contributorsOf(model: LoadedModel, terms: readonly number[], limit = 5): Contributor[] {
   const bySignal = new Map<string, number>();
   let total = 0;
   model.inputs.forEach((input, j) => {
-    const e = squaredError[j] ?? 0;
+    const e = terms[j] ?? 0;
     total += e;
     bySignal.set(input.signal, (bySignal.get(input.signal) ?? 0) + e);
   });
@@ -56,6 +57,28 @@ export function contributorsOf(model: LoadedModel, squaredError: Float32Array, l
     .slice(0, limit);
 }
 
+/**
+ * Each active stage detector's state across windows (input smoothing, score window, persistence, hold),
+ * by `name@version`: a newly activated version starts afresh.
+ */
+export class DetectorStates {
+  private readonly states = new Map<string, OnlineDetector>();
+
+  of(model: LoadedModel): OnlineDetector {
+    let state = this.states.get(model.id);
+    if (!state) {
+      state = new OnlineDetector(manifestScoring(model.manifest));
+      this.states.set(model.id, state);
+    }
+    return state;
+  }
+
+  /** Forgets the versions that are no longer active. */
+  keep(ids: ReadonlySet<string>): void {
+    for (const id of this.states.keys()) if (!ids.has(id)) this.states.delete(id);
+  }
+}
+
 type Outcome =
   | { kind: 'score'; value: StageScore }
   | { kind: 'predictions'; value: PredictionRow[] }
@@ -63,26 +86,30 @@ type Outcome =
   | { kind: 'failed'; value: ModelFailure }
   | { kind: 'none' };
 
-async function runOne(registry: ModelRegistry, name: string, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string): Promise<Outcome> {
+async function runOne(registry: ModelRegistry, name: string, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates): Promise<Outcome> {
   const slot = registry.acquire(name);
   if (!slot) return { kind: 'none' };
   const model = slot.model;
   try {
     const vector = buildInputVector(window, model.inputs);
     if (!vector.ok) return { kind: 'skipped', value: { model: model.id, missing: vector.missing } };
-    const out = await runSession(model.session, vector.values, model.inputs.length);
+    const width = model.inputs.length;
     if (model.kind === 'autoencoder') {
-      const score = out['score']?.[0];
-      const squared = out['squared_error'];
-      if (score === undefined || !Number.isFinite(score) || !squared || !model.stage) throw new Error(`${model.id} returned no finite score`);
+      if (!model.stage) throw new Error(`${model.id} watches no single stage`);
+      const detector = detectors.of(model);
+      const verdict = await detector.next(vector.values, async (input) => {
+        const out = await runSession(model.session, input, width);
+        const squaredError = out['squared_error'];
+        if (!squaredError) throw new Error(`${model.id} returned no squared_error`);
+        return { squaredError, standardized: out['standardized'] };
+      });
+      if (!Number.isFinite(verdict.score)) throw new Error(`${model.id} returned no finite score`);
       return {
         kind: 'score',
-        value: {
-          stage: model.stage, model: model.id, score, threshold: model.manifest.threshold ?? Number.POSITIVE_INFINITY, contributors: contributorsOf(model, squared),
-          inputExceeded: model.inputThresholds?.some((limit, j) => (squared[j] ?? 0) > limit) ?? false,
-        },
+        value: { stage: model.stage, model: model.id, score: verdict.score, threshold: detector.threshold, contributors: contributorsOf(model, verdict.terms), flag: verdict.flag },
       };
     }
+    const out = await runSession(model.session, vector.values, width);
     const prediction = out['prediction'];
     if (!prediction || prediction.length !== model.targets.length) throw new Error(`${model.id} returned ${prediction?.length ?? 0} predictions for ${model.targets.length} targets`);
     const rows: PredictionRow[] = [];
@@ -102,9 +129,10 @@ async function runOne(registry: ModelRegistry, name: string, window: PlantWindow
 }
 
 /** Every active model on one plant window; a failing or starved model never stops the others. */
-export async function runModels(registry: ModelRegistry, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string): Promise<ModelRuns> {
+export async function runModels(registry: ModelRegistry, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates): Promise<ModelRuns> {
   const names = registry.names();
-  const outcomes = await Promise.all(names.map((name) => runOne(registry, name, window, unitOf)));
+  detectors.keep(new Set(names.flatMap((n) => registry.get(n)?.id ?? [])));
+  const outcomes = await Promise.all(names.map((name) => runOne(registry, name, window, unitOf, detectors)));
   const runs: ModelRuns = { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
   outcomes.forEach((o, i) => {
     if (o.kind === 'score') runs.scores.push(o.value);
@@ -116,13 +144,13 @@ export async function runModels(registry: ModelRegistry, window: PlantWindow, un
   return runs;
 }
 
-export function anomalyRow(score: StageScore, ts: number, sensorAnomalous: boolean, persistent: boolean): AnomalyRow {
+export function anomalyRow(score: StageScore, ts: number, sensorAnomalous: boolean): AnomalyRow {
   return {
     stage: score.stage,
     ts,
     score: score.score,
     threshold: score.threshold,
-    isAnomaly: persistent || sensorAnomalous,
+    isAnomaly: score.flag || sensorAnomalous,
     contributors: JSON.stringify(score.contributors),
     model: score.model,
   };

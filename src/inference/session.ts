@@ -26,7 +26,6 @@ export interface LoadedModel {
   readonly referenceDiff: number;
   /** Operating bands learned in training (sensor checks), key `stage.signal`. */
   readonly bands: Readonly<Record<string, { min: number; max: number }>>;
-  readonly inputThresholds: readonly number[] | undefined;
 }
 
 export interface SessionOptions {
@@ -101,7 +100,6 @@ export async function loadVerifiedModel(dir: string, options: SessionOptions): P
       session,
       referenceDiff: diff,
       bands: reference.bands ?? {},
-      inputThresholds: reference.inputThresholds?.length === inputs.length ? reference.inputThresholds : undefined,
     };
   } catch (error) {
     await session.release();

@@ -7,6 +7,7 @@ import { buildInputVector } from '../inference/features.js';
 import { scanBundles } from '../inference/registry-file.js';
 import { loadVerifiedModel, runSession, type LoadedModel } from '../inference/session.js';
 import { MANIFEST_FILE } from '../onnx/manifest.js';
+import { OnlineDetector, manifestScoring } from '../anomaly/online.js';
 import { addSample, emptySums, eventFigures, figuresOf, flagEpisodes, type EventFigures, type SkillFigures, type SkillSums } from './metrics.js';
 import { judgedAlarms, storeReadings, windowReadings } from './store-data.js';
 
@@ -128,19 +129,17 @@ async function evaluatePredictor(model: LoadedModel, windows: readonly PlantWind
 
 async function evaluateDetector(model: LoadedModel, windows: readonly PlantWindow[], slideMs: number, store: string, span: { since: number; until: number }): Promise<DetectorEvaluation> {
   const { rows, windows: used } = inputRows(model, windows);
-  const outputs = await run(model, rows);
-  const threshold = model.manifest.threshold ?? Number.POSITIVE_INFINITY;
-  const persistence = model.manifest.postprocess?.persistence ?? 1;
-  let above = 0;
-  // As the daemon does: a window is flagged once the score (or one input's own error) has been beyond its
-  // limit for `persistence` scored windows in a row.
-  const flags = used.map((w, i) => {
-    const score = outputs[i]?.['score']?.[0] ?? Number.NaN;
-    const squared = outputs[i]?.['squared_error'];
-    const exceeded = model.inputThresholds?.some((limit, j) => (squared?.[j] ?? 0) > limit) ?? false;
-    above = score > threshold || exceeded ? above + 1 : 0;
-    return { ts: w.end, flagged: above >= persistence };
-  });
+  // As the daemon does: each window with complete inputs through the stage detector's own scoring, in time order.
+  const detector = new OnlineDetector(manifestScoring(model.manifest));
+  const width = model.inputs.length;
+  const flags: { ts: number; flagged: boolean }[] = [];
+  for (const [i, w] of used.entries()) {
+    const verdict = await detector.next(rows[i] ?? new Float32Array(width), async (input) => {
+      const out = await runSession(model.session, input, width);
+      return { squaredError: out['squared_error'] ?? new Float32Array(width), standardized: out['standardized'] };
+    });
+    flags.push({ ts: w.end, flagged: verdict.flag });
+  }
   const flagged = flags.filter((f) => f.flagged).length;
   const first = windows[0]?.end ?? span.since;
   const last = windows[windows.length - 1]?.end ?? span.since;

@@ -2,11 +2,14 @@ import type { SignalConfig } from '../config/schema.js';
 import type { PlantWindow } from '../contract/ports.js';
 import type { StageId } from '../contract/plant.js';
 import type { Bundle } from '../onnx/bundle.js';
-import { autoencoderSpec, buildDenseNet } from '../training/models.js';
+import { defaultDetectorSettings, fitDetector, type DetectorSettings, type FittedDetector } from '../anomaly/core.js';
+import { judgeColumns } from '../anomaly/score.js';
+import { inputLabel } from '../onnx/manifest.js';
+import { GRAPH_INPUT } from '../onnx/writer.js';
 import { createRng, shuffled } from '../training/random.js';
-import { fitScaler, quantile, type Scaler } from '../training/scaler.js';
+import { fitScaler, quantile } from '../training/scaler.js';
 import type { LoadedTf } from '../training/tf.js';
-import { trainDenseNet, type TrainProgress } from '../training/train.js';
+import type { TrainProgress } from '../training/train.js';
 import { writeModelBundle } from './bundle-writer.js';
 import { rowsFromWindows, toPlantInputs } from './dataset.js';
 import { autoencoderInputs, type FeatureRef } from './specs.js';
@@ -28,18 +31,38 @@ export interface StageTrainingContext {
   readonly onEpoch?: (model: string, progress: TrainProgress) => void;
   /** Plant history: the span and signal ranges a bundle of these inputs learnt from (its manifest's `learntFrom`). */
   readonly learntFrom?: (refs: readonly FeatureRef[], heldOutWindows: number) => LearntFrom;
+  /** Overrides of STAGE_DETECTOR_SETTINGS (evaluations of other settings). */
+  readonly detector?: Partial<DetectorSettings>;
 }
-
-/** Score margin over the largest training score: held-out normal data must stay below it. */
-export const THRESHOLD_MARGIN = 1.5;
 
 /**
- * Per-column floor on the scale: 0.5 % of the signal's measuring span for means, so a signal that
- * hardly moved in training (a pump state, a clipped analyzer) does not turn noise into huge errors.
+ * The stage detectors' settings in the one detector family (src/anomaly/core.ts): a plant window's
+ * features are already 5-minute means, so no further input or score smoothing; each input's scaled
+ * reconstruction error is divided by its largest over the training windows (`max` aggregate,
+ * residualSpread `max`), so every input is held to its own training range of errors; threshold at the
+ * largest training score (1) times a margin of sqrt(1.5) on the error (1.5 on its square); scale floored
+ * by the signal's measuring span. Measured against the ensemble of `anomaly fit` and a sum of scaled
+ * squared errors on eval/twin-faults (docs/evaluation.md).
  */
-function floorScaler(scaler: Scaler, floors: readonly number[]): Scaler {
-  return { ...scaler, scale: scaler.scale.map((s, j) => Math.max(s, floors[j] ?? 0)) };
-}
+export const STAGE_DETECTOR_SETTINGS: DetectorSettings = {
+  ...defaultDetectorSettings,
+  inputWindow: 1,
+  scoreWindow: 1,
+  persistence: 1,
+  hold: 0,
+  thresholdQuantile: 1,
+  thresholdMargin: 1.22,
+  aggregate: 'max',
+  residualSpread: 'max',
+  driftRatio: Number.POSITIVE_INFINITY,
+  scaler: 'robust',
+  relativeFloor: 0,
+  epochs: 100,
+  patience: 10,
+  learningRate: 5e-3,
+  batchSize: 128,
+  validationFraction: 0.2,
+};
 
 function subsample<T>(rows: readonly T[], max: number, seed: number): T[] {
   return rows.length <= max ? [...rows] : shuffled(rows, createRng(seed)).slice(0, max);
@@ -62,6 +85,18 @@ function operatingBands(inputs: readonly PlantInput[], rows: readonly (readonly 
   return bands;
 }
 
+/** The held-out windows judged by the bundle's own scoring, as `anomaly score` and the daemon judge them. */
+async function heldOutVerdicts(onnx: Uint8Array, rows: readonly (readonly number[])[], fitted: FittedDetector): Promise<{ scores: number[]; flags: boolean[] }> {
+  const width = fitted.columns.length;
+  const columns = Array.from({ length: width }, (_, j) => Float64Array.from(rows, (r) => r[j] ?? Number.NaN));
+  return judgeColumns(onnx, GRAPH_INPUT, columns, rows.length, { post: fitted.post, threshold: fitted.threshold, center: fitted.scaler.center });
+}
+
+/**
+ * A stage's detector, fitted by the detector family's core (fitDetector) on the stage's window features:
+ * the network on a seeded sample of at most `maxRows` training windows, residual spread and threshold
+ * from every training window; held-out windows judged by the same scoring.
+ */
 export async function trainStageAutoencoder(ctx: StageTrainingContext, stage: StageId, only?: readonly FeatureRef[]): Promise<Bundle | undefined> {
   const refs = only ? [...only] : autoencoderInputs(stage, ctx.signals);
   if (refs.length < 2) return undefined;
@@ -78,53 +113,45 @@ export async function trainStageAutoencoder(ctx: StageTrainingContext, stage: St
   // Robust scale, floored by a share of the signal's measuring span and by a quarter of its standard
   // deviation (a bimodal signal, e.g. a flow that switches with the weather, has a tiny IQR).
   const std = fitScaler(x, { kind: 'standard' }).scale;
-  const floors = inputs.map((i, j) => Math.max(span(i.signal) * (i.feature === 'mean' ? 0.01 : 0.004), 0.25 * (std[j] ?? 0)));
-  const scaler = floorScaler(fitScaler(x, { kind: 'robust' }), floors);
-  const scaled = x.map((r) => r.map((v, j) => (v - (scaler.center[j] ?? 0)) / (scaler.scale[j] ?? 1)));
+  const scaleFloors = inputs.map((i, j) => Math.max(span(i.signal) * (i.feature === 'mean' ? 0.01 : 0.004), 0.25 * (std[j] ?? 0)));
   const width = inputs.length;
-  const hidden = [Math.max(4, Math.ceil(width * 0.75)), Math.max(2, Math.ceil(width / 3))];
-  const spec = autoencoderSpec(width, hidden, 'tanh');
-  const { tf } = ctx.loaded;
-  const model = buildDenseNet(tf, spec, ctx.seed);
-  const result = await trainDenseNet(tf, model, scaled, scaled, { epochs: 100, batchSize: 128, learningRate: 5e-3, patience: 10, validationFraction: 0.2, validationMode: 'random', seed: ctx.seed }, (p) => ctx.onEpoch?.(name, p));
-  const squaredErrors = (rows: readonly (readonly number[])[]): number[][] => tf.tidy(() => {
-    const t = tf.tensor2d(rows.map((r) => r.map((v, j) => (v - (scaler.center[j] ?? 0)) / (scaler.scale[j] ?? 1))));
-    return (model.predict(t) as typeof t).sub(t).square().arraySync() as number[][];
+  const settings: DetectorSettings = { ...STAGE_DETECTOR_SETTINGS, hidden: [Math.max(4, Math.ceil(width * 0.75)), Math.max(2, Math.ceil(width / 3))], ...ctx.detector };
+  const columns = refs.map((r) => inputLabel(r));
+  const fitted = await fitDetector({ rows: x, calibrationRows: all, columns, explicit: true, scaleFloors }, settings, {
+    name, seed: ctx.seed, loaded: ctx.loaded, onProgress: (p) => ctx.onEpoch?.(name, p),
   });
-  const score = (rows: readonly (readonly number[])[]): number[] => squaredErrors(rows).map((r) => r.reduce((a, b) => a + b, 0));
-  const trainErrors = squaredErrors(all);
-  const trainScores = trainErrors.map((r) => r.reduce((a, b) => a + b, 0));
-  const inputThresholds = inputs.map((_, j) => Math.max(1e-6, THRESHOLD_MARGIN * maxOf(trainErrors.map((r) => r[j] ?? 0))));
-  const threshold = maxOf(trainScores) * THRESHOLD_MARGIN;
-  const heldErrors = squaredErrors(held);
-  const heldScores = heldErrors.map((r) => r.reduce((a, b) => a + b, 0));
-  const falseAlarms = heldErrors.filter((r, i) => (heldScores[i] ?? 0) > threshold || r.some((e, j) => e > (inputThresholds[j] ?? Infinity))).length;
-  const bundle = await writeModelBundle(ctx.modelsDir, {
-    loaded: ctx.loaded,
-    model,
-    spec,
-    inputScaler: scaler,
-    verificationRows: held.slice(0, 32),
-    replace: true,
-    manifest: {
-      name, version: ctx.version, kind: 'autoencoder', inputs: refs, threshold,
-      metrics: {
-        heldOutWindows: held.length,
-        heldOutFalseAlarmRate: falseAlarms / held.length,
-        heldOutScoreP50: quantile(heldScores, 0.5),
-        heldOutScoreP999: quantile(heldScores, 0.999),
-        trainScoreMax: maxOf(trainScores),
-        validationLoss: result.validationLoss,
+  try {
+    const judged = await heldOutVerdicts(fitted.onnx, held, fitted);
+    const flagged = judged.flags.filter(Boolean).length;
+    return await writeModelBundle(ctx.modelsDir, {
+      loaded: ctx.loaded,
+      model: fitted.model,
+      spec: fitted.spec,
+      inputScaler: fitted.scaler,
+      verificationRows: fitted.verificationRows,
+      replace: true,
+      manifest: {
+        name, version: ctx.version, kind: 'autoencoder', inputs: refs, threshold: fitted.threshold, postprocess: fitted.post,
+        metrics: {
+          heldOutWindows: held.length,
+          heldOutFalseAlarmRate: flagged / held.length,
+          heldOutScoreP50: quantile(judged.scores, 0.5),
+          heldOutScoreP999: quantile(judged.scores, 0.999),
+          trainScoreMax: fitted.trainingScoreMax,
+          trainingFlagRate: fitted.trainingFlagRate,
+          validationLoss: fitted.train.validationLoss,
+        },
+        training: {
+          source: ctx.source, rows: x.length, seed: ctx.seed,
+          split: { mode: 'random', trainRows: fitted.train.trainRows, validationRows: fitted.train.validationRows },
+          epochs: fitted.train.epochsRun, layers: fitted.spec.layers.map((l) => ({ units: l.units, activation: l.activation })),
+          rowsUsed: { network: x.length, scalerAndThreshold: all.length, heldOut: held.length },
+        },
+        ...(ctx.learntFrom ? { learntFrom: ctx.learntFrom(refs, held.length) } : {}),
+        ...(ctx.createdAt ? { createdAt: ctx.createdAt } : {}),
       },
-      training: {
-        source: ctx.source, rows: x.length, seed: ctx.seed,
-        split: { mode: 'random', trainRows: result.trainRows, validationRows: result.validationRows },
-        epochs: result.epochsRun, layers: spec.layers.map((l) => ({ units: l.units, activation: l.activation })),
-      },
-      ...(ctx.learntFrom ? { learntFrom: ctx.learntFrom(refs, held.length) } : {}),
-      ...(ctx.createdAt ? { createdAt: ctx.createdAt } : {}),
-    },
-  }, held.slice(32, 40).length > 0 ? held.slice(32, 40) : held.slice(0, 8), operatingBands(inputs, all), inputThresholds);
-  model.dispose();
-  return bundle;
+    }, held.slice(32, 40).length > 0 ? held.slice(32, 40) : held.slice(0, 8), operatingBands(inputs, all));
+  } finally {
+    fitted.dispose();
+  }
 }
