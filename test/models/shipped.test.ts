@@ -26,6 +26,9 @@ describe('shipped bundles', () => {
         expect(m.verification.maxAbsDiff).toBeLessThan(1e-4);
         if (m.kind === 'autoencoder') {
           expect(m.threshold).toBeGreaterThan(0);
+          // the detector family's scoring, recorded: what the daemon and anomaly score apply
+          expect(m.postprocess?.residualScale).toHaveLength(m.inputs.length);
+          expect(m.threshold).toBeCloseTo((m.metrics['trainScoreMax'] ?? Number.NaN) * (m.postprocess?.thresholdMargin ?? Number.NaN), 9);
           expect(m.metrics['heldOutFalseAlarmRate']).toBeLessThan(0.01);
         } else {
           expect(m.metrics['r2Min']).toBeGreaterThanOrEqual(0.85);
