@@ -19,13 +19,23 @@ Allocation: about 4 KB of JavaScript heap per reading, a fifth of it the argumen
 still alive when the young generation is collected, so those collections (most of the GC time) copy them. SQLite inserts cost 1.7-1.9 µs per row alone (half of it the natural-key
 index); sorting a commit's rows by key, larger statements or a larger page cache change nothing measurable.`;
 
-const HISTORY = `**Regression check (2026-12-02, load 10-13, \`--qos 0 --no-plc --no-reference\`).** QoS 0 fell from 44,000-53,000 to
-10,000-14,000 readings/s with the broker's connection guard (src/broker/guard.ts, commit 3e74a5c: every connection read
-through a Duplex that checks each packet's declared length): the code before it (d9ae82f) gave 52,124 and 44,415/s, the
-code at 3e74a5c 14,066/s, the code after the group-commit change 10,860 and 10,152/s, and the same code with the
-guard bypassed (the socket handed to aedes directly) 60,533/s, all in the same minutes. The daemon then idles with
-data waiting in its sockets (1.5 s of CPU and 0.5 s in commits over 14 s); the group commit is not the cause
-(the old fixed-wait scheduling on the new code: 14,016/s).
+const HISTORY = `**Regression check (2026-12-02, \`--qos 0 --no-plc --no-reference\`).** QoS 0 fell from 44,000-53,000 to
+10,000-14,000 readings/s when the broker's connection guard (src/broker/guard.ts) read every connection
+through a Duplex of its own that checked each packet's declared length: aedes reads its connection with
+\`readable\`/\`read()\`, and the wrapper's own buffering left data waiting in the sockets while the daemon
+idled (1.5 s of CPU and 0.5 s in commits over 14 s; the guard bypassed gave 60,533/s in the same minutes).
+The guard now taps the chunks aedes reads (a \`data\` listener beside aedes' \`readable\` one) and no longer
+sits between the socket and aedes: 112,867 readings/s committed at 7.7 µs CPU per reading
+(\`npx tsx bench/ingest/run.ts --readings 200000 --qos 0 --no-reference --dry --no-plc\`, load 1.0), with the
+oversized-packet, CONNECT and idle refusals unchanged (test/broker, test/blackbox/protocol.test.ts).
+
+**QoS 0 check (2026-12-03).** The 14,185 readings/s of the run of 2026-12-02 23:09 came from before the guard fix
+above (e76416b, 23:15), not from the store change after it (68c5763, the WAL starting over at 8 MiB): the same
+command on the code after both gave 46,264 readings/s at 14.5 µs CPU per reading (\`--dry --no-reference\`, load
+0.8-1.8, 2026-12-03 05:33 UTC), and in the run of 06:30 UTC 40,875/s at 11.5 µs beside Mosquitto's pass-through of
+50,865/s (127,959/s in the run of 2026-12-02): the wall rate follows the machine's load (about 8 there), the ratio to
+Mosquitto went from 0.11 to 0.80, and the commit path of QoS 0 (commits of about 1,900 rows, fsynced on the thread
+pool) is unchanged by the in-place fsync of small commits.
 
 **Regression check (2026-11-24).** The drop from 68,000-82,000 readings/s at 7.5-9.2 µs per reading to
 35,500-42,500/s at 17.6-20.0 µs came from the machine, not the code: the code of the earlier figures (before the
