@@ -18,8 +18,8 @@ export const referenceSchema = z.object({
   /** Operating band of each watched signal's window mean in the training data (key `stage.signal`), widened. */
   bands: z.record(z.string(), z.object({ min: z.number(), max: z.number() })).optional(),
   /**
-   * Autoencoders: per-input limit on the squared scaled reconstruction error. A single faulty sensor
-   * concentrates the error in its own input long before the summed score moves.
+   * Bundles before the one detector family: per-input limits on the squared scaled reconstruction error.
+   * Accepted in the file, no longer read: a bundle is scored by its manifest's postprocess and threshold alone.
    */
   inputThresholds: z.array(z.number().positive()).optional(),
 });

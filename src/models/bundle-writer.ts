@@ -18,7 +18,6 @@ export async function writeModelBundle(
   options: ExportDenseOptions & { readonly model: TfModule.Sequential },
   referenceRows: readonly (readonly number[])[],
   bands?: Readonly<Record<string, { min: number; max: number }>>,
-  inputThresholds?: readonly number[],
 ): Promise<Bundle> {
   const { name, version } = options.manifest;
   const target = resolve(modelsDir, name, version);
@@ -38,7 +37,6 @@ export async function writeModelBundle(
       tolerance: options.tolerance ?? VERIFY_TOLERANCE,
       producedBy: `tensorflow.js (${options.loaded.backend})`,
       ...(bands ? { bands: { ...bands } } : {}),
-      ...(inputThresholds ? { inputThresholds: [...inputThresholds] } : {}),
     });
     if (existsSync(target)) {
       const old = `${target}.old-${randomBytes(4).toString('hex')}`;
