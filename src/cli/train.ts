@@ -49,6 +49,12 @@ export async function trainCommand(model: string, opts: TrainCommandOptions, io:
       io.stderr.write(`trained on ${iso(train.first)} to ${iso(train.last)} (${train.windows} windows); held out ${iso(heldOut.first)} to ${iso(heldOut.last)} (${heldOut.windows} windows)\n`);
     }
     for (const l of result.leftOut) io.stderr.write(`left out ${l.what}: ${l.why}\n`);
+    // Predictor targets that missed the skill bar on the held-out block: the daemon will not publish them.
+    for (const bundle of result.bundles) {
+      const inactive = Object.entries(bundle.manifest.eligibility?.targets ?? {}).filter(([, e]) => !e.eligible);
+      for (const [target, e] of inactive) io.stderr.write(`not eligible ${bundle.manifest.name} ${target}: ${e.reason}\n`);
+      if (bundle.manifest.eligibility && inactive.length === Object.keys(bundle.manifest.eligibility.targets).length) io.stderr.write(`not eligible ${bundle.manifest.name}: no target met the skill bar; the daemon will not run it\n`);
+    }
     for (const bundle of result.bundles) io.stdout.write(`${bundle.manifest.name}@${bundle.manifest.version} ${JSON.stringify(bundle.manifest.metrics)}\n`);
     if (result.bundles.length === 0) {
       io.stderr.write(`no ${model} model could be trained from ${result.source}\n`);

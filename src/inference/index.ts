@@ -9,6 +9,8 @@ import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { ModelActivationEvent } from './registry-file.js';
 import { ModelRegistry, type ModelInfo } from './registry.js';
+import { inactiveTargets, isEligible } from './eligibility.js';
+import { windowHistory } from './features.js';
 import { anomalyRow, DetectorStates, runModels, type SkippedModel } from './run.js';
 import { checkFlowBalances } from './flow-balance.js';
 import { checkSpeciesSums } from './species-sum.js';
@@ -72,6 +74,9 @@ export interface ModelRefusal {
   readonly reason: string;
 }
 
+/** Most plant windows kept for history inputs (a day of 5-min windows, and some). */
+const HISTORY_LIMIT = 600;
+
 /** StateStore key holding the active versions and the recent activations. */
 export const MODELS_STATE_KEY = 'models.registry';
 
@@ -116,6 +121,9 @@ export function createInference(ctx: InferenceContext): Inference {
   const shiftsConfig = cfg.sensorChecks.levelShifts.filter((s) => known('level shift', s.id, [s.signal, s.per, s.load]));
   let deviations = new LoopDeviations(deviationsConfig, ctx.setpoints);
   let shifts = new LevelShifts(shiftsConfig);
+  // Recent plant windows for the predictors' history inputs (`mean@-60m`), as far back as the longest lag.
+  const history = new Map<number, PlantWindow>();
+  let historyMs = 0;
   const activeAlarms = new Set<string>();
   let detectors = new DetectorStates();
   let lastTs = 0;
@@ -138,7 +146,13 @@ export function createInference(ctx: InferenceContext): Inference {
       if (recent.length > 50) recent.shift();
       const active = Object.fromEntries(registry.list().map((m) => [m.name, m.version]));
       ctx.state.setState(MODELS_STATE_KEY, { active, events: recent });
-      checks.setBands(learnedBands(registry.names().flatMap((n) => registry.get(n) ?? [])));
+      const loaded = registry.names().flatMap((n) => registry.get(n) ?? []);
+      checks.setBands(learnedBands(loaded));
+      historyMs = Math.max(0, ...loaded.flatMap((m) => m.inputs.map((i) => i.lagMin * 60_000)));
+      const model = registry.get(event.name);
+      const inactive = model ? inactiveTargets(model) : [];
+      if (model && !isEligible(model)) log.warn({ model: model.id, inactive }, 'predictor not active on this plant: no target met the skill bar on its held-out data');
+      else if (model && inactive.length > 0) log.warn({ model: model.id, inactive }, 'predictor targets not published on this plant: they missed the skill bar on held-out data');
       clear(`model.${event.name}`, ctx.clock.now());
       for (const listener of listeners) listener(event);
     },
@@ -149,6 +163,19 @@ export function createInference(ctx: InferenceContext): Inference {
       for (const listener of refusalListeners) listener({ ts: ctx.clock.now(), name, version, reason: error.message });
     },
   });
+
+  /** Keeps the window and drops those older than the longest lag (at most HISTORY_LIMIT windows). */
+  const remember = (plant: PlantWindow): void => {
+    if (historyMs === 0) {
+      history.clear();
+      return;
+    }
+    history.set(plant.end, plant);
+    for (const end of history.keys()) {
+      if (end >= plant.end - historyMs && history.size <= HISTORY_LIMIT) break;
+      history.delete(end);
+    }
+  };
 
   let timer: { clear(): void } | undefined;
   let stopped: Promise<void> | undefined;
@@ -181,7 +208,8 @@ export function createInference(ctx: InferenceContext): Inference {
       const flags: SensorFlag[] = [];
       for (const window of Object.values(plant.stages)) flags.push(...checks.update(window));
       if (cfg.sensorChecks.enabled) flags.push(...checkFlowBalances(balances, plant), ...checkSpeciesSums(speciesSums, plant), ...deviations.update(plant), ...shifts.update(plant));
-      const runs = cfg.enabled ? await runModels(registry, plant, (stage, signal) => units.get(`${stage}.${signal}`) ?? '', detectors) : { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
+      remember(plant);
+      const runs = cfg.enabled ? await runModels(registry, plant, (stage, signal) => units.get(`${stage}.${signal}`) ?? '', detectors, windowHistory(history, ctx.config.windows.slideSec * 1000)) : { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
       runSeconds.observe((performance.now() - started) / 1000);
       const ts = plant.end;
       const flagged = new Map<StageId, SensorFlag[]>();

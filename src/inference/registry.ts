@@ -5,6 +5,7 @@ import {
   activeVersion, compareVersions, readRegistry, rollbackTarget, scanBundles, withActivation, writeRegistry,
   type ModelActivationEvent,
 } from './registry-file.js';
+import { inactiveTargets, isEligible } from './eligibility.js';
 import { loadVerifiedModel, type LoadedModel, type SessionOptions } from './session.js';
 
 /** An active model plus the runs still using it; a retired slot releases its session when idle. */
@@ -26,6 +27,10 @@ export interface ModelInfo {
   readonly createdAt: string;
   readonly sha256: string;
   readonly previous: string | null;
+  /** Predictors: false when no target met the skill bar on the data it was judged on (it publishes nothing). */
+  readonly eligible: boolean;
+  /** Predictor targets and horizons not published, and why (manifest eligibility). */
+  readonly inactiveTargets: readonly { readonly target: string; readonly reason: string }[];
 }
 
 export interface RegistryOptions extends SessionOptions {
@@ -160,6 +165,7 @@ export class ModelRegistry {
       return [{
         name, version: model.version, kind: m.kind, stage: model.stage ?? null, inputs: model.inputs.length, targets: model.targets.length,
         threshold: m.threshold ?? null, metrics: m.metrics, createdAt: m.createdAt, sha256: m.onnx.sha256, previous: null,
+        eligible: isEligible(model), inactiveTargets: inactiveTargets(model),
       }];
     });
   }

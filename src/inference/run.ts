@@ -2,7 +2,8 @@ import type { PlantWindow } from '../contract/ports.js';
 import type { AnomalyRow, PredictionRow } from '../contract/rows.js';
 import type { StageId } from '../contract/plant.js';
 import { OnlineDetector, manifestScoring } from '../anomaly/online.js';
-import { buildInputVector, currentValue, type MissingInput } from './features.js';
+import { isEligible, targetEligible } from './eligibility.js';
+import { buildInputVector, currentValue, type MissingInput, type WindowHistory } from './features.js';
 import type { ModelRegistry } from './registry.js';
 import { runSession, type LoadedModel } from './session.js';
 
@@ -86,12 +87,14 @@ type Outcome =
   | { kind: 'failed'; value: ModelFailure }
   | { kind: 'none' };
 
-async function runOne(registry: ModelRegistry, name: string, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates): Promise<Outcome> {
+async function runOne(registry: ModelRegistry, name: string, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates, history?: WindowHistory): Promise<Outcome> {
   const slot = registry.acquire(name);
   if (!slot) return { kind: 'none' };
   const model = slot.model;
   try {
-    const vector = buildInputVector(window, model.inputs);
+    // A predictor that met the bar for none of its targets is not active on this plant (said at activation).
+    if (!isEligible(model)) return { kind: 'none' };
+    const vector = buildInputVector(window, model.inputs, history);
     if (!vector.ok) return { kind: 'skipped', value: { model: model.id, missing: vector.missing } };
     const width = model.inputs.length;
     if (model.kind === 'autoencoder') {
@@ -117,6 +120,7 @@ async function runOne(registry: ModelRegistry, name: string, window: PlantWindow
       const value = prediction[j];
       // A non-finite prediction is a model failure, never a published value.
       if (value === undefined || !Number.isFinite(value)) throw new Error(`${model.id} predicted a non-finite ${target.stage}.${target.signal}`);
+      if (!targetEligible(model, target)) return;
       const persistence = currentValue(window, target);
       rows.push({ stage: target.stage, signal: target.signal, ts: window.end, horizonMin: target.horizonMin, value, unit: unitOf(target.stage, target.signal), model: model.id, persistence });
     });
@@ -129,10 +133,10 @@ async function runOne(registry: ModelRegistry, name: string, window: PlantWindow
 }
 
 /** Every active model on one plant window; a failing or starved model never stops the others. */
-export async function runModels(registry: ModelRegistry, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates): Promise<ModelRuns> {
+export async function runModels(registry: ModelRegistry, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates, history?: WindowHistory): Promise<ModelRuns> {
   const names = registry.names();
   detectors.keep(new Set(names.flatMap((n) => registry.get(n)?.id ?? [])));
-  const outcomes = await Promise.all(names.map((name) => runOne(registry, name, window, unitOf, detectors)));
+  const outcomes = await Promise.all(names.map((name) => runOne(registry, name, window, unitOf, detectors, history)));
   const runs: ModelRuns = { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
   outcomes.forEach((o, i) => {
     if (o.kind === 'score') runs.scores.push(o.value);

@@ -1,5 +1,6 @@
 import type { SignalConfig } from '../config/schema.js';
 import type { StageId } from '../contract/plant.js';
+import { CLOCK_SIGNAL } from '../inference/features.js';
 import { stagesWithSignals } from '../windows/index.js';
 import { autoencoderInputs, type FeatureRef, type PredictorSpec } from './specs.js';
 
@@ -27,7 +28,8 @@ export function modelsForPlant(specs: readonly PredictorSpec[], signals: readonl
   const leftOut: LeftOut[] = [];
   const configured = new Set(signals.map((s) => `${s.stage}.${s.id}`));
   for (const s of stored) if (!configured.has(key(s))) leftOut.push({ what: `signal ${key(s)}`, why: 'stored but not in the config\'s signals (add it under signals: to learn from it)' });
-  const usable = (r: FeatureRef): boolean => present.has(key(r)) && configured.has(key(r));
+  // The plant clock (calendar inputs) is always there.
+  const usable = (r: FeatureRef): boolean => r.signal === CLOCK_SIGNAL || (present.has(key(r)) && configured.has(key(r)));
   const predictors: PredictorSpec[] = [];
   for (const spec of specs) {
     const name = `predict-${spec.stage}`;
@@ -41,7 +43,8 @@ export function modelsForPlant(specs: readonly PredictorSpec[], signals: readonl
     const missingTargetSignals = new Set(missingTargets.map(key));
     const inputs = spec.inputs.filter(usable);
     for (const t of missingTargetSignals) leftOut.push({ what: `${name} target ${t}`, why: 'no readings in the store' });
-    for (const i of spec.inputs) if (!usable(i) && !missingTargetSignals.has(key(i))) leftOut.push({ what: `${name} input ${key(i)}.${i.feature}`, why: present.has(key(i)) ? 'not in the config\'s signals' : 'no readings in the store' });
+    // One line per signal (its slope and recent history go with its mean).
+    for (const i of spec.inputs) if (i.feature === 'mean' && !usable(i) && !missingTargetSignals.has(key(i))) leftOut.push({ what: `${name} input ${key(i)}.${i.feature}`, why: present.has(key(i)) ? 'not in the config\'s signals' : 'no readings in the store' });
     const own = [...targetSignals].filter((t) => !inputs.some((i) => key(i) === t && i.feature === 'mean'));
     if (own.length > 0) {
       leftOut.push({ what: name, why: `its inputs lack the current value of ${own.join(', ')} (the persistence it must beat)` });

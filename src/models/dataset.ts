@@ -1,5 +1,5 @@
 import type { PlantWindow } from '../contract/ports.js';
-import { buildInputVector, parsePlantInput, type PlantInput } from '../inference/features.js';
+import { buildInputVector, currentValue, parsePlantInput, windowHistory, type PlantInput } from '../inference/features.js';
 import type { FeatureRef } from './specs.js';
 
 export function toPlantInputs(refs: readonly FeatureRef[]): PlantInput[] {
@@ -30,30 +30,39 @@ export function rowsFromWindows(windows: readonly PlantWindow[], inputs: readonl
   const y: number[][] = [];
   const now: number[][] = [];
   const ends: number[] = [];
-  const targetGroups = new Map<number, PlantInput[]>();
-  targets.forEach((t) => targetGroups.set(t.horizonMin, [...(targetGroups.get(t.horizonMin) ?? []), t]));
+  const slideMs = slideOf(windows);
+  const history = windowHistory(byEnd, slideMs);
   for (const w of windows) {
-    const input = buildInputVector(w, inputs);
+    const input = buildInputVector(w, inputs, history);
     if (!input.ok) continue;
     const row: number[] = [];
     let complete = true;
     for (const t of targets) {
-      const later = byEnd.get(w.end + t.horizonMin * 60_000);
-      const v = later ? buildInputVector(later, [{ ...t, horizonMin: 0 }]) : undefined;
-      if (!v?.ok) {
+      const v = currentValue(byEnd.get(w.end + t.horizonMin * 60_000), t);
+      if (v === null) {
         complete = false;
         break;
       }
-      row.push(v.values[0] ?? Number.NaN);
+      row.push(v);
     }
     if (!complete) continue;
     x.push(Array.from(input.values));
     y.push(row);
-    now.push(targets.map((t) => {
-      const v = buildInputVector(w, [{ ...t, horizonMin: 0 }]);
-      return v.ok ? (v.values[0] ?? Number.NaN) : Number.NaN;
-    }));
+    now.push(targets.map((t) => currentValue(w, t) ?? Number.NaN));
     ends.push(w.end);
   }
   return { x, y, now, ends };
+}
+
+/** The windows' slide: the most common step between consecutive window ends (5 min when unknown). */
+export function slideOf(windows: readonly PlantWindow[]): number {
+  const counts = new Map<number, number>();
+  for (let i = 1; i < Math.min(windows.length, 2000); i += 1) {
+    const step = (windows[i]?.end ?? 0) - (windows[i - 1]?.end ?? 0);
+    if (step > 0) counts.set(step, (counts.get(step) ?? 0) + 1);
+  }
+  let best = 300_000;
+  let most = 0;
+  for (const [step, n] of counts) if (n > most) [best, most] = [step, n];
+  return best;
 }

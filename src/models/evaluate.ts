@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { EdgeConfig } from '../config/schema.js';
 import type { PlantWindow } from '../contract/ports.js';
 import { EdgeError } from '../lib/lifecycle.js';
-import { buildInputVector } from '../inference/features.js';
+import { buildInputVector, windowHistory } from '../inference/features.js';
+import { slideOf } from './dataset.js';
 import { scanBundles } from '../inference/registry-file.js';
 import { loadVerifiedModel, runSession, type LoadedModel } from '../inference/session.js';
 import { MANIFEST_FILE } from '../onnx/manifest.js';
@@ -92,11 +93,12 @@ async function run(model: LoadedModel, rows: readonly Float32Array[]): Promise<R
   return out;
 }
 
-function inputRows(model: LoadedModel, windows: readonly PlantWindow[]): { rows: Float32Array[]; windows: PlantWindow[] } {
+function inputRows(model: LoadedModel, windows: readonly PlantWindow[], byEnd?: ReadonlyMap<number, PlantWindow>): { rows: Float32Array[]; windows: PlantWindow[] } {
+  const slideMs = slideOf(windows);
   const rows: Float32Array[] = [];
   const kept: PlantWindow[] = [];
   for (const w of windows) {
-    const v = buildInputVector(w, model.inputs);
+    const v = buildInputVector(w, model.inputs, byEnd ? windowHistory(byEnd, slideMs) : undefined);
     if (v.ok) {
       rows.push(v.values);
       kept.push(w);
@@ -106,7 +108,7 @@ function inputRows(model: LoadedModel, windows: readonly PlantWindow[]): { rows:
 }
 
 async function evaluatePredictor(model: LoadedModel, windows: readonly PlantWindow[], byEnd: ReadonlyMap<number, PlantWindow>): Promise<TargetEvaluation[]> {
-  const { rows, windows: used } = inputRows(model, windows);
+  const { rows, windows: used } = inputRows(model, windows, byEnd);
   const outputs = await run(model, rows);
   const sums: SkillSums[] = model.targets.map(() => emptySums());
   used.forEach((w, i) => {
@@ -177,7 +179,9 @@ export async function evaluateModels(dirs: readonly string[], opts: EvaluateOpti
     const maxHorizonMs = Math.max(0, ...models.flatMap((m) => m.targets.map((t) => t.horizonMin * 60_000)));
     const until = opts.until ?? Number.MAX_SAFE_INTEGER;
     // The windows before `since` fill (staleness, gaps); targets of the last windows lie up to a horizon after `until`.
-    const readFrom = opts.since - sizeMs - 3_600_000;
+    // Lagged inputs (recent history) reach further back than `since`: those windows are read too, never judged.
+    const maxLagMs = Math.max(0, ...models.flatMap((m) => m.inputs.map((i) => i.lagMin * 60_000)));
+    const readFrom = opts.since - sizeMs - 3_600_000 - maxLagMs;
     const readTo = until === Number.MAX_SAFE_INTEGER ? undefined : until + maxHorizonMs + sizeMs;
     const all = windowReadings(opts.config, storeReadings(opts.store, { since: readFrom, until: readTo }));
     // Windows wholly inside the block: none of their readings is older than `since` (a model trained with --until since never saw them).

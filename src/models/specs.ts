@@ -43,47 +43,49 @@ export interface PredictorSpec {
   readonly stage: StageId;
   readonly description: string;
   readonly inputs: readonly FeatureRef[];
+  /** One per target signal and horizon (`mean@+60m`), in the order of the prediction columns. */
   readonly targets: readonly FeatureRef[];
 }
 
-/** The horizon of every stage predictor: 15 min (the analyzers' period) ahead of the inputs. */
-export const PREDICTOR_HORIZON_MIN = 15;
-const ahead = `mean@+${PREDICTOR_HORIZON_MIN}m` as const;
+/** Horizons of every stage predictor: the analyzers' period, and the hours operators and the loops act on. */
+export const PREDICTOR_HORIZONS_MIN = [15, 60, 240] as const;
+/** The influent's load is wanted a day ahead too (the plant's next day). */
+export const INFLUENT_HORIZONS_MIN = [15, 60, 240, 1440] as const;
+/** The bar: MSE skill over persistence on the held-out block, at each of these horizons, for a target to be published. */
+export const SKILL_BAR = 0.3;
+export const SKILL_BAR_HORIZONS_MIN = [60, 240] as const;
+/** Recent history of each input signal: the window means this long before the current window. */
+export const HISTORY_LAGS_MIN = [15, 30, 60, 120, 240] as const;
+/** Time of day (three harmonics) and day of week (two): the influent's daily and weekly pattern. */
+const CALENDAR = ['daysin1', 'daycos1', 'daysin2', 'daycos2', 'daysin3', 'daycos3', 'weeksin1', 'weekcos1', 'weeksin2', 'weekcos2'] as const;
+
+type Signal = readonly [StageId, string];
 
 /**
- * Each stage's outlet quality a short horizon ahead, from its inlet quality and operating parameters
- * (and the outlet's own current value: the stage's hold-up makes the outlet inertial). Targets are
- * chosen well above their analyzers' noise, so that a relative error means something.
+ * A stage predictor: each target signal a horizon ahead from its own recent history and the drivers'
+ * (current mean, in-window slope, the means 15 min to 4 h before), and the plant clock.
  */
+function predictor(stage: StageId, description: string, targets: readonly string[], drivers: readonly Signal[], horizons: readonly number[] = PREDICTOR_HORIZONS_MIN): PredictorSpec {
+  const signals: Signal[] = [...targets.map((t): Signal => [stage, t]), ...drivers.filter(([st, sg]) => st !== stage || !targets.includes(sg))];
+  const inputs = signals.flatMap(([st, sg]) => [
+    ref(st, sg, 'mean'), ref(st, sg, 'slope'), ...HISTORY_LAGS_MIN.map((lag) => ({ stage: st, signal: sg, feature: `mean@-${lag}m` })),
+  ]);
+  return {
+    stage, description,
+    inputs: [...inputs, ...CALENDAR.map((feature) => ({ stage, signal: 'clock', feature }))],
+    targets: targets.flatMap((t) => horizons.map((h) => ref(stage, t, `mean@+${h}m`))),
+  };
+}
+
+/** Each stage's outlet quality (the influent: its flow and load) 15 min, 1 h and 4 h ahead. */
 export const PREDICTOR_SPECS: readonly PredictorSpec[] = [
-  {
-    stage: 'primary',
-    description: 'settled COD and TSS from influent quality and primary sludge withdrawal',
-    inputs: [ref('influent', 'flow', 'mean'), ref('influent', 'cod', 'mean'), ref('influent', 'tss', 'mean'), ref('primary', 'sludge_flow', 'mean'), ref('primary', 'cod_out', 'mean'), ref('primary', 'tss_out', 'mean')],
-    targets: [ref('primary', 'cod_out', ahead), ref('primary', 'tss_out', ahead)],
-  },
-  {
-    stage: 'anoxic',
-    description: 'anoxic ammonium from influent load and internal recycle',
-    inputs: [ref('influent', 'flow', 'mean'), ref('influent', 'nh4_n', 'mean'), ref('anoxic', 'internal_recycle_flow', 'mean'), ref('anoxic', 'carbon_dose_flow', 'mean'), ref('anoxic', 'nh4_n', 'mean')],
-    targets: [ref('anoxic', 'nh4_n', ahead)],
-  },
-  {
-    stage: 'aerobic',
-    description: 'aerobic nitrate from anoxic outlet, aeration and temperature',
-    inputs: [ref('influent', 'flow', 'mean'), ref('anoxic', 'nh4_n', 'mean'), ref('anoxic', 'no3_n', 'mean'), ref('aerobic', 'do', 'mean'), ref('aerobic', 'airflow', 'mean'), ref('aerobic', 'temperature', 'mean'), ref('aerobic', 'no3_n', 'mean')],
-    targets: [ref('aerobic', 'no3_n', ahead)],
-  },
-  {
-    stage: 'effluent',
-    description: 'effluent total N and nitrate from the biological stages and the effluent analyzers',
-    // Total N is ammonium + nitrate + organic N: the minute-by-minute ammonium and nitrate probes carry most of
-    // what the 15-min TN analyzer will read next, their trends the rest.
-    inputs: [
-      ref('influent', 'flow', 'mean'), ref('influent', 'cod', 'mean'), ref('aerobic', 'nh4_n', 'mean'), ref('aerobic', 'no3_n', 'mean'), ref('secondary', 'tss_out', 'mean'),
-      ref('effluent', 'cod', 'mean'), ref('effluent', 'tn', 'mean'), ref('effluent', 'no3_n', 'mean'), ref('effluent', 'nh4_n', 'mean'), ref('effluent', 'nh4_n', 'slope'), ref('effluent', 'no3_n', 'slope'),
-    ],
-    // Effluent COD is mostly inert soluble COD: too little variance for R^2 to mean anything.
-    targets: [ref('effluent', 'tn', ahead), ref('effluent', 'no3_n', ahead)],
-  },
+  predictor('influent', 'influent flow, COD and ammonium (the load) from time of day, weekday and recent history', ['flow', 'cod', 'nh4_n'], [['influent', 'temperature']], INFLUENT_HORIZONS_MIN),
+  predictor('primary', 'settled COD and TSS from influent quality and primary sludge withdrawal', ['cod_out', 'tss_out'], [['influent', 'flow'], ['influent', 'cod'], ['influent', 'tss'], ['primary', 'sludge_flow']]),
+  predictor('anaerobic', 'anaerobic phosphate release and ammonium from the settled load', ['po4_p', 'nh4_n'], [['influent', 'flow'], ['influent', 'nh4_n'], ['primary', 'cod_out']]),
+  predictor('anoxic', 'anoxic nitrate and ammonium from the load, internal recycle and carbon dose', ['no3_n', 'nh4_n'], [['influent', 'flow'], ['influent', 'nh4_n'], ['anoxic', 'internal_recycle_flow'], ['anoxic', 'carbon_dose_flow'], ['aerobic', 'no3_n']]),
+  predictor('aerobic', 'aerobic ammonium and nitrate from the anoxic outlet, aeration and temperature', ['nh4_n', 'no3_n'], [['influent', 'flow'], ['anoxic', 'nh4_n'], ['anoxic', 'no3_n'], ['aerobic', 'do'], ['aerobic', 'airflow'], ['aerobic', 'temperature']]),
+  predictor('secondary', 'clarifier outlet TSS and sludge blanket from the hydraulic load, MLSS and sludge flows', ['tss_out', 'sludge_blanket'], [['influent', 'flow'], ['aerobic', 'mlss'], ['secondary', 'ras_flow'], ['secondary', 'was_flow']]),
+  predictor('membrane', 'permeate turbidity and transmembrane pressure from flux, MLSS and backwash', ['turbidity', 'tmp'], [['influent', 'flow'], ['membrane', 'flux'], ['aerobic', 'mlss']]),
+  predictor('phosphorus', 'phosphate after chemical P removal from the biological outlet and the coagulant dose', ['po4_p'], [['influent', 'flow'], ['anaerobic', 'po4_p'], ['phosphorus', 'coagulant_flow'], ['phosphorus', 'ph']]),
+  predictor('effluent', 'effluent total N, ammonium, nitrate, phosphate, TSS and COD from the stages upstream', ['tn', 'nh4_n', 'no3_n', 'po4_p', 'tss', 'cod'], [['influent', 'flow'], ['aerobic', 'nh4_n'], ['aerobic', 'no3_n'], ['phosphorus', 'po4_p'], ['secondary', 'tss_out']]),
 ];

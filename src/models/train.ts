@@ -15,7 +15,7 @@ import { loadTf } from '../training/tf.js';
 import type { TrainProgress } from '../training/train.js';
 import { StageWindower, stagesWithSignals } from '../windows/index.js';
 import { trainStageAutoencoder, type StageTrainingContext } from './train-autoencoder.js';
-import { PREDICTOR_SPECS, predictorName, trainStagePredictor } from './train-predictors.js';
+import { PREDICTOR_SPECS, predictorName, runTimeBlocks, trainStagePredictor } from './train-predictors.js';
 import type { ControlRegime } from './twin-control.js';
 import { groupPlantWindows, runTwinWindows, type Weather } from './twin-windows.js';
 
@@ -81,6 +81,8 @@ export interface DataSets {
   /** Plant history: signals with usable readings (`stage.signal`), and the ones stored. */
   readonly present?: ReadonlySet<string>;
   readonly stored?: readonly StoredSignal[];
+  /** Twin runs (training and held-out seeds), each a stretch of event time of its own. */
+  readonly twin?: true;
 }
 
 /** Share of a plant history's time span held out, the most recent part: trained on the past, judged on what came after. */
@@ -175,8 +177,9 @@ export function twinDataSets(config: EdgeConfig, twin: typeof TRAINING_TWIN, onP
   runs.forEach((r, i) => {
     const label = `${r.influent}/${r.control}/seed ${r.seed}`;
     onProgress?.({ phase: 'data', done: i, total: runs.length, label });
-    // Each run on its own stretch of event time: targets are looked up by window end.
-    const epochMs = Date.UTC(2025, 0, 1) + i * 100 * 86_400_000;
+    // Each run on its own stretch of event time (targets are looked up by window end), 14 weeks apart so that
+    // every run starts on the same weekday (the influent's weekly pattern).
+    const epochMs = Date.UTC(2025, 0, 1) + i * 98 * 86_400_000;
     const run = runTwinWindows({
       influent: r.influent, days: twin.days, seed: r.seed, signals: config.signals, windows: config.windows, epochMs,
       plant: twin.plant, control: r.control, controlConfig: config.control,
@@ -186,7 +189,7 @@ export function twinDataSets(config: EdgeConfig, twin: typeof TRAINING_TWIN, onP
   onProgress?.({ phase: 'data', done: runs.length, total: runs.length, label: 'done' });
   const source = `plant twin (${twin.plant === 'full' ? 'full nine-stage plant' : 'BSM1 plant'}) ${twin.weathers.join('/')} weather x control ${twin.regimes.join('/')} `
     + `x ${twin.days} d, training seeds ${twin.trainSeeds.join(',')}, held-out seeds ${twin.heldOutSeeds.join(',')}`;
-  return { train, heldOut, source };
+  return { train, heldOut, source, twin: true };
 }
 
 function dataSets(opts: TrainModelOptions, onProgress?: (p: TrainModelProgress) => void): DataSets {
@@ -194,6 +197,20 @@ function dataSets(opts: TrainModelOptions, onProgress?: (p: TrainModelProgress) 
   if (opts.data) return splitByTime(windowReadings(opts.config, csvReadings(opts.data)), `readings CSV ${opts.data}`);
   if (opts.fromStore) return storeDataSets({ ...opts, fromStore: opts.fromStore }, onProgress);
   return twinDataSets(opts.config, { ...TRAINING_TWIN, ...opts.twin }, onProgress);
+}
+
+/**
+ * Predictors on the twin are judged as on a plant: trained on the first two thirds of each training
+ * run, judged on the last third of each held-out run (a later time block, and seeds never trained on).
+ */
+function predictorContext(ctx: StageTrainingContext, data: DataSets): StageTrainingContext {
+  if (!data.twin) return ctx;
+  return {
+    ...ctx,
+    train: runTimeBlocks(data.train, HELD_OUT_SHARE).first,
+    heldOut: runTimeBlocks(data.heldOut, HELD_OUT_SHARE).later,
+    source: `${data.source}; trained on the first two thirds of each training run, held out the last third of each held-out run`,
+  };
 }
 
 /** `wwtp-edge train <model>`: data, scalers, training with early stopping, verified ONNX bundles. */
@@ -225,7 +242,7 @@ export async function trainModel(opts: TrainModelOptions, onProgress?: (p: Train
     ? (plant
       ? plant.autoencoderStages.map((a) => ({ name: `anomaly-${a.stage}`, run: () => trainStageAutoencoder(ctx, a.stage, a.inputs) }))
       : stagesWithSignals(opts.config.signals).map((stage) => ({ name: `anomaly-${stage}`, run: () => trainStageAutoencoder(ctx, stage) })))
-    : (plant?.predictors ?? PREDICTOR_SPECS).map((spec) => ({ name: predictorName(spec), run: () => trainStagePredictor(ctx, spec) }));
+    : (plant?.predictors ?? PREDICTOR_SPECS).map((spec) => ({ name: predictorName(spec), run: () => trainStagePredictor(predictorContext(ctx, data), spec) }));
   for (const job of jobs) {
     let bundle: Bundle | undefined;
     try {

@@ -78,6 +78,18 @@ export const learntFromSchema = z.object({
 });
 export type LearntFrom = z.infer<typeof learntFromSchema>;
 
+/**
+ * Predictors: whether each target and horizon beat the bar on the held-out block (MSE skill over
+ * persistence), keyed `stage.signal@+Hm`. An ineligible target is not published where the bundle runs.
+ */
+export const eligibilitySchema = z.object({
+  bar: z.number(),
+  /** Horizons the bar applies to; a target is eligible only if it meets the bar at every one of them. */
+  barHorizonsMin: z.array(z.number().int().positive()),
+  targets: z.record(z.string(), z.object({ eligible: z.boolean(), mseSkill: z.number().nullable(), reason: z.string() })),
+});
+export type Eligibility = z.infer<typeof eligibilitySchema>;
+
 export const manifestSchema = z.object({
   schemaVersion: z.literal(1),
   name: nameSchema,
@@ -115,6 +127,7 @@ export const manifestSchema = z.object({
     leftOut: z.array(z.object({ column: z.string(), reason: z.string() })).optional(),
   }),
   learntFrom: learntFromSchema.optional(),
+  eligibility: eligibilitySchema.optional(),
   createdAt: z.iso.datetime(),
   onnx: z.object({
     file: z.literal(ONNX_FILE),

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { buildInputVector, parsePlantInput, type PlantInput } from '../../src/inference/features.js';
 import { features, plantWindow } from './helpers.js';
 
-const input = (signal: string, feature: PlantInput['feature'] = 'mean'): PlantInput => ({ stage: 'aerobic', signal, feature, horizonMin: 0 });
+const input = (signal: string, feature: PlantInput['feature'] = 'mean'): PlantInput => ({ stage: 'aerobic', signal, feature, horizonMin: 0, lagMin: 0 });
 
 describe('feature vector', () => {
   it('parses plant inputs and target horizons, and refuses CSV columns and unknown features', () => {
-    expect(parsePlantInput({ stage: 'effluent', signal: 'tn', feature: 'mean@+15m' })).toEqual({ stage: 'effluent', signal: 'tn', feature: 'mean', horizonMin: 15 });
+    expect(parsePlantInput({ stage: 'effluent', signal: 'tn', feature: 'mean@+15m' })).toEqual({ stage: 'effluent', signal: 'tn', feature: 'mean', horizonMin: 15, lagMin: 0 });
     expect(parsePlantInput({ stage: 'aerobic', signal: 'do', feature: 'range' })?.feature).toBe('range');
     expect(parsePlantInput('Accelerometer1RMS')).toBeUndefined();
     expect(parsePlantInput({ stage: 'aerobic', signal: 'do', feature: 'median' })).toBeUndefined();

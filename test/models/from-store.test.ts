@@ -118,6 +118,7 @@ describe('learning from the plant\'s own history (train --from-store, models eva
       inputs: { stage: string; signal: string }[];
       targets: { feature: string }[];
       metrics: Record<string, number>;
+      eligibility: { bar: number; barHorizonsMin: number[]; targets: Record<string, { eligible: boolean; reason: string }> };
       learntFrom: { first: string; last: string; heldOut: { first: string; last: string; windows: number }; signals: Record<string, { min: number; max: number; quantiles: Record<string, number> }> };
     };
     expect(manifest.inputs.some((i) => i.stage === 'anoxic' || i.signal === 'temperature')).toBe(false);
@@ -135,6 +136,9 @@ describe('learning from the plant\'s own history (train --from-store, models eva
     const horizons = [...new Set((aerobicSpec?.targets ?? []).filter((t) => t.signal === 'no3_n').map((t) => parsePlantInput(t)?.horizonMin ?? 0))];
     expect(horizons.length).toBeGreaterThan(0);
     for (const h of horizons) expect(manifest.metrics[`mseSkill.aerobic.no3_n@+${h}m`]).toBeTypeOf('number');
+    // Persistence of a ramp is off by a constant the predictor learns: nitrate meets the skill bar and is published.
+    for (const h of horizons) expect(manifest.eligibility.targets[`aerobic.no3_n@+${h}m`], JSON.stringify(manifest.eligibility.targets)).toMatchObject({ eligible: true });
+    expect(manifest.eligibility).toMatchObject({ bar: 0.3, barHorizonsMin: [60, 240] });
 
     // An operator confirmed one alarm on the aerobic stage in the evaluated block.
     const evalStart = Date.parse(until);

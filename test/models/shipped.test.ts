@@ -31,8 +31,17 @@ describe('shipped bundles', () => {
           expect(m.threshold).toBeCloseTo((m.metrics['trainScoreMax'] ?? Number.NaN) * (m.postprocess?.thresholdMargin ?? Number.NaN), 9);
           expect(m.metrics['heldOutFalseAlarmRate']).toBeLessThan(0.01);
         } else {
-          expect(m.metrics['r2Min']).toBeGreaterThanOrEqual(0.85);
-          expect(m.metrics['mapeMax']).toBeLessThan(10);
+          // Every target and horizon judged on the held-out block; published only where it met the bar.
+          const eligibility = m.eligibility;
+          expect(eligibility?.bar).toBe(0.3);
+          expect(Object.keys(eligibility?.targets ?? {}).sort()).toEqual(model.targets.map((t) => `${t.stage}.${t.signal}@+${t.horizonMin}m`).sort());
+          for (const t of model.targets) {
+            const key = `${t.stage}.${t.signal}@+${t.horizonMin}m`;
+            const skill = m.metrics[`mseSkill.${key}`] ?? Number.NaN;
+            expect(eligibility?.targets[key]?.mseSkill).toBeCloseTo(skill, 9);
+            const bar = [60, 240].map((h) => m.metrics[`mseSkill.${t.stage}.${t.signal}@+${h}m`] ?? Number.NaN);
+            expect(eligibility?.targets[key]?.eligible, key).toBe(bar.every((b) => b >= 0.3) && skill > 0);
+          }
         }
       } finally {
         await model.session.release();
