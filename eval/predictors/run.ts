@@ -41,19 +41,25 @@ for (const b of bundles) {
     // The later block of the run is judged; the windows before it feed the history inputs.
     const { later } = runTimeBlocks(windows, 1 / 3);
     const first = later[0]?.end ?? 0;
-    const rows = rowsFromWindows(windows, model.inputs, model.targets);
-    const keep = rows.ends.map((e, i) => (e >= first ? i : -1)).filter((i) => i >= 0);
-    if (keep.length === 0) continue;
-    const out = await runSession(model.session, Float32Array.from(keep.flatMap((i) => rows.x[i] ?? [])), model.inputs.length);
-    const predicted = out['prediction'] ?? new Float32Array();
     const k = model.targets.length;
-    model.targets.forEach((t, j) => {
-      for (const key of [`${targetKey(t)}|all`, `${targetKey(t)}|${influent}`]) {
-        const s = sums.get(key) ?? emptySums();
-        keep.forEach((i, r) => addSample(s, predicted[r * k + j] ?? Number.NaN, rows.y[i]?.[j] ?? Number.NaN, rows.now[i]?.[j] ?? Number.NaN));
-        sums.set(key, s);
-      }
-    });
+    // Rows per horizon, as in training: a day-ahead target does not shorten the block of the others.
+    for (const h of new Set(model.targets.map((t) => t.horizonMin))) {
+      const columns = model.targets.map((t, j) => (t.horizonMin === h ? j : -1)).filter((j) => j >= 0);
+      const rows = rowsFromWindows(windows, model.inputs, columns.map((j) => model.targets[j] ?? model.targets[0]!));
+      const keep = rows.ends.map((e, i) => (e >= first ? i : -1)).filter((i) => i >= 0);
+      if (keep.length === 0) continue;
+      const out = await runSession(model.session, Float32Array.from(keep.flatMap((i) => rows.x[i] ?? [])), model.inputs.length);
+      const predicted = out['prediction'] ?? new Float32Array();
+      columns.forEach((j, c) => {
+        const t = model.targets[j];
+        if (!t) return;
+        for (const key of [`${targetKey(t)}|all`, `${targetKey(t)}|${influent}`]) {
+          const s = sums.get(key) ?? emptySums();
+          keep.forEach((i, r) => addSample(s, predicted[r * k + j] ?? Number.NaN, rows.y[i]?.[c] ?? Number.NaN, rows.now[i]?.[c] ?? Number.NaN));
+          sums.set(key, s);
+        }
+      });
+    }
   }
   for (const t of model.targets) {
     const key = targetKey(t);

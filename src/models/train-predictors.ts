@@ -7,7 +7,7 @@ import { fitScaler } from '../training/scaler.js';
 import { writeModelBundle } from './bundle-writer.js';
 import { rowsFromWindows, toPlantInputs } from './dataset.js';
 import { skillOf } from './metrics.js';
-import { PREDICTOR_SPECS, SKILL_BAR, SKILL_BAR_HORIZONS_MIN, type PredictorSpec } from './specs.js';
+import { PREDICTOR_SPECS, SKILL_BAR, SKILL_BAR_HORIZONS_MIN, type FeatureRef, type PredictorSpec } from './specs.js';
 import type { StageTrainingContext } from './train-autoencoder.js';
 
 export interface FitQuality {
@@ -100,92 +100,113 @@ export function eligibilityOf(skills: readonly { stage: string; signal: string; 
 export async function trainStagePredictor(ctx: StageTrainingContext, spec: PredictorSpec): Promise<Bundle> {
   const name = predictorName(spec);
   const inputs = toPlantInputs(spec.inputs);
-  let targetRefs = [...spec.targets];
-  let targets = toPlantInputs(targetRefs);
-  let all = rowsFromWindows(ctx.train, inputs, targets);
-  let held = rowsFromWindows(ctx.heldOut, inputs, targets);
-  // A short history cannot judge the longest horizons (a day ahead): they are dropped before the model is.
-  while ((all.x.length < 50 || held.x.length < 10) && new Set(targets.map((t) => t.horizonMin)).size > 1) {
-    const longest = Math.max(...targets.map((t) => t.horizonMin));
-    targetRefs = targetRefs.filter((_, j) => targets[j]?.horizonMin !== longest);
-    targets = toPlantInputs(targetRefs);
-    all = rowsFromWindows(ctx.train, inputs, targets);
-    held = rowsFromWindows(ctx.heldOut, inputs, targets);
+  const allTargets = toPlantInputs(spec.targets);
+  // One row set per horizon: a day-ahead target must not cost the shorter horizons the last day of training.
+  // A short history cannot judge the longest horizons: a horizon with too few rows is dropped, not the model.
+  const groups = [...new Set(allTargets.map((t) => t.horizonMin))].sort((a, b) => a - b).map((h) => {
+    const columns = allTargets.map((t, j) => (t.horizonMin === h ? j : -1)).filter((j) => j >= 0);
+    const targets = columns.map((j) => allTargets[j] as (typeof allTargets)[number]);
+    return { h, columns, train: rowsFromWindows(ctx.train, inputs, targets), held: rowsFromWindows(ctx.heldOut, inputs, targets) };
+  }).filter((g) => g.train.x.length >= 50 && g.held.x.length >= 10);
+  const first = groups[0];
+  if (!first) {
+    const probe = { train: rowsFromWindows(ctx.train, inputs, allTargets.slice(0, 1)), held: rowsFromWindows(ctx.heldOut, inputs, allTargets.slice(0, 1)) };
+    throw new Error(`${name}: too few complete windows (${probe.train.x.length} training, ${probe.held.x.length} held out)`);
   }
-  if (all.x.length < 50 || held.x.length < 10) throw new Error(`${name}: too few complete windows (${all.x.length} training, ${held.x.length} held out)`);
-  const { x, y } = all;
+  const kept = groups.flatMap((g) => g.columns);
+  const targetRefs = kept.map((j) => spec.targets[j] as FeatureRef);
+  const targets = kept.map((j) => allTargets[j] as (typeof allTargets)[number]);
+  const k = targets.length;
   // Each target is fitted as its change from the current value (an input): the ridge penalty then pulls
   // towards persistence, never away from it on values outside the training range. Folded back below.
   const own = targets.map((t) => inputs.findIndex((i) => i.stage === t.stage && i.signal === t.signal && i.feature === 'mean' && i.lagMin === 0 && !i.calendar));
-  const change = y.map((r, n) => r.map((v, j) => v - ((own[j] ?? -1) >= 0 ? (x[n]?.[own[j] ?? 0] ?? 0) : 0)));
-  const inputScaler = fitScaler(x, { kind: 'standard', relativeFloor: 1e-3, absoluteFloor: 1e-6 });
-  // Scaled by the targets' own spread (a change may hardly vary: a ramp), so the folded weights stay near 1 in float32.
-  const levelScale = fitScaler(y, { kind: 'standard', relativeFloor: 1e-3, absoluteFloor: 1e-6 }).scale;
-  const changeScaler = { ...fitScaler(change, { kind: 'standard' }), scale: levelScale };
-  const scale = (rows: readonly (readonly number[])[], s: typeof inputScaler): number[][] => rows.map((r) => r.map((v, j) => (v - (s.center[j] ?? 0)) / (s.scale[j] ?? 1)));
-  const kernel = fitRidge(scale(x, inputScaler), scale(change, changeScaler), RIDGE_LAMBDA);
-  // prediction = change + current value: x_own = center_own + scale_own z_own, in the output's scaled units.
-  const outputScaler = { ...changeScaler, center: changeScaler.center.map((c, j) => c + ((own[j] ?? -1) >= 0 ? (inputScaler.center[own[j] ?? 0] ?? 0) : 0)) };
-  own.forEach((i, j) => {
-    if (i < 0) return;
-    const at = i * targets.length + j;
-    kernel[at] = (kernel[at] ?? 0) + (inputScaler.scale[i] ?? 1) / (changeScaler.scale[j] ?? 1);
-  });
-  const spec2 = regressorSpec(inputs.length, [], targets.length, 'linear');
+  const inputScaler = fitScaler(first.train.x, { kind: 'standard', relativeFloor: 1e-3, absoluteFloor: 1e-6 });
+  const scale = (rows: readonly (readonly number[])[], c: readonly number[], sc: readonly number[]): number[][] => rows.map((r) => r.map((v, j) => (v - (c[j] ?? 0)) / (sc[j] ?? 1)));
+  const kernel = new Float32Array(inputs.length * k);
+  const outCenter: number[] = [];
+  const outScale: number[] = [];
+  let column = 0;
+  for (const g of groups) {
+    const ownHere = g.columns.map((_, c) => own[column + c] ?? -1);
+    const change = g.train.y.map((r, n) => r.map((v, c) => v - ((ownHere[c] ?? -1) >= 0 ? (g.train.x[n]?.[ownHere[c] ?? 0] ?? 0) : 0)));
+    // Scaled by the targets' own spread (a change may hardly vary: a ramp), so the folded weights stay near 1 in float32.
+    const levelScale = fitScaler(g.train.y, { kind: 'standard', relativeFloor: 1e-3, absoluteFloor: 1e-6 }).scale;
+    const changeCenter = fitScaler(change, { kind: 'standard' }).center;
+    const w = fitRidge(scale(g.train.x, inputScaler.center, inputScaler.scale), scale(change, changeCenter, levelScale), RIDGE_LAMBDA);
+    g.columns.forEach((_, c) => {
+      const j = column + c;
+      for (let i = 0; i < inputs.length; i += 1) kernel[i * k + j] = w[i * g.columns.length + c] ?? 0;
+      const oi = ownHere[c] ?? -1;
+      // prediction = change + current value: x_own = center_own + scale_own z_own, in the output's scaled units.
+      if (oi >= 0) kernel[oi * k + j] = (kernel[oi * k + j] ?? 0) + (inputScaler.scale[oi] ?? 1) / (levelScale[c] ?? 1);
+      outCenter.push((changeCenter[c] ?? 0) + (oi >= 0 ? (inputScaler.center[oi] ?? 0) : 0));
+      outScale.push(levelScale[c] ?? 1);
+    });
+    column += g.columns.length;
+  }
+  const outputScaler = { kind: 'standard' as const, center: outCenter, scale: outScale };
+  const spec2 = regressorSpec(inputs.length, [], k, 'linear');
   const { tf } = ctx.loaded;
   const model = buildDenseNet(tf, spec2, ctx.seed);
-  model.layers[0]?.setWeights([tf.tensor2d(kernel, [inputs.length, targets.length]), tf.zeros([targets.length])]);
+  model.layers[0]?.setWeights([tf.tensor2d(kernel, [inputs.length, k]), tf.zeros([k])]);
   ctx.onEpoch?.(name, { epoch: 1, epochs: 1, loss: 0, validationLoss: 0 });
-  const predicted = tf.tidy(() => {
-    const out = model.predict(tf.tensor2d(scale(held.x, inputScaler))) as ReturnType<typeof tf.tensor2d>;
-    return out.mul(tf.tensor1d(outputScaler.scale)).add(tf.tensor1d(outputScaler.center)).arraySync() as number[][];
-  });
-  const metrics: Record<string, number> = { heldOutWindows: held.x.length };
+  const metrics: Record<string, number> = { heldOutWindows: first.held.x.length };
   let worstR2 = Number.POSITIVE_INFINITY;
   let worstMape = 0;
   let worstSkill = Number.POSITIVE_INFINITY;
   const skills: { stage: string; signal: string; horizonMin: number; mseSkill: number }[] = [];
-  targets.forEach((t, j) => {
-    const actual = held.y.map((r) => r[j] ?? Number.NaN);
-    const forecast = predicted.map((r) => r[j] ?? Number.NaN);
-    const q = fitQuality(actual, forecast);
-    // Skill over persistence per target and horizon, with the metric code `models evaluate` and live skill use.
-    const f = skillOf(forecast, actual, held.now.map((r) => r[j] ?? Number.NaN));
-    const label = targetLabel(t);
-    metrics[`r2.${label}`] = q.r2;
-    metrics[`mape.${label}`] = q.mape;
-    metrics[`mae.${label}`] = f.mae;
-    metrics[`mse.${label}`] = f.mse;
-    metrics[`mseSkill.${label}`] = f.mseSkill;
-    skills.push({ stage: t.stage, signal: t.signal, horizonMin: t.horizonMin, mseSkill: f.mseSkill });
-    worstR2 = Math.min(worstR2, q.r2);
-    worstMape = Math.max(worstMape, q.mape);
-    if (Number.isFinite(f.mseSkill) && (SKILL_BAR_HORIZONS_MIN as readonly number[]).includes(t.horizonMin)) worstSkill = Math.min(worstSkill, f.mseSkill);
-  });
+  column = 0;
+  for (const g of groups) {
+    const predicted = tf.tidy(() => {
+      const out = model.predict(tf.tensor2d(scale(g.held.x, inputScaler.center, inputScaler.scale))) as ReturnType<typeof tf.tensor2d>;
+      return out.mul(tf.tensor1d(outScale)).add(tf.tensor1d(outCenter)).arraySync() as number[][];
+    });
+    g.columns.forEach((_, c) => {
+      const j = column + c;
+      const t = targets[j] as (typeof targets)[number];
+      const actual = g.held.y.map((r) => r[c] ?? Number.NaN);
+      const forecast = predicted.map((r) => r[j] ?? Number.NaN);
+      const q = fitQuality(actual, forecast);
+      // Skill over persistence per target and horizon, with the metric code `models evaluate` and live skill use.
+      const f = skillOf(forecast, actual, g.held.now.map((r) => r[c] ?? Number.NaN));
+      const label = targetLabel(t);
+      metrics[`r2.${label}`] = q.r2;
+      metrics[`mape.${label}`] = q.mape;
+      metrics[`mae.${label}`] = f.mae;
+      metrics[`mse.${label}`] = f.mse;
+      metrics[`mseSkill.${label}`] = f.mseSkill;
+      skills.push({ stage: t.stage, signal: t.signal, horizonMin: t.horizonMin, mseSkill: f.mseSkill });
+      worstR2 = Math.min(worstR2, q.r2);
+      worstMape = Math.max(worstMape, q.mape);
+      if (Number.isFinite(f.mseSkill) && (SKILL_BAR_HORIZONS_MIN as readonly number[]).includes(t.horizonMin)) worstSkill = Math.min(worstSkill, f.mseSkill);
+    });
+    column += g.columns.length;
+  }
   if (Number.isFinite(worstSkill)) metrics['mseSkillMin'] = worstSkill;
   metrics['r2Min'] = worstR2;
   metrics['mapeMax'] = worstMape;
   const eligibility = eligibilityOf(skills);
   metrics['eligibleTargets'] = Object.values(eligibility.targets).filter((e) => e.eligible).length;
+  const rows = first.train.x.length;
   const bundle = await writeModelBundle(ctx.modelsDir, {
     loaded: ctx.loaded,
     model,
     spec: spec2,
     inputScaler,
     outputScaler,
-    verificationRows: held.x.slice(0, 32),
+    verificationRows: first.held.x.slice(0, 32),
     replace: true,
     manifest: {
       name, version: ctx.version, kind: 'predictor', inputs: [...spec.inputs], targets: targetRefs, metrics, eligibility,
       training: {
-        source: `${ctx.source}; ridge regression of each target's change over its horizon (lambda ${RIDGE_LAMBDA} per row) on standardised inputs`, rows: x.length, seed: ctx.seed,
-        split: { mode: 'tail', trainRows: x.length, validationRows: held.x.length },
+        source: `${ctx.source}; ridge regression of each target's change over its horizon (lambda ${RIDGE_LAMBDA} per row) on standardised inputs, rows per horizon`, rows, seed: ctx.seed,
+        split: { mode: 'tail', trainRows: rows, validationRows: first.held.x.length },
         epochs: 1, layers: spec2.layers.map((l) => ({ units: l.units, activation: l.activation })),
       },
-      ...(ctx.learntFrom ? { learntFrom: ctx.learntFrom([...spec.inputs, ...targetRefs], held.x.length) } : {}),
+      ...(ctx.learntFrom ? { learntFrom: ctx.learntFrom([...spec.inputs, ...targetRefs], first.held.x.length) } : {}),
       ...(ctx.createdAt ? { createdAt: ctx.createdAt } : {}),
     },
-  }, held.x.slice(32, 40));
+  }, first.held.x.slice(32, 40));
   model.dispose();
   return bundle;
 }
