@@ -5,7 +5,8 @@ import { buildDenseNet, regressorSpec } from '../training/models.js';
 import { fitRidge } from '../training/ridge.js';
 import { fitScaler } from '../training/scaler.js';
 import { writeModelBundle } from './bundle-writer.js';
-import { rowsFromWindows, toPlantInputs } from './dataset.js';
+import { buildInputVector, windowHistory } from '../inference/features.js';
+import { rowsFromWindows, slideOf, toPlantInputs } from './dataset.js';
 import { skillOf } from './metrics.js';
 import { PREDICTOR_SPECS, SKILL_BAR, SKILL_BAR_HORIZONS_MIN, type FeatureRef, type PredictorSpec } from './specs.js';
 import type { StageTrainingContext } from './train-autoencoder.js';
@@ -97,7 +98,33 @@ export function eligibilityOf(skills: readonly { stage: string; signal: string; 
  * features (recent history, drivers, the plant clock), fitted in closed form, written as a one-layer dense graph; judged per target and horizon
  * on the held-out block against persistence, which decides each target's eligibility.
  */
-export async function trainStagePredictor(ctx: StageTrainingContext, spec: PredictorSpec): Promise<Bundle> {
+/**
+ * A plant's history: inputs that its windows seldom carry (a slope of a signal read once a window, a lag
+ * across its gaps) are dropped, so they do not cost every row; the targets' current values stay.
+ */
+function usableInputs(ctx: StageTrainingContext, spec: PredictorSpec): PredictorSpec {
+  if (!ctx.learntFrom || ctx.train.length === 0) return spec;
+  const byEnd = new Map(ctx.train.map((w) => [w.end, w]));
+  const history = windowHistory(byEnd, slideOf(ctx.train));
+  const step = Math.max(1, Math.floor(ctx.train.length / 2000));
+  const keep = spec.inputs.filter((ref) => {
+    const input = toPlantInputs([ref]);
+    if (spec.targets.some((t) => t.stage === ref.stage && t.signal === ref.signal) && ref.feature === 'mean') return true;
+    let seen = 0;
+    let ok = 0;
+    for (let i = 0; i < ctx.train.length; i += step) {
+      const w = ctx.train[i];
+      if (!w) continue;
+      seen += 1;
+      if (buildInputVector(w, input, history).ok) ok += 1;
+    }
+    return ok >= seen / 2;
+  });
+  return { ...spec, inputs: keep };
+}
+
+export async function trainStagePredictor(ctx: StageTrainingContext, planned: PredictorSpec): Promise<Bundle> {
+  const spec = usableInputs(ctx, planned);
   const name = predictorName(spec);
   const inputs = toPlantInputs(spec.inputs);
   const allTargets = toPlantInputs(spec.targets);
