@@ -28,7 +28,8 @@ afterAll(() => (up ? dropPrefix(prefix) : undefined));
 const SITE = 'lc1';
 const T0 = Date.UTC(2026, 10, 2, 6, 0, 0);
 const STEP_MS = 60_000;
-const STEPS = 200;
+/** Minutes fed: the predictor reads window means up to 4 h back, so its first forecast comes after 4 h of windows. */
+const STEPS = 400;
 
 interface Manifest {
   version: string;
@@ -113,7 +114,7 @@ describe('live skill, drift, verdicts and model events from the daemon', () => {
     cleanups.push(() => plc.endAsync(true));
 
     // Readings drawn about the training centres (one normal draw per signal and 5-minute window, a little
-    // noise per minute); the last 40 minutes the aerobic NH4-N analyzer reads 20 training scales high (the
+    // noise per minute); the last fifth of the minutes the aerobic NH4-N analyzer reads 20 training scales high (the
     // detector flags, the anomaly alarm goes up).
     const signals = plantSignals([join(modelsDir, 'predict-aerobic', '1.0.0'), join(modelsDir, 'anomaly-aerobic', '1.0.0')]);
     let seed = 7;
@@ -124,14 +125,14 @@ describe('live skill, drift, verdicts and model events from the daemon', () => {
       const ts = T0 + i * STEP_MS;
       for (const [key, s] of signals) {
         if (i % 5 === 0) level.set(key, normal());
-        const fault = key === 'aerobic/nh4_n' && i >= STEPS - 40 ? 20 * s.scale : 0;
+        const fault = key === 'aerobic/nh4_n' && i >= STEPS - STEPS / 5 ? 20 * s.scale : 0;
         const value = Math.max(0, s.center + s.scale * (0.8 * (level.get(key) ?? 0) + 0.1 * normal()) + fault);
         await plc.publishAsync(`wwtp/${SITE}/${key}`, JSON.stringify({ value: Number(value.toFixed(4)), ts }), { qos: 1 });
       }
     }
 
-    // every window of the readings went through the models (the last one closes at T0 + 195 min)
-    const flagged = await retainedModels(daemon.mqttPort, (m) => (m.plantTs ?? 0) >= T0 + 190 * STEP_MS && m.models.some((x) => x.model === 'anomaly-aerobic@1.0.0' && (x.detector?.['1d'].flagged ?? 0) > 0));
+    // every window of the readings went through the models (the last one closes at T0 + STEPS - 5 min)
+    const flagged = await retainedModels(daemon.mqttPort, (m) => (m.plantTs ?? 0) >= T0 + (STEPS - 10) * STEP_MS && m.models.some((x) => x.model === 'anomaly-aerobic@1.0.0' && (x.detector?.['1d'].flagged ?? 0) > 0));
     expect(flagged.plantTs).toBeGreaterThan(T0);
     // the alarm stands: an ack with a bad verdict is refused whole, one with a verdict is kept
     await expect.poll(async () => ((await (await http('/api/v1/alarms')).json()) as { alarms: { id: string }[] }).alarms.map((a) => a.id), { timeout: 15_000 }).toContain('anomaly.aerobic');
