@@ -25,7 +25,7 @@ import { createHmi } from './hmi/index.js';
 import { reportRequest } from './http/report.js';
 import { registerOperatorGauges } from './hmi/metrics.js';
 import { createCommissioningLog } from './status/commissioning.js';
-import { createModelLifecycle, registerLifecycleGauges } from './lifecycle/index.js';
+import { createModelLifecycle, createRetrainer, registerLifecycleGauges } from './lifecycle/index.js';
 
 export interface RuntimeDeps {
   readonly logger: Logger;
@@ -124,6 +124,9 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   inference.onActivation((event) => lifecycle.onActivation(event));
   inference.onRefusal((refusal) => lifecycle.onRefusal({ ...refusal, by: 'daemon' }));
   registerLifecycleGauges(metrics.registry, () => lifecycle.latest());
+  // Retraining in the background (models.lifecycle.retrain): a child process per job, never this event loop.
+  const retrain = createRetrainer({ config, logger, clock, alarms: alarms.sink, onCandidate: (e) => lifecycle.onCandidate(e), onGate: (e) => lifecycle.onGate(e) });
+  lifecycle.onRetrainingRequested((request) => retrain.request(request));
   const judged = {
     onWindow: async (plant: PlantWindow) => {
       const outcome = await inference.onWindow(plant);
@@ -281,7 +284,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
       await ingest.idle();
     },
   };
-  const components: Component[] = [store, outlet, alarms, lifecycle, inference, control, pipeline, intake, ...(sync ? [sync] : []), hmi, http, status];
+  const components: Component[] = [store, outlet, alarms, lifecycle, retrain, inference, control, pipeline, intake, ...(sync ? [sync] : []), hmi, http, status];
   const group = new ComponentGroup(components, (name, error) => logger.error({ component: name, err: String(error) }, 'stop failed'));
 
   return {

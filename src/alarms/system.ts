@@ -1,4 +1,8 @@
+import { isStage, type StageId } from '../contract/plant.js';
 import type { AlarmCondition } from '../contract/ports.js';
+
+/** A model's stage, else the effluent (the plant's outcome) for alarms of the models. */
+const stageOr = (stage: string): StageId => (isStage(stage) ? stage : 'effluent');
 
 /** What the store reports of one shedding pass (structurally the store's SheddingInfo). */
 export interface ShedReport {
@@ -50,4 +54,26 @@ export function sheddingCondition(info: ShedReport, totals: ShedTotals): AlarmCo
       `disk budget ${mib(info.maxBytes)} reached: ${new Date(info.ts).toISOString()} shed ${rows} rows (${what || 'none'}), ` +
       `data ${mib(info.usedBytesBefore)} -> ${mib(info.usedBytesAfter)}; ${totals.rows} rows shed since ${new Date(totals.since).toISOString()}${tail}`,
   };
+}
+
+/** What the gate alarm needs of the gate's report (src/lifecycle/gate.ts). */
+export interface GateVerdict {
+  readonly candidate: string;
+  readonly active: string | null;
+  readonly reasons: readonly string[];
+}
+
+/** `model.gate.<name>`: a candidate trained in the background failed the quality gate; the active version stays. */
+export function gateFailedCondition(name: string, stage: string, report: GateVerdict): AlarmCondition {
+  return {
+    id: `model.gate.${name}`,
+    severity: 'low',
+    stage: stageOr(stage),
+    message: `${report.candidate} failed the quality gate${report.active ? ` against ${report.active}` : ''}, ${report.active ?? 'the active version'} stays: ${report.reasons.join('; ')}`,
+  };
+}
+
+/** `model.retrain.<name>`: retraining in the background made no candidate (the child failed or the data fed no model). */
+export function retrainFailedCondition(name: string, stage: string, why: string): AlarmCondition {
+  return { id: `model.retrain.${name}`, severity: 'low', stage: stageOr(stage), message: `retraining ${name} in the background made no candidate: ${why}` };
 }

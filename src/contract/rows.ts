@@ -108,14 +108,14 @@ export interface ReadingRow {
 
 /**
  * model_events: key (ts, model, event). One row per lifecycle event of a model version: activation,
- * rollback, a retraining trigger, a gate result.
+ * rollback, a retraining trigger, a candidate trained in the background, a gate result.
  */
 export interface ModelEventRow {
   /** Wall time of the event (activations) or plant time (triggers, judged on plant windows). */
   readonly ts: number;
   /** `name@version` the event is about. */
   readonly model: string;
-  readonly event: 'activation' | 'rollback' | 'trigger' | 'gate';
+  readonly event: 'activation' | 'rollback' | 'trigger' | 'candidate' | 'gate';
   /** activation/rollback: `cli` or `daemon`; trigger: `daemon`; gate: where it ran. */
   readonly by: string;
   /** The version active before (activation, rollback), else null. */

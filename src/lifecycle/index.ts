@@ -5,3 +5,4 @@ export { evaluateTriggers, heldOutFor, type TriggerInput, type TriggerOutcome } 
 export { DetectorRing, type DetectorFigures, type DetectorState } from './detector.js';
 export { createModelLifecycle, LIFECYCLE_STATE_KEY, type ModelLifecycle, type ModelLifecycleContext, type ActivationNotice, type RefusalNotice } from './monitor.js';
 export { registerLifecycleGauges } from './metrics.js';
+export { createRetrainer, type Retrainer, type RetrainRequest, type CandidateNotice, type GateNotice } from './retrain.js';

@@ -10,6 +10,7 @@ import type { DriftFigures } from './drift.js';
 import type { SkillFigures } from './skill.js';
 import { LiveTracker, type TrackedModel, type TrackerState } from './tracker.js';
 import { evaluateTriggers, type TriggerOutcome } from './triggers.js';
+import type { CandidateNotice, GateNotice, RetrainRequest } from './retrain.js';
 
 export const LIFECYCLE_STATE_KEY = 'models.lifecycle';
 /** Versions no longer active (rolled back, rejected) still listed with their figures. */
@@ -50,7 +51,7 @@ interface Retired {
   readonly name: string;
   readonly version: string;
   readonly kind: string;
-  readonly state: 'rolled_back' | 'rejected' | 'inactive';
+  readonly state: 'rolled_back' | 'rejected' | 'inactive' | 'candidate';
 }
 
 interface Persisted {
@@ -62,6 +63,8 @@ interface Persisted {
   retired: Record<string, Retired>;
   /** The last window's end: a restart publishes the figures at the plant time they were at. */
   plantTs?: number | undefined;
+  /** Plant ms each version was activated on this site at (the schedule trigger counts from it). */
+  activatedAt?: Record<string, number>;
 }
 
 /** The rings are saved this often (wall ms) and at stop: their JSON grows to a few hundred kB in a week. */
@@ -75,11 +78,8 @@ const detectorOut = (f: DetectorFigures) => ({ ...f, flagRate: finite(f.flagRate
 
 const tracked = (m: LoadedModel): TrackedModel => ({ id: m.id, inputs: m.inputs, center: m.manifest.scaler.center, scale: m.manifest.scaler.scale });
 
-/** When a version was trained, in plant ms: the end of its training block, else its creation. */
-const trainedAt = (m: LoadedModel): number | undefined => {
-  const at = Date.parse(m.manifest.learntFrom?.last ?? m.manifest.createdAt);
-  return Number.isFinite(at) ? at : undefined;
-};
+/** The stage a version watches (detectors) or predicts (its first target's). */
+const stageOf = (m: LoadedModel): string => m.stage ?? m.targets[0]?.stage ?? 'effluent';
 
 /**
  * Live skill, drift and detector figures of the models (issue 15 items 1 to 3): fed by the daemon's
@@ -96,6 +96,10 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
   const lastEvents = new Map<string, ModelEventMessage>();
   const retired = new Map<string, Retired>();
   let plantTs: number | undefined;
+  const activatedAt = new Map<string, number>();
+  /** Activated before any window was seen: their activation time is the next window's end. */
+  const activatedUnseen = new Set<string>();
+  const retrainListeners: ((r: RetrainRequest) => void)[] = [];
   let timer: { clear(): void } | undefined;
   let last: ModelsMessage | undefined;
   let savedAt = Number.NEGATIVE_INFINITY;
@@ -110,6 +114,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
     for (const [id, e] of Object.entries(saved.lastEvents ?? {})) lastEvents.set(id, e);
     for (const [id, r] of Object.entries(saved.retired ?? {})) retired.set(id, r);
     if (typeof saved.plantTs === 'number') plantTs = saved.plantTs;
+    for (const [id, at] of Object.entries(saved.activatedAt ?? {})) activatedAt.set(id, at);
   }
 
   function save(): void {
@@ -121,6 +126,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       lastEvents: Object.fromEntries(lastEvents),
       retired: Object.fromEntries(retired),
       plantTs,
+      activatedAt: Object.fromEntries(activatedAt),
     };
     ctx.state.setState(LIFECYCLE_STATE_KEY, data);
     savedAt = ctx.clock.now();
@@ -163,7 +169,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
         heldOut: loaded.manifest.metrics,
         skill7d: Object.fromEntries(Object.entries(figures.skill).map(([k, f]) => [k, f['7d']])),
         drift7d: Object.fromEntries(Object.entries(figures.drift).map(([k, f]) => [k, f['7d']])),
-        ...(trainedAt(loaded) !== undefined ? { trainedAtMs: trainedAt(loaded) } : {}),
+        ...(activatedAt.has(m.id) ? { activatedAtMs: activatedAt.get(m.id) } : {}),
         nowMs: now,
         newWindows: newWindows.get(m.id) ?? 0,
         falseAlarms7d: det?.['7d'].falseAlarms ?? 0,
@@ -199,9 +205,27 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       for (const t of fresh) log.info({ model: m.model, trigger: t.trigger, inputs: t.inputs }, `${m.model}: ${t.reason}`);
       record({ ts: now, model: m.model, event: 'trigger', by: 'daemon', previous: null, reason: fresh.map((t) => t.reason).join('; '), detail: JSON.stringify({ triggers: fresh }) });
       m.lastEvent = lastEvents.get(m.model) ?? null;
+      const loaded = active.find((a) => a.id === m.model);
+      if (loaded) requestRetraining({ id: loaded.id, name: loaded.name, version: loaded.version, kind: loaded.kind, stage: stageOf(loaded), dir: loaded.dir, triggers: fresh });
     }
     last = { ts: ctx.clock.now(), plantTs: plantTs ?? null, models };
     return last;
+  }
+
+  function requestRetraining(r: RetrainRequest): void {
+    for (const listener of retrainListeners) {
+      try {
+        listener(r);
+      } catch (error) {
+        log.error({ err: String(error), model: r.id }, 'retraining request failed');
+      }
+    }
+  }
+
+  /** A candidate of the background retraining, listed beside the active versions (rejected once its gate failed). */
+  function listCandidate(e: CandidateNotice, state: Retired['state']): void {
+    retire(`${e.name}@${e.version}`, { name: e.name, version: e.version, kind: e.kind, state });
+    if (timer) publishNow();
   }
 
   function publishNow(): void {
@@ -247,6 +271,8 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       if (!timer) return;
       try {
         plantTs = plant.end;
+        for (const id of activatedUnseen) activatedAt.set(id, plant.end);
+        activatedUnseen.clear();
         const models = ctx.models();
         tracker.onWindow(plant, models.map(tracked), outcome.predictions);
         for (const m of models) newWindows.set(m.id, (newWindows.get(m.id) ?? 0) + 1);
@@ -268,6 +294,11 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       const reason = rollback ? `rolled back from ${e.previous ?? '?'} to ${e.version}` : e.action === 'initial' ? `loaded at start (${e.version})` : `activated ${e.version}${e.previous ? ` in place of ${e.previous}` : ''}`;
       record({ ts: e.ts, model: id, event: rollback ? 'rollback' : 'activation', by: e.by, previous: e.previous, reason, detail: JSON.stringify(e) });
       newWindows.set(id, 0);
+      // a restart loads the same version again: its time on this site goes on
+      if (e.action !== 'initial' || !activatedAt.has(id)) {
+        if (plantTs !== undefined) activatedAt.set(id, plantTs);
+        else activatedUnseen.add(id);
+      }
       retired.delete(id);
       if (e.previous) {
         const kind = ctx.models().find((m) => m.name === e.name)?.kind ?? 'model';
@@ -280,6 +311,20 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       record({ ts: e.ts, model: id, event: 'gate', by: e.by, previous: null, reason: `gate failed: ${e.reason}`, detail: JSON.stringify(e.report ?? { reason: e.reason }) });
       retire(id, { name: e.name, version: e.version, kind: ctx.models().find((m) => m.name === e.name)?.kind ?? 'model', state: 'rejected' });
       if (timer) publishNow();
+    },
+    /** A candidate trained in the background: one `candidate` row, listed as `candidate` on edge/models. */
+    onCandidate(e: CandidateNotice): void {
+      record({ ts: e.ts, model: `${e.name}@${e.version}`, event: 'candidate', by: 'daemon', previous: null, reason: e.reason, detail: JSON.stringify(e.detail) });
+      listCandidate(e, 'candidate');
+    },
+    /** The gate's verdict on a background candidate: one `gate` row; a failed candidate is listed as rejected. */
+    onGate(e: GateNotice): void {
+      record({ ts: e.ts, model: `${e.name}@${e.version}`, event: 'gate', by: 'daemon', previous: null, reason: e.reason, detail: JSON.stringify(e.detail) });
+      listCandidate(e, e.passed ? 'candidate' : 'rejected');
+    },
+    /** Called with each active version whose triggers start firing (the background retraining). */
+    onRetrainingRequested(listener: (r: RetrainRequest) => void): void {
+      retrainListeners.push(listener);
     },
     /** The figures as last published (GET /api/v1/models, /metrics). */
     latest(): ModelsMessage | undefined {

@@ -11,10 +11,14 @@ export interface TriggerInput {
   skill7d: Readonly<Record<string, SkillFigures>>;
   /** 7-day PSI and sample count per input signal. */
   drift7d: Readonly<Record<string, { n: number; psi: number }>>;
-  /** When the version was trained (plant ms), if known. */
-  trainedAtMs?: number;
+  /**
+   * When the version was activated on this site (plant ms: the last window's end at its activation row,
+   * else the first window after it), if known. Not the bundle's training time: a shipped bundle trained
+   * months ago is new to the plant on the day it starts.
+   */
+  activatedAtMs?: number;
   nowMs: number;
-  /** Windows seen since the version was trained (or since the daemon started with it). */
+  /** Windows seen since the version was activated (or since the daemon started with it). */
   newWindows: number;
   /** Alarms of the model operators marked false_alarm over 7 days. */
   falseAlarms7d: number;
@@ -70,8 +74,8 @@ export function evaluateTriggers(config: LifecycleConfig, input: TriggerInput): 
       out.push({ trigger: 'drift', inputs: names, reason: `retraining requested: inputs drifted over 7 days (PSI > ${config.drift.psi}): ${moved.map(([k, d]) => `${k} ${d.psi.toFixed(2)}`).join(', ')}` });
     }
   }
-  if (config.schedule.enabled && input.trainedAtMs !== undefined && input.nowMs - input.trainedAtMs >= config.schedule.days * DAY_MS) {
-    out.push({ trigger: 'schedule', reason: `retraining requested: trained ${Math.floor((input.nowMs - input.trainedAtMs) / DAY_MS)} days ago (schedule ${config.schedule.days} days)` });
+  if (config.schedule.enabled && input.activatedAtMs !== undefined && input.nowMs - input.activatedAtMs >= config.schedule.days * DAY_MS) {
+    out.push({ trigger: 'schedule', reason: `retraining requested: active on this site for ${((input.nowMs - input.activatedAtMs) / DAY_MS).toFixed(1)} days (schedule ${config.schedule.days} days)` });
   }
   if (config.newWindows.enabled && input.newWindows >= config.newWindows.windows) {
     out.push({ trigger: 'new_windows', reason: `retraining requested: ${input.newWindows} new windows since training (threshold ${config.newWindows.windows})` });

@@ -83,12 +83,12 @@ describe('retraining triggers', () => {
 
   it('schedule, new windows and false alarms fire at their thresholds and can be switched off', () => {
     const c = lifecycleSchema.parse({});
-    const all = evaluateTriggers(c, { ...base, trainedAtMs: 10 * DAY_MS, newWindows: 1000, falseAlarms7d: 5 });
+    const all = evaluateTriggers(c, { ...base, activatedAtMs: 10 * DAY_MS, newWindows: 1000, falseAlarms7d: 5 });
     expect(all.map((o) => o.trigger)).toEqual(['schedule', 'new_windows', 'false_alarms']);
-    expect(evaluateTriggers(c, { ...base, trainedAtMs: 11 * DAY_MS, newWindows: 999, falseAlarms7d: 4 })).toEqual([]);
+    expect(evaluateTriggers(c, { ...base, activatedAtMs: 11 * DAY_MS, newWindows: 999, falseAlarms7d: 4 })).toEqual([]);
     const off = lifecycleSchema.parse({ schedule: { enabled: false }, newWindows: { enabled: false }, falseAlarms: { enabled: false } });
-    expect(evaluateTriggers(off, { ...base, trainedAtMs: 0, newWindows: 5000, falseAlarms7d: 50 })).toEqual([]);
-    expect(evaluateTriggers(lifecycleSchema.parse({ enabled: false }), { ...base, trainedAtMs: 0 })).toEqual([]);
+    expect(evaluateTriggers(off, { ...base, activatedAtMs: 0, newWindows: 5000, falseAlarms7d: 50 })).toEqual([]);
+    expect(evaluateTriggers(lifecycleSchema.parse({ enabled: false }), { ...base, activatedAtMs: 0 })).toEqual([]);
   });
 
   it('rejects unknown keys in models.lifecycle', () => {

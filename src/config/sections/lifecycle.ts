@@ -37,7 +37,7 @@ export const lifecycleSchema = z
       })
       .strict()
       .prefault({}),
-    /** Retrain on a schedule: this many days (plant time) after the version was trained. */
+    /** Retrain on a schedule: this many days (plant time) after the version was activated on this site. */
     schedule: z
       .object({ enabled: z.boolean().default(true), days: z.number().positive().default(30) })
       .strict()
@@ -66,6 +66,29 @@ export const lifecycleSchema = z
         tolerance: z.number().nonnegative().default(0.02),
         /** A detector's flagged share may exceed the active one's by this much at most (0.01 = 1 point). */
         flagRateSlack: z.number().nonnegative().default(0.01),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Retraining in the background (src/lifecycle/retrain.ts): a trigger that starts firing starts
+     * `train autoencoder|predictors` from the daemon's own store as a child process at low priority, into
+     * `<models.dir>/candidates/<name>/<version>`, then the quality gate above in the same child; the
+     * candidate and gate rows go into model_events and on `edge/models`, a failed gate raises the low
+     * alarm `models.gate.<name>`. A passing candidate stays a candidate (not activated).
+     */
+    retrain: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Training children at a time; further requests wait (one per model kind at most). */
+        maxConcurrent: z.number().int().positive().max(4).default(1),
+        /** The child's niceness (0 to 19; 19 the lowest priority). */
+        nice: z.number().int().min(0).max(19).default(10),
+        /** The child's V8 heap limit (--max-old-space-size), in MiB. */
+        maxHeapMb: z.number().int().min(128).default(768),
+        /** A child still running after this many minutes is killed (its candidate is not kept). */
+        timeoutMin: z.number().positive().default(120),
+        /** After a retraining of a model, later triggers of the same model wait this many hours (wall time). */
+        cooldownHours: z.number().positive().optional(),
       })
       .strict()
       .prefault({}),
