@@ -7,6 +7,7 @@ import mariadb from 'mariadb';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelsMessage } from '../../src/contract/topics.js';
+import { retainedModels as retainedModelsOf } from '../helpers/aeration-history.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { binPath, LOCAL_DAEMON_ENV, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
 import { hashPassword } from '../../src/broker/index.js';
@@ -51,25 +52,7 @@ function plantSignals(dirs: readonly string[]): Map<string, { center: number; sc
   return out;
 }
 
-async function retainedModels(port: number, until: (m: ModelsMessage) => boolean, timeoutMs = 30_000): Promise<ModelsMessage> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
-  try {
-    return await new Promise<ModelsMessage>((resolve, reject) => {
-      let lastSeen: ModelsMessage | undefined;
-      const timer = setTimeout(() => reject(new Error(`edge/models never matched; last: ${JSON.stringify(lastSeen?.models.map((m) => ({ model: m.model, state: m.state, detector: m.detector, skill: Object.keys(m.skill), lastEvent: m.lastEvent })))}`)), timeoutMs);
-      client.on('message', (_topic, payload) => {
-        lastSeen = JSON.parse(payload.toString()) as ModelsMessage;
-        if (until(lastSeen)) {
-          clearTimeout(timer);
-          resolve(lastSeen);
-        }
-      });
-      void client.subscribeAsync(`wwtp/${SITE}/edge/models`, { qos: 1 });
-    });
-  } finally {
-    await client.endAsync(true);
-  }
-}
+const retainedModels = (port: number, until: (m: ModelsMessage) => boolean, timeoutMs = 30_000): Promise<ModelsMessage> => retainedModelsOf(port, SITE, until, timeoutMs);
 
 const cli = (...args: string[]): Promise<{ stdout: string }> => run(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, WWTP_EDGE_LOG__LEVEL: 'warn' } });
 

@@ -7,6 +7,7 @@ import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { ModelsMessage } from '../../src/contract/topics.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { AERATION_MAP, aerationCsv, aerationLevel, retainedModels as retainedModelsOf, type AerationLevel } from '../helpers/aeration-history.js';
 import { binPath, LOCAL_DAEMON_ENV, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
 
 /**
@@ -25,50 +26,12 @@ const START = Date.UTC(2024, 2, 1);
 const DAYS = 3;
 const LIVE_MIN = 40;
 
-const level = (m: number) => {
-  const day = (2 * Math.PI * m) / 1440;
-  return { flow: 20_000 + 5_000 * Math.sin(day), do: 2 + 0.5 * Math.sin(day + 1), airflow: 10_000 + 2_000 * Math.sin(day + 0.5), no3_n: 6 + 2 * Math.sin(day - 0.7) + 0.0005 * m };
-};
+const level = (m: number): AerationLevel => aerationLevel(m, (minute, day) => 6 + 2 * Math.sin(day - 0.7) + 0.0005 * minute);
 
-/** The plant's history as a historian exports it: one row a minute. */
-function historyCsv(): string {
-  const rows = ['time,FT1,DO1,AIR1,NO3'];
-  for (let m = 0; m < DAYS * 1440; m += 1) {
-    const v = level(m);
-    rows.push([new Date(START + m * 60_000).toISOString(), v.flow.toFixed(3), v.do.toFixed(4), v.airflow.toFixed(3), v.no3_n.toFixed(4)].join(','));
-  }
-  return `${rows.join('\n')}\n`;
-}
+const historyCsv = (): string => aerationCsv(START, DAYS, (m) => level(m).no3_n);
+const MAP = AERATION_MAP;
 
-const MAP = `tags:
-  csv:
-    time: { column: time, format: iso }
-  points:
-    - { tag: FT1, stage: influent, signal: flow }
-    - { tag: DO1, stage: aerobic, signal: do }
-    - { tag: AIR1, stage: aerobic, signal: airflow }
-    - { tag: NO3, stage: aerobic, signal: no3_n }
-`;
-
-async function retainedModels(port: number, until: (m: ModelsMessage) => boolean, timeoutMs: number): Promise<ModelsMessage> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
-  try {
-    return await new Promise<ModelsMessage>((resolve, reject) => {
-      let lastSeen: ModelsMessage | undefined;
-      const timer = setTimeout(() => reject(new Error(`edge/models never matched; last: ${JSON.stringify(lastSeen?.models.map((m) => ({ model: m.model, state: m.state, triggers: m.triggers, lastEvent: m.lastEvent })))}`)), timeoutMs);
-      client.on('message', (_topic, payload) => {
-        lastSeen = JSON.parse(payload.toString()) as ModelsMessage;
-        if (until(lastSeen)) {
-          clearTimeout(timer);
-          resolve(lastSeen);
-        }
-      });
-      void client.subscribeAsync(`wwtp/${SITE}/edge/models`, { qos: 1 });
-    });
-  } finally {
-    await client.endAsync(true);
-  }
-}
+const retainedModels = (port: number, until: (m: ModelsMessage) => boolean, timeoutMs: number): Promise<ModelsMessage> => retainedModelsOf(port, SITE, until, timeoutMs);
 
 describe('retraining in the background', () => {
   it('trains a candidate from the daemon\'s own store in a low-priority child, gates it, records and publishes both, and alarms on a failed gate', async () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,17 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { parsePlantInput } from '../../src/inference/features.js';
 import { eventFigures, flagEpisodes, signalRange, skillOf } from '../../src/models/metrics.js';
 import { PREDICTOR_SPECS } from '../../src/models/specs.js';
-import { binPath, repoRoot, tempDir } from '../helpers/daemon.js';
+import { AERATION_MAP, aerationCsv, runCli } from '../helpers/aeration-history.js';
+import { tempDir } from '../helpers/daemon.js';
 
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WWTP_EDGE_LOG__LEVEL: 'warn', ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? -1)));
-  return { code, stdout, stderr };
-}
+const cli = runCli;
 
 const START = Date.UTC(2024, 2, 1);
 const DAYS = 3;
@@ -27,30 +19,9 @@ const RAMP = 0.002;
  * A plant with an influent and an aerobic stage only (no primary, anoxic or effluent; no aerobic
  * temperature), one row a minute as a historian exports it.
  */
-function plantCsv(): string {
-  const rows = ['time,FT1,DO1,AIR1,NO3'];
-  for (let m = 0; m < DAYS * 1440; m += 1) {
-    const day = (2 * Math.PI * m) / 1440;
-    rows.push([
-      new Date(START + m * 60_000).toISOString(),
-      (20_000 + 5_000 * Math.sin(day)).toFixed(3),
-      (2 + 0.5 * Math.sin(day + 1)).toFixed(4),
-      (10_000 + 2_000 * Math.sin(day + 0.5)).toFixed(3),
-      (2 + RAMP * m).toFixed(4),
-    ].join(','));
-  }
-  return `${rows.join('\n')}\n`;
-}
+const plantCsv = (): string => aerationCsv(START, DAYS, (m) => 2 + RAMP * m);
 
-const MAP = `tags:
-  csv:
-    time: { column: time, format: iso }
-  points:
-    - { tag: FT1, stage: influent, signal: flow }
-    - { tag: DO1, stage: aerobic, signal: do }
-    - { tag: AIR1, stage: aerobic, signal: airflow }
-    - { tag: NO3, stage: aerobic, signal: no3_n }
-`;
+const MAP = AERATION_MAP;
 
 describe('learning from the plant\'s own history (train --from-store, models evaluate)', () => {
   it('MSE skill is 1 for a perfect forecast, 0 for persistence itself, and below 0 for a worse one', () => {
