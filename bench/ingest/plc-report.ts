@@ -46,7 +46,7 @@ export function summarize(cells: readonly PlcCell[]): { rows: string[]; summary:
   const keys = [...new Set(cells.map((c) => `${c.clients}|${c.window}|${c.target}`))];
   const rows: string[] = [];
   const summary: PlcSummary[] = [];
-  const label = { full: 'daemon, synchronous full', normal: 'daemon, synchronous normal', mosquitto: 'Mosquitto (no persistence)' } as const;
+  const label = { full: 'daemon, synchronous full', pool: 'daemon, full, thread-pool fsync', normal: 'daemon, synchronous normal', mosquitto: 'Mosquitto (no persistence)' } as const;
   for (const key of keys) {
     const group = cells.filter((c) => `${c.clients}|${c.window}|${c.target}` === key);
     const first = group[0];
@@ -118,6 +118,16 @@ export function plcReport(o: PlcReportInput): string {
         `busy (load above) the fsync itself is ten times slower than on an idle one (p50 0.14 ms in the run of 2026-12-02, load 0.9-3.2).`
       : 'Not all the cells needed for the fsync bound were measured.';
 
+  // The in-place fsync of small commits against the thread pool's, cell by cell in the same run.
+  const versus = summary
+    .filter((s) => s.target === 'pool')
+    .map((pool) => ({ pool, inPlace: find('full', pool.clients, pool.window) }))
+    .filter((x): x is { pool: PlcSummary; inPlace: PlcSummary } => x.inPlace !== undefined)
+    .map(({ pool, inPlace }) => `${pool.clients} x window ${pool.window}: ${fmt(inPlace.perSec)} against ${fmt(pool.perSec)} readings/s, ${inPlace.cpuUs.toFixed(1)} against ${pool.cpuUs.toFixed(1)} µs`);
+  const inPlaceVersusPool = versus.length
+    ? ` In this run, in place against all on the thread pool (\`storage.inlineFsyncRows: 0\`, the "thread-pool fsync" rows): ${versus.join('; ')}.`
+    : '';
+
   return `## Ingest: PLC-shaped QoS 1 publishers (few messages in flight)
 
 Command: \`${o.command}\`. Publishers (bench/ingest/plc-publisher.ts, MQTT.js in a separate process): 1, 10 or 100
@@ -159,5 +169,6 @@ the disk's recent in-place fsyncs average under 1 ms, it runs in place on the ev
 thread and back woke two threads per commit, about as costly as the fsync itself on this VM: a one-reading commit went
 from 26 to 17 system calls and from 5 to 0.4 futex wake-ups, counted with \`strace -c -f\`); a larger commit, or any
 while the disk is slow, goes to Node's thread pool, and the commits that finish meanwhile share the next fsync. No
-SQLite sync runs on the event loop in a group commit.`;
+SQLite sync runs on the event loop in a group commit. A commit's readings go in multi-row \`INSERT\`s of 128 and 32 rows,
+the rest in one statement of its exact count, so a lone PLC's commit is one statement execution.${inPlaceVersusPool}`;
 }

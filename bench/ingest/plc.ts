@@ -16,8 +16,11 @@ import { createMetrics } from '../../src/lib/metrics.js';
 import { createRuntime } from '../../src/runtime.js';
 import { repoRoot } from '../../eval/lib/report.js';
 
+/** `pool`: synchronous full with every WAL fsync on the thread pool (`storage.inlineFsyncRows: 0`). */
+export type DaemonMode = 'full' | 'normal' | 'pool';
+
 export interface PlcCell {
-  readonly target: 'full' | 'normal' | 'mosquitto';
+  readonly target: DaemonMode | 'mosquitto';
   readonly clients: number;
   readonly window: number;
   readonly perSec: number;
@@ -70,14 +73,14 @@ function processCpuUs(): number {
   return c.user + c.system;
 }
 
-async function daemonCell(synchronous: 'full' | 'normal', clients: number, window: number, seconds: number): Promise<PlcCell> {
+async function daemonCell(mode: DaemonMode, clients: number, window: number, seconds: number): Promise<PlcCell> {
   const dir = mkdtempSync(join(tmpdir(), 'wwtp-bench-plc-'));
   const config = loadConfig({
     override: {
       site: 'bench',
       broker: { mode: 'embedded', embedded: { port: 0, wsPort: null, allowAnonymous: true, limits: { maxPublishesPerSecond: 10_000_000 } } },
       http: { enabled: false },
-      storage: { path: join(dir, 'bench.sqlite'), synchronous },
+      storage: { path: join(dir, 'bench.sqlite'), synchronous: mode === 'normal' ? 'normal' : 'full', ...(mode === 'pool' ? { inlineFsyncRows: 0 } : {}) },
       models: { enabled: false },
       ingest: { maxAgeDays: 36500 },
       log: { level: 'silent' },
@@ -93,7 +96,7 @@ async function daemonCell(synchronous: 'full' | 'normal', clients: number, windo
     const rows = batch.find((v) => v.metricName === 'wwtp_edge_commit_batch_rows_sum')?.value ?? 0;
     const committing = (await metrics.commitSeconds.get()).values.find((v) => v.metricName === 'wwtp_edge_commit_seconds_sum')?.value ?? 0;
     return {
-      target: synchronous,
+      target: mode,
       clients,
       window,
       perSec: r.perSec,
@@ -184,7 +187,7 @@ export interface PlcOptions {
   readonly seconds: number;
   readonly clients: readonly number[];
   readonly windows: readonly number[];
-  readonly modes: readonly ('full' | 'normal')[];
+  readonly modes: readonly DaemonMode[];
   readonly reference: boolean;
 }
 

@@ -2,10 +2,10 @@
  * Ingest benchmark: publishers over real sockets -> embedded broker -> ingest -> SQLite committed,
  * QoS 0 and QoS 1 (acks after commit), against a raw Mosquitto pass-through measured in the same run;
  * then PLC-shaped QoS 1 publishers (bench/ingest/plc.ts: 1/10/100 connections x window 1/20,
- * synchronous full and normal, beside a Mosquitto of its own, with the disk's fsync time).
+ * synchronous full (fsync in place for small commits, and all on the thread pool) and normal, beside a Mosquitto of its own, with the disk's fsync time).
  *   npx tsx bench/ingest/run.ts [--readings N] [--clients C] [--qos 0|1] [--no-reference] [--dry]
  *     [--repeats R] [--plc-seconds S] [--no-plc] [--plc-only]
- *     [--plc-clients 1,10,100] [--plc-windows 1,20] [--plc-modes full,normal]
+ *     [--plc-clients 1,10,100] [--plc-windows 1,20] [--plc-modes full,pool,normal]
  * --interleaved: every publisher sends every signal (out of event-time order per signal; bench/ingest/publisher.ts).
  * --qos runs one QoS only, --no-reference skips Mosquitto, --dry prints without writing the report
  * (profiling: node --cpu-prof --import tsx bench/ingest/run.ts --dry ...).
@@ -22,7 +22,7 @@ import { createMetrics } from '../../src/lib/metrics.js';
 import { createRuntime } from '../../src/runtime.js';
 import { repoRoot, writeReportSection } from '../../eval/lib/report.js';
 import { loadavg } from 'node:os';
-import { fsyncTime, plcMatrix, type PlcCell } from './plc.js';
+import { fsyncTime, plcMatrix, type DaemonMode, type PlcCell } from './plc.js';
 import { plcReport } from './plc-report.js';
 import { report } from './report.js';
 
@@ -46,7 +46,7 @@ const list = (name: string, fallback: string): string[] => {
 };
 const PLC_CLIENTS = list('plc-clients', '1,10,100').map(Number);
 const PLC_WINDOWS = list('plc-windows', '1,20').map(Number);
-const PLC_MODES = list('plc-modes', 'full,normal').filter((m): m is 'full' | 'normal' => m === 'full' || m === 'normal');
+const PLC_MODES = list('plc-modes', 'full,pool,normal').filter((m): m is DaemonMode => m === 'full' || m === 'normal' || m === 'pool');
 
 interface PublisherRun {
   readonly sent: number;

@@ -89,7 +89,7 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
   /** Readings of an entry that repeated a stored key, set by its transaction, read once it is durable. */
   const duplicatesOf = new WeakMap<Entry, { readonly duplicates: readonly Duplicate[]; readonly letters: readonly DeadLetter[] }>();
   // synchronous=full: the group commits' WAL fsync (wal-sync.ts), in place for small commits on a fast disk, else off the event loop.
-  const walSync = config.synchronous === 'full' ? new WalSync(`${config.path}-wal`) : undefined;
+  const walSync = config.synchronous === 'full' ? new WalSync(`${config.path}-wal`, { inlineRows: config.inlineFsyncRows }) : undefined;
 
   const queue = new CommitQueue<Entry>({
     maxBatchRows: config.maxBatchRows,

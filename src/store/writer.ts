@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { Reading } from '../contract/reading.js';
 
-/** Rows per multi-row INSERT; then smaller statements for the rest of a group commit. */
-export const READING_CHUNKS = [128, 16, 1] as const;
+/** Rows per multi-row INSERT; the rest of a group commit goes in statements of TAIL_CHUNK rows, then one of its exact size. */
+export const READING_CHUNK = 128;
+export const TAIL_CHUNK = 32;
 const COLUMNS = 6;
 
 /** What one call of the reading writer added. */
@@ -23,15 +24,22 @@ export interface ReadingsInserted {
  * query of its own.
  */
 export function createReadingWriter(db: Database.Database): (groups: Iterable<readonly Reading[]>) => ReadingsInserted {
-  const statements = READING_CHUNKS.map((rows) => ({
-    rows,
-    stmt: db.prepare(
-      `INSERT OR IGNORE INTO readings (stage, signal, ts, value, quality, received_at) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-    ),
-    args: new Array<string | number>(rows * COLUMNS),
-  }));
-  const largest = statements[0];
-  if (!largest) throw new Error('no reading statement');
+  /** Statement and argument array per row count, prepared when first needed (a lone PLC's commit is 1-20 rows). */
+  const statements = new Map<number, { stmt: Database.Statement; args: (string | number)[] }>();
+  const statementFor = (rows: number): { stmt: Database.Statement; args: (string | number)[] } => {
+    let s = statements.get(rows);
+    if (!s) {
+      s = {
+        stmt: db.prepare(
+          `INSERT OR IGNORE INTO readings (stage, signal, ts, value, quality, received_at) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+        ),
+        args: new Array<string | number>(rows * COLUMNS),
+      };
+      statements.set(rows, s);
+    }
+    return s;
+  };
+  const largest = statementFor(READING_CHUNK);
   // Rows waiting for a full chunk; reused across commits so a commit allocates nothing per row.
   const pending = largest.args;
   let filled = 0;
@@ -56,16 +64,16 @@ export function createReadingWriter(db: Database.Database): (groups: Iterable<re
   };
 
   const flushTail = (): void => {
-    // `pending` holds `filled` rows: write them with the next smaller statements.
+    // `pending` holds `filled` rows, fewer than a chunk: TAIL_CHUNK rows at a time, then the rest in one
+    // statement of its exact size (at most READING_CHUNK, TAIL_CHUNK and 1..TAIL_CHUNK - 1 are prepared).
     let from = 0;
-    for (const s of statements) {
-      if (s === largest) continue;
-      while (filled - from >= s.rows) {
-        const args = s.args;
-        for (let i = 0; i < s.rows * COLUMNS; i += 1) args[i] = pending[from * COLUMNS + i] as string | number;
-        run(s.stmt, args);
-        from += s.rows;
-      }
+    while (filled > from) {
+      const rows = Math.min(TAIL_CHUNK, filled - from);
+      const tail = statementFor(rows);
+      const args = tail.args;
+      for (let i = 0; i < rows * COLUMNS; i += 1) args[i] = pending[from * COLUMNS + i] as string | number;
+      run(tail.stmt, args);
+      from += rows;
     }
     filled = 0;
   };
@@ -79,7 +87,7 @@ export function createReadingWriter(db: Database.Database): (groups: Iterable<re
         for (const r of readings) {
           put(pending, filled * COLUMNS, r);
           filled += 1;
-          if (filled === largest.rows) {
+          if (filled === READING_CHUNK) {
             run(largest.stmt, pending);
             filled = 0;
           }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import Database from 'better-sqlite3';
 import type { Reading } from '../../src/contract/reading.js';
 import { migrate } from '../../src/store/schema.js';
-import { createReadingWriter, READING_CHUNKS } from '../../src/store/writer.js';
+import { createReadingWriter, READING_CHUNK, TAIL_CHUNK } from '../../src/store/writer.js';
 import { readingsFrom, tempDir } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -26,9 +26,9 @@ const asRow = (r: Reading) => ({ stage: r.stage, signal: r.signal, ts: r.ts, val
 
 describe('multi-row reading writer', () => {
   it('writes every row once, in arrival order, across chunk boundaries and groups', () => {
-    const largest = READING_CHUNKS[0];
+    const largest = READING_CHUNK;
     // Sizes around each chunk size, split into uneven groups.
-    const sizes = [1, 15, 16, 17, largest - 1, largest, largest + 1, 2 * largest + 17];
+    const sizes = [1, 9, TAIL_CHUNK - 1, TAIL_CHUNK, TAIL_CHUNK + 1, 3 * TAIL_CHUNK + 5, largest - 1, largest, largest + 1, 2 * largest + 17];
     for (const size of sizes) {
       const db = openDb();
       const write = createReadingWriter(db);

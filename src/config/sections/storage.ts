@@ -16,6 +16,13 @@ export const storageSchema = z
      * reading survives a power cut; `normal` survives a killed process only (docs/storage.md).
      */
     synchronous: z.enum(['full', 'normal']).default('full'),
+    /**
+     * With `synchronous: full`, a group commit of at most this many rows has its WAL fsync done in place on
+     * the event loop while the disk's recent in-place fsyncs average under 1 ms (cheaper than the hand-off
+     * to a thread for a lone PLC's commit); larger commits, and any on a slow disk, are fsynced on the
+     * thread pool. 0: always on the thread pool (src/store/wal-sync.ts).
+     */
+    inlineFsyncRows: z.number().int().nonnegative().default(16),
     /** How often the disk budget and retention are checked, ms. */
     budgetCheckMs: z.number().int().positive().default(5_000),
     retentionDays: z
