@@ -1,5 +1,5 @@
 import { codOf, N_COMP, SS, tssOf, XBA, XBH, XI, XP, XS } from './asm1.js';
-import { processEffect, type Fault } from './faults.js';
+import { BASE_TEMPERATURE, processEffect, type Fault } from './faults.js';
 import { influentAt, type InfluentSeries } from './influent.js';
 import { extendToFull, initialState } from './initial.js';
 import { NO_INTEGRAL, N_LAYERS, N_STATE, N_STATE_FULL, PRIMARY, SETTLER_TSS, type PlantKind } from './layout.js';
@@ -92,7 +92,7 @@ export function createEngine(opts: EngineOptions): Engine {
   drive.noLoop = opts.control === 'closed';
   const truth: PlantTruth = {
     t: 0, x, view, drive, stages: stageOut, params: plant.params, influent, qIn: 0, coagulantDose: LOCAL_SETPOINTS.coagulant_dose,
-    plant: kind, effluent: full ? stageOut.effluent : view.effluent, effluentFlow: 0,
+    plant: kind, effluent: full ? stageOut.effluent : view.effluent, effluentFlow: 0, temperature: BASE_TEMPERATURE,
   };
   let n = 0;
 
@@ -134,6 +134,7 @@ export function createEngine(opts: EngineOptions): Engine {
       drive.noiseNo = noise ? BSM1.noLoop.sigma * rng.normal() : 0;
     }
     truth.qIn = q;
+    truth.temperature = fx.temperature;
     truth.coagulantDose = loops.coagulant_dose ?? LOCAL_SETPOINTS.coagulant_dose;
   }
 

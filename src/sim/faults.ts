@@ -6,7 +6,16 @@ import { STAGES } from '../contract/plant.js';
 export const SENSOR_FAULTS = ['sensor_stuck', 'sensor_drift', 'sensor_bias', 'sensor_spike', 'noise_burst', 'sensor_dropout'] as const;
 export const PROCESS_FAULTS = [
   'blower_failure', 'toxic_load', 'shock_load', 'nitrification_inhibition', 'sludge_bulking', 'membrane_fouling', 'dosing_pump_failure',
+  'temperature_change',
 ] as const;
+/** The twin's water temperature without a temperature_change, degC (BSM1's). */
+export const BASE_TEMPERATURE = 15;
+/**
+ * Arrhenius factors per degC of the growth rates (ASM1, Henze et al. 1987: muH 3.0 -> 6.0 /d and muA
+ * 0.3 -> 0.8 /d from 10 to 20 degC).
+ */
+const THETA_MU_H = 2 ** (1 / 10);
+const THETA_MU_A = (0.8 / 0.3) ** (1 / 10);
 export type FaultKind = (typeof SENSOR_FAULTS)[number] | (typeof PROCESS_FAULTS)[number];
 
 /** Plant time given as days (number) or with a unit: "90m", "6h", "2.5d". */
@@ -22,8 +31,10 @@ export const faultSchema = z.object({
   signal: z.string().optional(),
   start: duration,
   end: duration,
-  /** Kind-specific size: bias/spike offset in signal units, drift per day, noise sigma, factor for process faults. */
+  /** Kind-specific size: bias/spike offset in signal units, drift per day, noise sigma, factor for process faults, degC for temperature_change. */
   magnitude: z.number().optional(),
+  /** temperature_change: how long the water takes to reach the new temperature, linearly from start (default: at once). */
+  ramp: duration.optional(),
 }).strict().refine((f) => f.end > f.start, { message: 'end must be after start', path: ['end'] })
   .refine((f) => !(SENSOR_FAULTS as readonly string[]).includes(f.kind) || f.signal !== undefined, { message: 'sensor faults name a signal', path: ['signal'] });
 
@@ -53,10 +64,12 @@ export const active = (f: Fault, t: number): boolean => t >= f.start && t < f.en
 export interface ProcessEffect {
   aerationCap: number; muHFactor: number; muAFactor: number; settlingFactor: number;
   loadFactor: number; foulingFactor: number; dosingAvailable: boolean;
+  /** Water temperature, degC. */
+  temperature: number;
 }
 
 export function processEffect(faults: readonly Fault[], t: number): ProcessEffect {
-  const e: ProcessEffect = { aerationCap: 1, muHFactor: 1, muAFactor: 1, settlingFactor: 1, loadFactor: 1, foulingFactor: 1, dosingAvailable: true };
+  const e: ProcessEffect = { aerationCap: 1, muHFactor: 1, muAFactor: 1, settlingFactor: 1, loadFactor: 1, foulingFactor: 1, dosingAvailable: true, temperature: BASE_TEMPERATURE };
   for (const f of faults) {
     if (!active(f, t)) continue;
     const m = f.magnitude;
@@ -68,8 +81,18 @@ export function processEffect(faults: readonly Fault[], t: number): ProcessEffec
       case 'sludge_bulking': e.settlingFactor *= m ?? 0.35; break;
       case 'membrane_fouling': e.foulingFactor *= m ?? 8; break;
       case 'dosing_pump_failure': e.dosingAvailable = false; break;
+      case 'temperature_change': {
+        const ramp = f.ramp ?? 0;
+        e.temperature += (m ?? -8) * (ramp > 0 ? Math.min(1, (t - f.start) / ramp) : 1);
+        break;
+      }
       default: break;
     }
+  }
+  const dT = e.temperature - BASE_TEMPERATURE;
+  if (dT !== 0) {
+    e.muHFactor *= THETA_MU_H ** dT;
+    e.muAFactor *= THETA_MU_A ** dT;
   }
   return e;
 }

@@ -19,6 +19,8 @@ export interface PlantTruth {
   /** Plant effluent: the settler effluent for BSM1, after membrane and chemical P stage for the full plant. */
   effluent: Float64Array;
   effluentFlow: number;
+  /** Water temperature, degC (faults.ts temperature_change). */
+  temperature: number;
 }
 
 const tank = (c: PlantTruth, k: number, comp: number): number => c.x[k * N_COMP + comp]!;
@@ -63,7 +65,7 @@ export const SIGNAL_SOURCES: Readonly<Record<string, (c: PlantTruth) => number>>
   'influent/tp': tpIn,
   'influent/po4_p': po4In,
   'influent/ph': (c) => ph(c.influent[SALK]!),
-  'influent/temperature': () => 15,
+  'influent/temperature': (c) => c.temperature,
   'influent/alkalinity': (c) => c.influent[SALK]!,
   'primary/cod_out': (c) => c.stages.primCodOut,
   'primary/tss_out': (c) => c.stages.primTssOut,
@@ -89,7 +91,7 @@ export const SIGNAL_SOURCES: Readonly<Record<string, (c: PlantTruth) => number>>
   'aerobic/airflow': (c) => (c.drive.kla[2]! * BSM1.volumes[2]! + c.drive.kla[3]! * BSM1.volumes[3]! + c.view.kla5 * BSM1.volumes[4]!) / 24,
   'aerobic/kla': (c) => c.view.kla5,
   'aerobic/ph': (c) => ph(tank(c, 4, SALK)),
-  'aerobic/temperature': () => 15,
+  'aerobic/temperature': (c) => c.temperature,
   'aerobic/alkalinity': (c) => tank(c, 4, SALK),
   'secondary/sludge_blanket': blanket,
   'secondary/tss_out': (c) => tssOf(c.params, c.view.effluent),
@@ -118,7 +120,7 @@ export const SIGNAL_SOURCES: Readonly<Record<string, (c: PlantTruth) => number>>
   'effluent/tp': effTp,
   'effluent/po4_p': (c) => c.stages.po4Out,
   'effluent/ph': (c) => ph(c.effluent[SALK]!),
-  'effluent/temperature': () => 15,
+  'effluent/temperature': (c) => c.temperature,
   'effluent/turbidity': (c) => 0.6 * tssOf(c.params, c.effluent),
 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BSM1_WEATHER, needData } from '../helpers/data.js';
-import { applySensorFaults, parseScenario, PROCESS_FAULTS, SENSOR_FAULTS } from '../../src/sim/faults.js';
+import { applySensorFaults, parseScenario, processEffect, PROCESS_FAULTS, SENSOR_FAULTS } from '../../src/sim/faults.js';
 import { simulate } from '../../src/sim/simulate.js';
 
 const scenario = `
@@ -18,6 +18,7 @@ faults:
   - { kind: sludge_bulking, stage: secondary, start: 6h, end: 12h }
   - { kind: membrane_fouling, stage: membrane, start: 2h, end: 12h }
   - { kind: dosing_pump_failure, stage: phosphorus, start: 4h, end: 7h }
+  - { kind: temperature_change, stage: aerobic, start: 6h, end: 12h, magnitude: -8, ramp: 2h }
 `;
 
 const bsm1 = needData('BSM1 weather files', ...BSM1_WEATHER);
@@ -41,6 +42,25 @@ describe('faults', () => {
     expect(at('phosphorus/dosing_pump', 8)).toBe(1);
     // blower failure caps KLa5 at 20 % of 360 1/d
     expect(at('aerobic/kla', 9.5)).toBeLessThanOrEqual(72 * 1.1);
+    // temperature change: 15 degC before, halfway down the 2 h ramp at 7 h, 7 degC after it
+    for (const key of ['influent/temperature', 'aerobic/temperature', 'effluent/temperature']) {
+      expect(at(key, 5.5)).toBeCloseTo(15, 0);
+      expect(at(key, 7)).toBeCloseTo(11, 0);
+      expect(at(key, 10)).toBeCloseTo(7, 0);
+    }
+  });
+
+  it('slows both growth rates in colder water, as ASM1\'s temperature factors say', () => {
+    const [cold] = parseScenario('faults:\n  - { kind: temperature_change, stage: aerobic, start: 1d, end: 30d, magnitude: -10, ramp: 2d }\n');
+    if (!cold) throw new Error('no fault');
+    expect(processEffect([cold], 0.5)).toMatchObject({ temperature: 15, muHFactor: 1, muAFactor: 1 });
+    const half = processEffect([cold], 2);
+    expect(half.temperature).toBeCloseTo(10, 9);
+    // 15 -> 10 degC: muH from 4.24 to 3.0 /d, muA from 0.49 to 0.3 /d
+    expect(half.muHFactor).toBeCloseTo(3 / 6 ** 0.5 / 3 ** 0.5, 6);
+    expect(half.muAFactor).toBeCloseTo(0.3 / Math.sqrt(0.3 * 0.8), 6);
+    expect(processEffect([cold], 10).temperature).toBeCloseTo(5, 9);
+    expect(processEffect([cold], 31).temperature).toBe(15);
   });
 
   it('rejects a sensor fault without a signal', () => {
