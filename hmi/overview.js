@@ -66,7 +66,9 @@ export function mountOverview(root, ctx) {
       const a = anomalies.get(stage);
       if (a) {
         const top = a.contributors.slice(0, 3).map((c) => `${c.signal} ${Math.round(c.share * 100)} %`).join(', ');
-        box.anomaly.textContent = `${a.isAnomaly ? 'ANOMALY' : 'normal'}: score ${fmt(a.score)} / ${fmt(a.threshold)}${top ? ` (${top})` : ''}`;
+        const gone = (a.missing ?? []).map((m) => m.input).join(', ');
+        const state = a.verdict === 'none' ? 'no verdict' : a.isAnomaly ? 'ANOMALY' : 'normal';
+        box.anomaly.textContent = `${state}: score ${fmt(a.score)} / ${fmt(a.threshold)}${top ? ` (${top})` : ''}${gone ? `; missing ${gone}` : ''}`;
         box.anomaly.classList.toggle('alarm', a.isAnomaly);
       }
       const mine = indicators.filter(([k]) => k.startsWith(`${stage}.`));

@@ -61,7 +61,7 @@ for (const run of runs) {
     if (hits.length === 0) return;
     anomalousEnds.push(w.end);
     const causes = new Set<string>(out.sensorFlags.map((f) => `sensor check ${f.check} ${f.stage}.${f.signal}`));
-    for (const a of hits) if (a.model !== 'sensor-checks' && a.score > a.threshold) causes.add(`stage detector ${a.stage} (mostly ${(JSON.parse(a.contributors) as { signal: string }[])[0]?.signal ?? '?'})`);
+    for (const a of hits) if (a.model !== 'sensor-checks' && a.score !== null && a.score > a.threshold) causes.add(`stage detector ${a.stage} (mostly ${(JSON.parse(a.contributors) as { signal: string }[])[0]?.signal ?? '?'})`);
     causeOf.set(w.end, causes);
     for (const a of hits) byCause.set(a.model === 'sensor-checks' ? 'sensor checks' : 'stage detector', (byCause.get(a.model === 'sensor-checks' ? 'sensor checks' : 'stage detector') ?? 0) + 1);
     for (const f of out.sensorFlags) byCause.set(`sensor check: ${f.check}`, (byCause.get(`sensor check: ${f.check}`) ?? 0) + 1);

@@ -43,12 +43,20 @@ export interface PredictionRow {
 export interface AnomalyRow {
   readonly stage: StageId;
   readonly ts: number;
-  readonly score: number;
+  /** Null when the window gave no verdict (`verdict` none: none of the detector's signals). */
+  readonly score: number | null;
   readonly threshold: number;
   readonly isAnomaly: boolean;
   /** JSON array [{ signal, share }]. */
   readonly contributors: string;
   readonly model: string;
+  /**
+   * Stage detectors: `scored` (every input), `partial` (scored from the inputs there), `none` (no
+   * verdict). Null for sensor-check rows and rows stored before schema version 7.
+   */
+  readonly verdict?: 'scored' | 'partial' | 'none' | null | undefined;
+  /** JSON array [{ input, reason }] of the inputs the window lacked (absent, stale, not_finite); null when none. */
+  readonly missing?: string | null | undefined;
 }
 
 /** alarm_events: key (alarmId, ts, state). */

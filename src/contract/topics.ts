@@ -50,11 +50,16 @@ export const predictionMessage = z.object({
 export const indicatorMessage = z.object({ value: z.number(), unit: z.string(), ts: z.number() });
 export const anomalyMessage = z.object({
   ts: z.number(),
-  score: z.number(),
+  /** Null when the window gave no verdict. */
+  score: z.number().nullable(),
   threshold: z.number(),
   isAnomaly: z.boolean(),
   contributors: z.array(z.object({ signal: z.string(), share: z.number() })),
   model: z.string(),
+  /** Stage detectors: scored in full, from the inputs there (partial), or not at all (none). */
+  verdict: z.enum(['scored', 'partial', 'none']).optional(),
+  /** The inputs the window lacked and why (absent, stale, not_finite). */
+  missing: z.array(z.object({ input: z.string(), reason: z.enum(['absent', 'stale', 'not_finite']) })).optional(),
 });
 export const alarmMessage = z.object({
   id: z.string(),

@@ -25,7 +25,7 @@ export function checkInputs(plant: PlantWindow, requires: readonly SignalRef[], 
     if (!(stage.quality >= minQuality)) return `${ref.stage} window quality ${stage.quality} below ${minQuality}`;
   }
   for (const a of anomalies) {
-    if (a.isAnomaly && stages.has(a.stage)) return `anomaly on ${a.stage} (score ${a.score.toFixed(3)})`;
+    if (a.isAnomaly && stages.has(a.stage)) return `anomaly on ${a.stage} (score ${a.score === null ? 'none' : a.score.toFixed(3)})`;
   }
   return undefined;
 }

@@ -98,12 +98,15 @@ export type InputVector =
   | { readonly ok: true; readonly values: Float32Array }
   | { readonly ok: false; readonly missing: readonly MissingInput[] };
 
-/**
- * The model's input row, column j = inputs[j]. Any absent, stale or non-finite input refuses the whole
- * row: a session must never see NaN or a guessed value.
- */
-export function buildInputVector(window: PlantWindow, inputs: readonly PlantInput[], history?: WindowHistory): InputVector {
-  const values = new Float32Array(inputs.length);
+/** An input row as it is: NaN where an input is absent, stale or not finite, and which ones and why. */
+export interface PartialInputs {
+  readonly values: Float64Array;
+  readonly missing: readonly MissingInput[];
+}
+
+/** Column j = inputs[j] from the window (calendar inputs from its end, `@-Nm` inputs from `history`). */
+export function readInputs(window: PlantWindow, inputs: readonly PlantInput[], history?: WindowHistory): PartialInputs {
+  const values = new Float64Array(inputs.length).fill(Number.NaN);
   const missing: MissingInput[] = [];
   inputs.forEach((input, j) => {
     if (input.calendar) {
@@ -127,7 +130,16 @@ export function buildInputVector(window: PlantWindow, inputs: readonly PlantInpu
     }
     values[j] = value;
   });
-  return missing.length > 0 ? { ok: false, missing } : { ok: true, values };
+  return { values, missing };
+}
+
+/**
+ * The model's input row, column j = inputs[j]. Any absent, stale or non-finite input refuses the whole
+ * row: a session must never see NaN or a guessed value (predictors; detectors score from readInputs).
+ */
+export function buildInputVector(window: PlantWindow, inputs: readonly PlantInput[], history?: WindowHistory): InputVector {
+  const { values, missing } = readInputs(window, inputs, history);
+  return missing.length > 0 ? { ok: false, missing } : { ok: true, values: Float32Array.from(values) };
 }
 
 /** A signal feature of the window in full precision, or null when absent, stale or not finite. */

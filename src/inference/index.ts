@@ -12,6 +12,8 @@ import { ModelRegistry, type ModelInfo } from './registry.js';
 import { inactiveTargets, isEligible } from './eligibility.js';
 import { windowHistory } from './features.js';
 import { anomalyRow, DetectorStates, runModels, type SkippedModel } from './run.js';
+import type { MissingInput } from './features.js';
+import { MissingInputsLog } from './missing-log.js';
 import { checkFlowBalances } from './flow-balance.js';
 import { checkSpeciesSums } from './species-sum.js';
 import { LevelShifts } from './level-shift.js';
@@ -102,6 +104,9 @@ export function createInference(ctx: InferenceContext): Inference {
   const skippedRuns = metricOnce(ctx.metrics.registry, 'wwtp_edge_model_skipped_total', () => new Counter({
     name: 'wwtp_edge_model_skipped_total', help: 'Model runs skipped for missing or stale inputs', labelNames: ['model'] as const, registers: [ctx.metrics.registry],
   }));
+  const missingInputs = metricOnce(ctx.metrics.registry, 'wwtp_edge_model_missing_inputs_total', () => new Counter({
+    name: 'wwtp_edge_model_missing_inputs_total', help: 'Model inputs missing from a window (no prediction, or a partial or no anomaly verdict), by reason', labelNames: ['model', 'reason'] as const, registers: [ctx.metrics.registry],
+  }));
   const failedRuns = metricOnce(ctx.metrics.registry, 'wwtp_edge_model_failures_total', () => new Counter({
     name: 'wwtp_edge_model_failures_total', help: 'Model runs or activations that failed', labelNames: ['model'] as const, registers: [ctx.metrics.registry],
   }));
@@ -180,6 +185,16 @@ export function createInference(ctx: InferenceContext): Inference {
   let timer: { clear(): void } | undefined;
   let stopped: Promise<void> | undefined;
   const warnedUnconfigured = new Set<string>();
+  const missingLog = new MissingInputsLog(log, () => ctx.clock.now());
+  const countMissing = (model: string, missing: readonly MissingInput[]): void => {
+    for (const m of missing) missingInputs.inc({ model, reason: m.reason });
+    // a plant without a signal the model reads (a stage removed in the site config): said once, at warn
+    const unconfigured = missing.map((m) => m.input.split('.').slice(0, 2).join('.')).filter((key) => !units.has(key));
+    if (unconfigured.length > 0 && !warnedUnconfigured.has(model)) {
+      warnedUnconfigured.add(model);
+      log.warn({ model, signals: [...new Set(unconfigured)] }, 'model reads signals that are not configured: it is skipped or scored without them on every window');
+    }
+  };
 
   return {
     name: 'inference',
@@ -217,16 +232,28 @@ export function createInference(ctx: InferenceContext): Inference {
       const anomalies: AnomalyRow[] = [];
       const doubted = new Set<StageId>(flags.filter((f) => !PROCESS_CHECKS.has(f.check)).map((f) => f.stage));
       for (const score of runs.scores) {
-        const row = anomalyRow(score, ts, flagged.has(score.stage));
+        // a window without a verdict does not take the sensor checks' flags: they get their own row below
+        const row = anomalyRow(score, ts, score.verdict !== 'none' && flagged.has(score.stage));
         anomalies.push(row);
+        if (score.missing.length > 0) {
+          countMissing(score.model, score.missing);
+          missingLog.note(score.model, score.verdict === 'none' ? 'no_verdict' : 'partial_verdict', score.missing, ts);
+        }
+        if (score.verdict === 'none') {
+          // no verdict: the stage's anomaly alarm stays as it was, raised or not
+          skippedRuns.inc({ model: score.model });
+          continue;
+        }
         if (score.flag) {
           doubted.add(score.stage);
+          // an alarm is raised from a window with every input there, never from held (imputed) levels
+          if (score.verdict !== 'scored') continue;
           const top = score.contributors[0];
-          raise(`anomaly.${score.stage}`, { severity: 'medium', stage: score.stage, signal: top?.signal, message: `${score.stage}: anomaly score ${score.score.toPrecision(3)} (threshold ${score.threshold.toPrecision(3)})${top ? `, mostly ${top.signal}` : ''}` }, ts);
+          raise(`anomaly.${score.stage}`, { severity: 'medium', stage: score.stage, signal: top?.signal, message: `${score.stage}: anomaly score ${(score.score ?? 0).toPrecision(3)} (threshold ${score.threshold.toPrecision(3)})${top ? `, mostly ${top.signal}` : ''}` }, ts);
         } else clear(`anomaly.${score.stage}`, ts);
       }
       for (const [stage, list] of flagged) {
-        if (anomalies.some((a) => a.stage === stage)) continue;
+        if (anomalies.some((a) => a.stage === stage && a.verdict !== 'none')) continue;
         const share = Number((1 / list.length).toFixed(4));
         anomalies.push({ stage, ts, score: list.length, threshold: 0, isAnomaly: true, contributors: JSON.stringify(list.map((f) => ({ signal: f.signal, share }))), model: 'sensor-checks' });
       }
@@ -241,18 +268,16 @@ export function createInference(ctx: InferenceContext): Inference {
       for (const name of runs.succeeded) clear(`model.${name}`, ts);
       for (const s of runs.skipped) {
         skippedRuns.inc({ model: s.model });
-        log.debug({ model: s.model, missing: s.missing }, 'model skipped: inputs missing');
-        // a plant without a signal the model reads (a stage removed in the site config): said once, at warn
-        const unconfigured = s.missing.map((m) => m.input.split('.').slice(0, 2).join('.')).filter((key) => !units.has(key));
-        if (unconfigured.length > 0 && !warnedUnconfigured.has(s.model)) {
-          warnedUnconfigured.add(s.model);
-          log.warn({ model: s.model, signals: [...new Set(unconfigured)] }, 'model reads signals that are not configured: it is skipped on every window');
-        }
+        countMissing(s.model, s.missing);
+        missingLog.note(s.model, 'no_prediction', s.missing, ts);
       }
       if (anomalies.length > 0) ctx.tables.insert('anomalies', anomalies);
       if (runs.predictions.length > 0) ctx.tables.insert('predictions', runs.predictions);
       for (const a of anomalies) {
-        ctx.publisher.publish('anomaly', { stage: a.stage }, { ts: a.ts, score: a.score, threshold: a.threshold, isAnomaly: a.isAnomaly, contributors: JSON.parse(a.contributors) as { signal: string; share: number }[], model: a.model });
+        ctx.publisher.publish('anomaly', { stage: a.stage }, {
+          ts: a.ts, score: a.score, threshold: a.threshold, isAnomaly: a.isAnomaly, contributors: JSON.parse(a.contributors) as { signal: string; share: number }[], model: a.model,
+          ...(a.verdict ? { verdict: a.verdict, missing: a.missing ? (JSON.parse(a.missing) as MissingInput[]) : [] } : {}),
+        });
       }
       for (const p of runs.predictions) {
         ctx.publisher.publish('prediction', { stage: p.stage, signal: p.signal }, { value: p.value, unit: p.unit, ts: p.ts, horizonMin: p.horizonMin, model: p.model });

@@ -3,7 +3,7 @@ import type { AnomalyRow, PredictionRow } from '../contract/rows.js';
 import type { StageId } from '../contract/plant.js';
 import { OnlineDetector, manifestScoring } from '../anomaly/online.js';
 import { isEligible, targetEligible } from './eligibility.js';
-import { buildInputVector, currentValue, type MissingInput, type WindowHistory } from './features.js';
+import { buildInputVector, currentValue, readInputs, type MissingInput, type WindowHistory } from './features.js';
 import type { ModelRegistry } from './registry.js';
 import { runSession, type LoadedModel } from './session.js';
 
@@ -12,14 +12,25 @@ export interface Contributor {
   readonly share: number;
 }
 
+/**
+ * How much of a stage detector's input row a window had: every input (`scored`), some (`partial`: scored
+ * from the inputs there, the missing ones held at their smoothed level and left out of the score, as
+ * `anomaly score` does), or none of its signals (`none`: no verdict, no score, never anomalous).
+ */
+export type DetectorVerdict = 'scored' | 'partial' | 'none';
+
 export interface StageScore {
   readonly stage: StageId;
   readonly model: string;
-  readonly score: number;
+  /** Null when the window gave no verdict. */
+  readonly score: number | null;
   readonly threshold: number;
   readonly contributors: readonly Contributor[];
-  /** The detector's verdict on this window (threshold, persistence and hold as fitted). */
+  /** The detector's verdict on this window (threshold, persistence and hold as fitted); false without one. */
   readonly flag: boolean;
+  readonly verdict: DetectorVerdict;
+  /** The inputs the window lacked (absent, stale or not finite), empty when scored in full. */
+  readonly missing: readonly MissingInput[];
 }
 
 export interface SkippedModel {
@@ -80,6 +91,29 @@ export class DetectorStates {
   }
 }
 
+/**
+ * One window through a stage detector, scored from the inputs it has: the missing ones go in as NaN
+ * (OnlineDetector holds their smoothed level and leaves them out of the row score, as offline), and a
+ * window without any of its signals advances the detector's state but gets no verdict.
+ */
+async function scoreStage(model: LoadedModel, window: PlantWindow, detectors: DetectorStates, history?: WindowHistory): Promise<StageScore> {
+  if (!model.stage) throw new Error(`${model.id} watches no single stage`);
+  const width = model.inputs.length;
+  const row = readInputs(window, model.inputs, history);
+  const signalInputs = model.inputs.filter((i) => !i.calendar).length;
+  const detector = detectors.of(model);
+  const verdict = await detector.next(row.values, async (input) => {
+    const out = await runSession(model.session, input, width);
+    const squaredError = out['squared_error'];
+    if (!squaredError) throw new Error(`${model.id} returned no squared_error`);
+    return { squaredError, standardized: out['standardized'] };
+  });
+  const base = { stage: model.stage, model: model.id, threshold: detector.threshold, missing: row.missing };
+  if (row.missing.length >= signalInputs) return { ...base, score: null, contributors: [], flag: false, verdict: 'none' };
+  if (!Number.isFinite(verdict.score)) throw new Error(`${model.id} returned no finite score`);
+  return { ...base, score: verdict.score, contributors: contributorsOf(model, verdict.terms), flag: verdict.flag, verdict: row.missing.length > 0 ? 'partial' : 'scored' };
+}
+
 type Outcome =
   | { kind: 'score'; value: StageScore }
   | { kind: 'predictions'; value: PredictionRow[] }
@@ -94,24 +128,10 @@ async function runOne(registry: ModelRegistry, name: string, window: PlantWindow
   try {
     // A predictor that met the bar for none of its targets is not active on this plant (said at activation).
     if (!isEligible(model)) return { kind: 'none' };
+    const width = model.inputs.length;
+    if (model.kind === 'autoencoder') return { kind: 'score', value: await scoreStage(model, window, detectors, history) };
     const vector = buildInputVector(window, model.inputs, history);
     if (!vector.ok) return { kind: 'skipped', value: { model: model.id, missing: vector.missing } };
-    const width = model.inputs.length;
-    if (model.kind === 'autoencoder') {
-      if (!model.stage) throw new Error(`${model.id} watches no single stage`);
-      const detector = detectors.of(model);
-      const verdict = await detector.next(vector.values, async (input) => {
-        const out = await runSession(model.session, input, width);
-        const squaredError = out['squared_error'];
-        if (!squaredError) throw new Error(`${model.id} returned no squared_error`);
-        return { squaredError, standardized: out['standardized'] };
-      });
-      if (!Number.isFinite(verdict.score)) throw new Error(`${model.id} returned no finite score`);
-      return {
-        kind: 'score',
-        value: { stage: model.stage, model: model.id, score: verdict.score, threshold: detector.threshold, contributors: contributorsOf(model, verdict.terms), flag: verdict.flag },
-      };
-    }
     const out = await runSession(model.session, vector.values, width);
     const prediction = out['prediction'];
     if (!prediction || prediction.length !== model.targets.length) throw new Error(`${model.id} returned ${prediction?.length ?? 0} predictions for ${model.targets.length} targets`);
@@ -157,5 +177,7 @@ export function anomalyRow(score: StageScore, ts: number, sensorAnomalous: boole
     isAnomaly: score.flag || sensorAnomalous,
     contributors: JSON.stringify(score.contributors),
     model: score.model,
+    verdict: score.verdict,
+    missing: score.missing.length > 0 ? JSON.stringify(score.missing) : null,
   };
 }

@@ -277,7 +277,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
         tracker.onWindow(plant, models.map(tracked), outcome.predictions);
         for (const m of models) newWindows.set(m.id, (newWindows.get(m.id) ?? 0) + 1);
         const ids = new Set(models.filter((m) => m.kind === 'autoencoder').map((m) => m.id));
-        for (const row of outcome.anomalies) if (ids.has(row.model)) detector(row.model).addWindow(row.ts, row.isAnomaly);
+        for (const row of outcome.anomalies) if (ids.has(row.model) && row.verdict !== 'none') detector(row.model).addWindow(row.ts, row.isAnomaly);
       } catch (error) {
         log.error({ err: String(error), windowEnd: plant.end }, 'live figures not updated for the window');
       }

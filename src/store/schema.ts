@@ -20,6 +20,7 @@ const SQLITE_TYPES: Record<ColumnType, string> = {
   bool: 'INTEGER NOT NULL',
   nullable_int: 'INTEGER',
   nullable_real: 'REAL',
+  nullable_json: 'TEXT',
 };
 
 function derivedTableDdl(spec: TableSpec, version: number): string[] {
@@ -103,6 +104,26 @@ function readingsWithoutAutoincrement(db: Database.Database): void {
   // steps over when newer readings were deleted meanwhile (store.ts, `seqFloor`).
 }
 
+/**
+ * Version 7: an anomaly row without a verdict has no score. Dropping a NOT NULL constraint leaves the
+ * stored content valid, so, as for version 4, only the table's CREATE statement changes, in place.
+ */
+function nullableAnomalyScore(db: Database.Database): void {
+  const row = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'anomalies'").get() as { sql: string } | undefined;
+  const notNull = /"score" REAL NOT NULL/;
+  if (!row || !notNull.test(row.sql)) return;
+  const version = db.pragma('schema_version', { simple: true }) as number;
+  db.unsafeMode(true);
+  try {
+    db.pragma('writable_schema = ON');
+    db.prepare("UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = 'anomalies'").run(row.sql.replace(notNull, '"score" REAL'));
+    db.pragma(`schema_version = ${version + 1}`);
+    db.pragma('writable_schema = OFF');
+  } finally {
+    db.unsafeMode(false);
+  }
+}
+
 /** What a version adds to the synced tables: new tables whole, new columns (all nullable) by ALTER TABLE. */
 function specChanges(version: number): string[] {
   return Object.values(TABLE_SPECS).flatMap((spec) =>
@@ -139,6 +160,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, statements: specChanges(5) },
   // Predictions keep the target's value when they were made (persistence), beside their horizon.
   { version: 6, statements: specChanges(6) },
+  // Anomalies keep their verdict (scored, partial, none) and missing inputs; a window without a verdict has no score.
+  { version: 7, statements: specChanges(7), run: nullableAnomalyScore },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -4,7 +4,7 @@ import type { HistoryTable, TableRows } from '../contract/rows.js';
  * One description per synced table, shared by the SQLite store, the MariaDB sink and the HTTP history,
  * so the three never disagree on columns or natural keys.
  */
-export type ColumnType = 'text' | 'real' | 'int' | 'bool' | 'json' | 'nullable_text' | 'nullable_int' | 'nullable_real';
+export type ColumnType = 'text' | 'real' | 'int' | 'bool' | 'json' | 'nullable_text' | 'nullable_int' | 'nullable_real' | 'nullable_json';
 
 export interface ColumnSpec {
   /** Field name in the row object (contract/rows.ts). */
@@ -77,11 +77,15 @@ export const TABLE_SPECS: { readonly [T in HistoryTable]: TableSpec } = {
     columns: [
       c('stage', 'text', 'stage', 32),
       c('ts', 'int'),
-      c('score', 'real'),
+      // Nullable since version 7 (a window without a verdict has no score), in place (schema.ts).
+      c('score', 'nullable_real'),
       c('threshold', 'real'),
       c('isAnomaly', 'bool'),
       c('contributors', 'json'),
       c('model', 'text', 'model', 128),
+      // Which inputs the window lacked and whether it was scored in full, in part or not at all.
+      added(7, c('verdict', 'nullable_text', 'verdict', 16)),
+      added(7, c('missing', 'nullable_json')),
     ],
     key: ['stage', 'ts', 'model'],
     timeColumn: 'ts',

@@ -26,6 +26,8 @@ function mariaType(type: ColumnType, maxLength: number | undefined): string {
       return 'BIGINT NULL';
     case 'nullable_real':
       return 'DOUBLE NULL';
+    case 'nullable_json':
+      return 'MEDIUMTEXT NULL';
   }
 }
 
@@ -66,6 +68,8 @@ export const CENTRAL_MIGRATIONS: readonly CentralMigration[] = [
   { version: 3, statements: (prefix) => specChanges(prefix, 5) },
   // Predictions' persistence column (SQLite schema version 6).
   { version: 4, statements: (prefix) => specChanges(prefix, 6) },
+  // Anomalies' verdict and missing inputs, and a nullable score (SQLite schema version 7).
+  { version: 5, statements: (prefix) => [...specChanges(prefix, 7), `ALTER TABLE ${tableName(prefix, 'anomalies')} MODIFY ${q('score')} DOUBLE NULL`] },
 ];
 
 export function versionTableSql(prefix: string): string {

@@ -14,7 +14,8 @@ import { binPath, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
 /**
  * One detector online and offline: the built daemon (a child process) scores a stage's windows fed by
  * the twin over MQTT with a shipped stage bundle; `wwtp-edge anomaly score` (another child process) scores
- * the same window rows, read back from the daemon's store, with the same bundle. Scores and verdicts agree.
+ * the same window rows, read back from the daemon's store, with the same bundle. Scores and verdicts agree,
+ * also on windows with missing inputs (blank cells offline): scored from the inputs there, or no verdict.
  */
 const STAGE = 'aerobic' as const;
 const DAY = 86_400_000;
@@ -24,7 +25,9 @@ const FAULT = { kind: 'sensor_bias' as const, stage: STAGE, signal: 'nh4_n', sta
 
 interface Published {
   readonly ts: number;
-  readonly score: number;
+  readonly score: number | null;
+  readonly verdict?: string;
+  readonly missing?: { input: string }[];
   readonly threshold: number;
   readonly isAnomaly: boolean;
   readonly model: string;
@@ -39,7 +42,7 @@ function runCli(args: string[], cwd: string): Promise<{ code: number | null; std
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
-/** The stage's stored windows as anomaly-score CSV rows: one column per bundle input, only windows with every input usable. */
+/** The stage's stored windows as anomaly-score CSV rows: one column per bundle input, a blank cell where it was absent or stale. */
 function windowsCsv(db: string, inputs: ReturnType<typeof manifestSchema.parse>['inputs']): { csv: string; ends: number[] } {
   const plant = inputs.map((i) => {
     const p = parsePlantInput(i);
@@ -57,9 +60,8 @@ function windowsCsv(db: string, inputs: ReturnType<typeof manifestSchema.parse>[
       const f = signals[p.signal];
       return f && !f.stale ? featureValue(f, p.feature) : Number.NaN;
     });
-    if (values.some((v) => !Number.isFinite(v))) continue;
     ends.push(row.windowEnd);
-    lines.push([String(row.windowEnd), ...values.map((v) => String(v))].join(','));
+    lines.push([String(row.windowEnd), ...values.map((v) => (Number.isFinite(v) ? String(v) : ''))].join(','));
   }
   return { csv: `${lines.join('\n')}\n`, ends };
 }
@@ -109,13 +111,13 @@ describe('stage detector online (daemon over MQTT) and offline (anomaly score)',
     const offline = await runCli(['anomaly', 'score', '--csv', csvFile, '--model', bundleDir], dir);
     expect(offline.code, offline.stderr).toBe(0);
     const scored = offline.stdout.trim().split('\n').slice(1).map((line) => {
-      const [ts, score, threshold, flag] = line.split(',');
-      return { ts: Number(ts), score: Number(score), threshold: Number(threshold), isAnomaly: flag === '1' };
+      const [ts, score, threshold, flag, missing] = line.split(',');
+      return { ts: Number(ts), score: score === '' ? null : Number(score), threshold: Number(threshold), isAnomaly: flag === '1', missing: missing ? missing.split('|').sort() : [] };
     });
 
     const online = published.filter((p) => p.model === `anomaly-${STAGE}@1.0.0`);
-    // every window the daemon scored is a row with every input usable, and the other way round (the window
-    // the daemon flushed on SIGTERM is stored, its message may not reach a subscriber any more)
+    // every window the daemon judged is a stored window, and the other way round (the window the daemon
+    // flushed on SIGTERM is stored, its message may not reach a subscriber any more)
     expect(scored.map((r) => r.ts)).toEqual(ends);
     expect(online.map((p) => p.ts)).toEqual(ends.slice(0, online.length));
     expect(online.length).toBeGreaterThanOrEqual(ends.length - 1);
@@ -125,6 +127,14 @@ describe('stage detector online (daemon over MQTT) and offline (anomaly score)',
       if (!r) return;
       expect(p.threshold).toBe(manifest.threshold);
       expect(r.threshold).toBe(manifest.threshold);
+      // the same inputs missing, the same verdict kind
+      expect((p.missing ?? []).map((m) => m.input).sort(), `window ${new Date(p.ts).toISOString()}`).toEqual(r.missing);
+      expect(p.verdict).toBe(r.score === null ? 'none' : r.missing.length > 0 ? 'partial' : 'scored');
+      if (p.score === null || r.score === null) {
+        expect(p.score).toBe(r.score);
+        expect(p.isAnomaly).toBe(false);
+        return;
+      }
       // anomaly score writes 6 significant digits
       expect(Math.abs(p.score - r.score)).toBeLessThanOrEqual(Math.max(1e-5, 1e-5 * Math.abs(p.score)));
       if (Math.abs(p.score - p.threshold) > 1e-5 * p.threshold) expect(r.isAnomaly, `window ${new Date(p.ts).toISOString()}`).toBe(p.isAnomaly);

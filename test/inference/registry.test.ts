@@ -45,16 +45,28 @@ describe('model registry', () => {
     }
   });
 
-  it('skips and reports a model whose inputs are missing or stale, never running it', async () => {
+  it('skips a predictor whose inputs are missing or stale; scores a detector from the inputs there, or gives no verdict', async () => {
     const { ctx } = testContext(dir);
     const inference = createInference(ctx);
     await inference.start(new AbortController().signal);
     try {
       const out = await inference.onWindow(plantWindow(T0 + 300_000, { aerobic: { do: features(1), nh4_n: features(2, { stale: true }) } }));
-      expect(out.anomalies).toEqual([]);
       expect(out.predictions).toEqual([]);
-      expect(out.skipped.map((s) => s.model).sort()).toEqual(['anomaly-aerobic@v2', 'predict-effluent@v1']);
-      expect(out.skipped[0]?.missing).toEqual(expect.arrayContaining([{ input: 'aerobic.nh4_n.mean', reason: 'stale' }, { input: 'aerobic.no3_n.mean', reason: 'absent' }]));
+      expect(out.skipped.map((s) => s.model)).toEqual(['predict-effluent@v1']);
+      const missing = [{ input: 'aerobic.nh4_n.mean', reason: 'stale' }, { input: 'aerobic.no3_n.mean', reason: 'absent' }];
+      expect(out.anomalies).toHaveLength(1);
+      const partial = out.anomalies[0];
+      expect(partial).toMatchObject({ model: 'anomaly-aerobic@v2', verdict: 'partial' });
+      expect(JSON.parse(partial?.missing ?? '[]')).toEqual(missing);
+      expect(typeof partial?.score).toBe('number');
+      // a missing input has no part in the score
+      expect((JSON.parse(partial?.contributors ?? '[]') as { signal: string; share: number }[]).filter((c) => c.share > 0).map((c) => c.signal)).toEqual(['do']);
+
+      const none = await inference.onWindow(plantWindow(T0 + 600_000, { aerobic: {} }));
+      // the sensor checks' own verdict on the stage stays beside it, in its own row
+      expect(none.anomalies.filter((a) => a.model !== 'sensor-checks')).toHaveLength(1);
+      expect(none.anomalies[0]).toMatchObject({ model: 'anomaly-aerobic@v2', verdict: 'none', score: null, isAnomaly: false, contributors: '[]' });
+      expect((JSON.parse(none.anomalies[0]?.missing ?? '[]') as { reason: string }[]).map((m) => m.reason)).toEqual(['absent', 'absent', 'absent']);
     } finally {
       await inference.stop();
     }

@@ -25,7 +25,7 @@ describe.skipIf(!bsm1.present)(`twin -> windows -> inference${bsm1.note}`, () =>
       for (const w of run.windows) {
         const out = await inference.onWindow(w);
         // The models' own verdict; the online sensor checks that also set isAnomaly are tested with inference.
-        const exceeded = out.anomalies.some((a) => a.model.startsWith('anomaly-') && a.score > a.threshold);
+        const exceeded = out.anomalies.some((a) => a.model.startsWith('anomaly-') && a.score !== null && a.score > a.threshold);
         if (w.end <= startTs && exceeded) before += 1;
         if (w.end > startTs && exceeded) after += 1;
       }
