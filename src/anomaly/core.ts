@@ -123,6 +123,11 @@ export interface DetectorData {
   readonly explicit?: boolean;
   /** Per-column lowest scale in engineering units (e.g. a share of the signal's measuring span). */
   readonly scaleFloors?: readonly number[];
+  /**
+   * Rows an operator marked normal (windows of an alarm judged false): also among the calibration rows;
+   * the threshold is raised, if need be, so that none of them scores above it (calibrateDetector).
+   */
+  readonly markedNormal?: readonly (readonly number[])[];
 }
 
 export interface FitDetectorOptions {
@@ -151,6 +156,8 @@ export interface FittedDetector {
   readonly trainingScores: readonly number[];
   readonly trainingFlagRate: number;
   readonly trainingScoreMax: number;
+  /** Largest score of the rows marked normal (NaN without any). */
+  readonly markedNormalScoreMax: number;
   readonly train: TrainResult;
   /** Releases the TensorFlow.js model. */
   dispose(): void;
@@ -174,13 +181,17 @@ export interface CalibratedDetector {
   readonly trainingScores: readonly number[];
   readonly trainingFlagRate: number;
   readonly trainingScoreMax: number;
+  /** Largest score of the rows marked normal (NaN without any), before the threshold was set above it. */
+  readonly markedNormalScoreMax: number;
 }
 
 /**
  * Per-input residual spread and threshold of a fitted graph from training rows only, through the
- * exported graph and the same scoring steps as `anomaly score` and the daemon.
+ * exported graph and the same scoring steps as `anomaly score` and the daemon. Rows marked normal
+ * (scored as one run of rows of their own) keep the threshold above their largest score: the
+ * threshold is at least that score times the margin, so a judged false alarm falls below it.
  */
-export async function calibrateDetector(onnx: Uint8Array, rows: readonly (readonly number[])[], s: DetectorSettings, driftExcluded: readonly string[] = []): Promise<CalibratedDetector> {
+export async function calibrateDetector(onnx: Uint8Array, rows: readonly (readonly number[])[], s: DetectorSettings, driftExcluded: readonly string[] = [], markedNormal: readonly (readonly number[])[] = []): Promise<CalibratedDetector> {
   const base = basePostprocess(s);
   const warmup = warmupRows(base);
   const width = rows[0]?.length ?? 0;
@@ -192,9 +203,14 @@ export async function calibrateDetector(onnx: Uint8Array, rows: readonly (readon
     ...(driftExcluded.length > 0 ? { driftExcluded: [...driftExcluded] } : {}),
   };
   const trainingScores = smoothedScores(aggregateScores(out, width, post), post).slice(warmup);
-  const threshold = detectorThreshold(trainingScores, post);
+  let markedNormalScoreMax = Number.NaN;
+  if (markedNormal.length > 0) {
+    const marked = await graphRows(onnx, markedNormal, base);
+    markedNormalScoreMax = maxOf(smoothedScores(aggregateScores(marked, width, post), post).slice(Math.min(warmup, markedNormal.length - 1)));
+  }
+  const threshold = Math.max(detectorThreshold(trainingScores, post), Number.isFinite(markedNormalScoreMax) ? markedNormalScoreMax * post.thresholdMargin : 0);
   const flagged = applyPostprocess(trainingScores, threshold, { ...post, scoreWindow: 1 }).flags.filter(Boolean).length;
-  return { post, threshold, trainingScores, trainingFlagRate: flagged / Math.max(1, trainingScores.length), trainingScoreMax: maxOf(trainingScores) };
+  return { post, threshold, trainingScores, trainingFlagRate: flagged / Math.max(1, trainingScores.length), trainingScoreMax: maxOf(trainingScores), markedNormalScoreMax };
 }
 
 /**
@@ -215,6 +231,7 @@ export async function fitDetector(data: DetectorData, s: DetectorSettings, optio
   const pick = (r: readonly number[]): number[] => kept.map((j) => r[j] ?? 0);
   const features = allFeatures.map(pick);
   const calibration = (data.calibrationRows ?? data.rows).map(pick);
+  const markedNormal = (data.markedNormal ?? []).map(pick);
   const scaler = fitInputScaler(features, s, data.scaleFloors ? kept.map((j) => data.scaleFloors?.[j] ?? 0) : undefined);
   const scaled = features.map((r) => applyScaler(scaler, r));
   const loaded = options.loaded ?? (await loadTf());
@@ -228,7 +245,7 @@ export async function fitDetector(data: DetectorData, s: DetectorSettings, optio
     const verificationRows = (split.validation.length > 0 ? split.validation : split.train).map((i) => features[i] ?? []);
     const { onnx, maxAbsDiff } = await exportVerifiedOnnx({ loaded, model, spec, inputScaler: scaler, verificationRows, name: options.name, graphKind: 'autoencoder' });
 
-    const calibrated = await calibrateDetector(onnx, calibration, s, driftExcluded);
+    const calibrated = await calibrateDetector(onnx, calibration, s, driftExcluded, markedNormal);
     return {
       loaded, model, spec, scaler, onnx, maxAbsDiff, verificationRows, kept, columns, ...calibrated, train,
       dispose: () => model.dispose(),

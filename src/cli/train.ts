@@ -55,6 +55,10 @@ export async function trainCommand(model: string, opts: TrainCommandOptions, io:
       for (const [target, e] of inactive) io.stderr.write(`not eligible ${bundle.manifest.name} ${target}: ${e.reason}\n`);
       if (bundle.manifest.eligibility && inactive.length === Object.keys(bundle.manifest.eligibility.targets).length) io.stderr.write(`not eligible ${bundle.manifest.name}: no target met the skill bar; the daemon will not run it\n`);
     }
+    for (const bundle of result.bundles) {
+      const v = bundle.manifest.training.verdicts;
+      if (v) io.stderr.write(`verdicts ${bundle.manifest.name}: ${v.falseAlarms} false alarms (${v.falseAlarmWindows} windows, weight ${v.falseAlarmWeight}) learnt as normal; ${v.confirmed} confirmed events (${v.confirmedWindows} windows) left out of normal data\n`);
+    }
     for (const bundle of result.bundles) io.stdout.write(`${bundle.manifest.name}@${bundle.manifest.version} ${JSON.stringify(bundle.manifest.metrics)}\n`);
     if (result.bundles.length === 0) {
       io.stderr.write(`no ${model} model could be trained from ${result.source}\n`);

@@ -4,12 +4,13 @@ import type { LifecycleConfig } from '../config/sections/lifecycle.js';
 import { EdgeError } from '../lib/lifecycle.js';
 import { readBundle } from '../onnx/bundle.js';
 import { evaluateModels, type DetectorEvaluation, type Evaluation, type TargetEvaluation } from '../models/evaluate.js';
+import { judgeEpisodes, type JudgedFigures } from '../models/judged-episodes.js';
 
 const DAY_MS = 86_400_000;
 
 /** One bar of the gate, with the candidate's and the active version's figure where there is one. */
 export interface GateCheck {
-  readonly check: 'judged' | 'beats_persistence' | 'not_worse' | 'flag_rate' | 'events_caught';
+  readonly check: 'judged' | 'beats_persistence' | 'not_worse' | 'flag_rate' | 'events_caught' | 'false_alarms';
   /** `stage.signal@horizonMin` (predictors) or the detector's stage. */
   readonly target: string;
   readonly passed: boolean;
@@ -31,10 +32,12 @@ export interface GateReport {
   readonly checks: readonly GateCheck[];
   /** The failed checks, one line each. */
   readonly reasons: readonly string[];
+  /** Detectors over every alarm episode operators judged in the store (absent when none was judged). */
+  readonly verdicts?: readonly JudgedFigures[] | undefined;
 }
 
 export interface GateOptions {
-  readonly config: Pick<EdgeConfig, 'windows' | 'signals'>;
+  readonly config: Pick<EdgeConfig, 'windows' | 'signals'> & { readonly alarms?: Pick<EdgeConfig['alarms'], 'onDelaySec'> | undefined };
   readonly gate: LifecycleConfig['gate'];
   /** The store file whose most recent readings form the block. */
   readonly store: string;
@@ -90,7 +93,36 @@ function predictorChecks(candidate: readonly TargetEvaluation[], active: readonl
   return checks;
 }
 
-function detectorChecks(candidate: readonly DetectorEvaluation[], active: readonly DetectorEvaluation[], gate: LifecycleConfig['gate']): GateCheck[] {
+/**
+ * The operators' verdicts anywhere in the store: the candidate must catch every confirmed event the
+ * active version caught, and raise none of the marked false alarms again, or fewer than the active one.
+ */
+function verdictChecks(target: string, c: JudgedFigures | undefined, a: JudgedFigures | undefined): GateCheck[] {
+  if (!c || !a) return [];
+  const checks: GateCheck[] = [];
+  const key = (e: { alarmId: string; start: number }): string => `${e.alarmId}@${e.start}`;
+  const mine = new Map(c.episodes.map((e) => [key(e), e]));
+  const wanted = a.episodes.filter((e) => e.verdict === 'confirmed' && e.flagged);
+  if (wanted.length > 0) {
+    const missed = wanted.filter((e) => mine.get(key(e))?.flagged !== true);
+    const when = missed.map((e) => new Date(e.start).toISOString()).join(', ');
+    checks.push({
+      check: 'events_caught', target, passed: missed.length === 0, candidate: wanted.length - missed.length, active: wanted.length, bar: wanted.length,
+      why: `${target}: caught ${wanted.length - missed.length} of the ${wanted.length} confirmed events the active version caught${missed.length > 0 ? ` (missed the ones raised at ${when})` : ''}`,
+    });
+  }
+  if (c.falseAlarms > 0) {
+    const raised = c.falseAlarmsRaised;
+    const bar = a.falseAlarmsRaised > 0 ? a.falseAlarmsRaised - 1 : 0;
+    checks.push({
+      check: 'false_alarms', target, passed: raised <= bar, candidate: raised, active: a.falseAlarmsRaised, bar,
+      why: `${target}: raises ${raised} of the ${c.falseAlarms} alarms operators marked false; must raise none, or fewer than the active version's ${a.falseAlarmsRaised}`,
+    });
+  }
+  return checks;
+}
+
+function detectorChecks(candidate: readonly DetectorEvaluation[], active: readonly DetectorEvaluation[], gate: LifecycleConfig['gate'], verdicts: readonly JudgedFigures[]): GateCheck[] {
   const checks: GateCheck[] = [];
   for (const c of candidate) {
     const target = c.stage;
@@ -102,7 +134,10 @@ function detectorChecks(candidate: readonly DetectorEvaluation[], active: readon
     if (!a) continue;
     const bar = a.flaggedShare + gate.flagRateSlack;
     checks.push({ check: 'flag_rate', target, passed: c.flaggedShare <= bar, candidate: finite(c.flaggedShare), active: finite(a.flaggedShare), bar: finite(bar), why: `${target}: flagged share ${fmt(finite(c.flaggedShare))} must stay within ${gate.flagRateSlack} of the active version's ${fmt(finite(a.flaggedShare))}` });
-    if (a.events && a.events.events > 0) {
+    const judged = verdictChecks(target, verdicts.find((v) => v.model === c.model), verdicts.find((v) => v.model === a.model));
+    checks.push(...judged);
+    // Without the episodes' replay: the confirmed events of the block, by recall.
+    if (!judged.some((j) => j.check === 'events_caught') && a.events && a.events.events > 0 && !verdicts.some((v) => v.model === a.model && v.confirmed > 0)) {
       const caught = finite(c.events?.recall ?? Number.NaN) ?? 0;
       const wanted = finite(a.events.recall) ?? 0;
       checks.push({ check: 'events_caught', target, passed: caught >= wanted, candidate: caught, active: wanted, bar: wanted, why: `${target}: recall of the confirmed events ${fmt(caught, 2)} must reach the active version's ${fmt(wanted, 2)}` });
@@ -112,16 +147,16 @@ function detectorChecks(candidate: readonly DetectorEvaluation[], active: readon
 }
 
 /** Pure: the checks of a candidate against the active version on one evaluation of both. */
-export function judgeGate(evaluation: Evaluation, candidate: string, active: string | null, gate: LifecycleConfig['gate']): GateReport {
+export function judgeGate(evaluation: Evaluation, candidate: string, active: string | null, gate: LifecycleConfig['gate'], verdicts: readonly JudgedFigures[] = []): GateReport {
   const checks: GateCheck[] = [];
   const skipped = evaluation.skipped.find((s) => s.model.includes(candidate.replace('@', '/')) || s.model === candidate);
   if (skipped) checks.push({ check: 'judged', target: candidate, passed: false, candidate: null, active: null, bar: null, why: `not judged: ${skipped.why}` });
   const mine = <T extends { model: string }>(rows: readonly T[], id: string | null): T[] => rows.filter((r) => r.model === id);
   checks.push(...predictorChecks(mine(evaluation.predictors, candidate), mine(evaluation.predictors, active), gate));
-  checks.push(...detectorChecks(mine(evaluation.detectors, candidate), mine(evaluation.detectors, active), gate));
+  checks.push(...detectorChecks(mine(evaluation.detectors, candidate), mine(evaluation.detectors, active), gate, verdicts));
   if (checks.length === 0) checks.push({ check: 'judged', target: candidate, passed: false, candidate: null, active: null, bar: null, why: 'nothing of the candidate could be judged on the block' });
   const reasons = checks.filter((c) => !c.passed).map((c) => c.why);
-  return { candidate, active, since: evaluation.since, until: evaluation.until, windows: evaluation.windows, passed: reasons.length === 0, checks, reasons };
+  return { candidate, active, since: evaluation.since, until: evaluation.until, windows: evaluation.windows, passed: reasons.length === 0, checks, reasons, ...(verdicts.length > 0 ? { verdicts } : {}) };
 }
 
 /**
@@ -129,14 +164,20 @@ export function judgeGate(evaluation: Evaluation, candidate: string, active: str
  * one run over the same most recent block of the store (`models evaluate`'s code); each predictor target
  * must beat persistence (MSE skill above `gate.minSkill`) and not be worse than the active version
  * (MSE within `gate.tolerance`); each detector must keep its flagged share within `gate.flagRateSlack`
- * of the active one's and catch the operator-confirmed events the active one caught.
+ * of the active one's, catch every operator-confirmed event of its stage the active one caught, and raise
+ * none of the alarms operators marked false again (or fewer than the active one): both replayed over
+ * every judged episode in the store, not only the block (src/models/judged-episodes.ts).
  */
 export async function qualityGate(candidateDir: string, activeDir: string | undefined, opts: GateOptions): Promise<GateReport> {
   const since = await blockStart(candidateDir, opts);
   const candidate = (await readBundle(candidateDir)).manifest;
   const active = activeDir ? (await readBundle(activeDir)).manifest : undefined;
-  const evaluation = await evaluateModels(activeDir ? [candidateDir, activeDir] : [candidateDir], { config: opts.config, store: opts.store, since });
-  return judgeGate(evaluation, `${candidate.name}@${candidate.version}`, active ? `${active.name}@${active.version}` : null, opts.gate);
+  const dirs = activeDir ? [candidateDir, activeDir] : [candidateDir];
+  const [evaluation, verdicts] = await Promise.all([
+    evaluateModels(dirs, { config: opts.config, store: opts.store, since }),
+    candidate.kind === 'autoencoder' && active ? judgeEpisodes(dirs, { config: opts.config, store: opts.store }) : Promise.resolve([]),
+  ]);
+  return judgeGate(evaluation, `${candidate.name}@${candidate.version}`, active ? `${active.name}@${active.version}` : null, opts.gate, verdicts);
 }
 
 /** One line for the log and the model_events reason. */

@@ -16,6 +16,8 @@ import { autoencoderInputs, type FeatureRef } from './specs.js';
 import type { LearntFrom } from '../onnx/manifest.js';
 import type { PlantInput } from '../inference/features.js';
 import { maxOf, minOf } from '../lib/extent.js';
+import type { JudgedAlarm } from './store-data.js';
+import { episodeOf, falseAlarmWeight, stageVerdicts, type VerdictsUsed } from './verdicts.js';
 
 export interface StageTrainingContext {
   readonly loaded: LoadedTf;
@@ -33,6 +35,10 @@ export interface StageTrainingContext {
   readonly learntFrom?: (refs: readonly FeatureRef[], heldOutWindows: number) => LearntFrom;
   /** Overrides of STAGE_DETECTOR_SETTINGS (evaluations of other settings). */
   readonly detector?: Partial<DetectorSettings>;
+  /** Alarm episodes operators judged over the data's span (plant history): labels for the stage detectors. */
+  readonly verdicts?: readonly JudgedAlarm[];
+  /** How far before its raise an alarm's condition began (alarmLeadMs). */
+  readonly alarmLeadMs?: number;
 }
 
 /**
@@ -92,20 +98,82 @@ async function heldOutVerdicts(onnx: Uint8Array, rows: readonly (readonly number
   return judgeColumns(onnx, GRAPH_INPUT, columns, rows.length, { post: fitted.post, threshold: fitted.threshold, center: fitted.scaler.center });
 }
 
+/** A stage's training and held-out rows with the operators' verdicts applied (see labelRows). */
+interface LabelledRows {
+  /** Normal training rows, false-alarm windows included once: scaler bands, residual spread and threshold. */
+  readonly all: number[][];
+  /** The network's rows: a seeded sample of the other normal rows, plus each false-alarm window `weight` times. */
+  readonly network: number[][];
+  readonly falseAlarmRows: number[][];
+  readonly held: number[][];
+  readonly used: VerdictsUsed;
+}
+
+/**
+ * The operators' verdicts on the stage's alarms as labels: windows of a confirmed event are left out of
+ * the normal training and held-out data (the detector must not learn them as normal); windows of a
+ * false alarm stay in the training data whatever else would drop them, are repeated in the network's
+ * rows so that they weigh FALSE_ALARM_SHARE of them, and are held below the threshold (fitDetector's
+ * markedNormal). Only windows of the training block are learnt from; the held-out block stays unseen.
+ */
+function labelRows(ctx: StageTrainingContext, stage: StageId, inputs: readonly PlantInput[]): LabelledRows {
+  const train = rowsFromWindows(ctx.train, inputs);
+  const heldOut = rowsFromWindows(ctx.heldOut, inputs);
+  const { falseAlarms, confirmed } = stageVerdicts(ctx.verdicts ?? [], stage);
+  const lead = ctx.alarmLeadMs ?? 0;
+  const events = new Set<string>();
+  const falseEpisodes = new Set<string>();
+  let confirmedWindows = 0;
+  const episodeKey = (a: JudgedAlarm): string => `${a.alarmId}@${a.start}`;
+  const normal: number[][] = [];
+  const falseAlarmRows: number[][] = [];
+  train.x.forEach((row, i) => {
+    const end = train.ends[i] ?? 0;
+    const event = episodeOf(end, confirmed, lead);
+    if (event) {
+      events.add(episodeKey(event));
+      confirmedWindows += 1;
+      return;
+    }
+    const falseAlarm = episodeOf(end, falseAlarms, lead);
+    if (falseAlarm) {
+      falseEpisodes.add(episodeKey(falseAlarm));
+      falseAlarmRows.push(row);
+    } else normal.push(row);
+  });
+  const held = heldOut.x.filter((_, i) => {
+    const event = episodeOf(heldOut.ends[i] ?? 0, confirmed, lead);
+    if (event) {
+      events.add(episodeKey(event));
+      confirmedWindows += 1;
+    }
+    return !event;
+  });
+  const sample = subsample(normal, Math.max(1, ctx.maxRows - falseAlarmRows.length), ctx.seed);
+  const weight = falseAlarmWeight(falseAlarmRows.length, sample.length);
+  const network = [...sample, ...Array.from({ length: weight }, () => falseAlarmRows).flat()];
+  return {
+    all: [...normal, ...falseAlarmRows],
+    network,
+    falseAlarmRows,
+    held,
+    used: { falseAlarms: falseEpisodes.size, falseAlarmWindows: falseAlarmRows.length, falseAlarmWeight: weight, confirmed: events.size, confirmedWindows },
+  };
+}
+
 /**
  * A stage's detector, fitted by the detector family's core (fitDetector) on the stage's window features:
  * the network on a seeded sample of at most `maxRows` training windows, residual spread and threshold
- * from every training window; held-out windows judged by the same scoring.
+ * from every training window; held-out windows judged by the same scoring. The operators' verdicts
+ * label the windows first (labelRows).
  */
 export async function trainStageAutoencoder(ctx: StageTrainingContext, stage: StageId, only?: readonly FeatureRef[]): Promise<Bundle | undefined> {
   const refs = only ? [...only] : autoencoderInputs(stage, ctx.signals);
   if (refs.length < 2) return undefined;
   const inputs = toPlantInputs(refs);
   const name = `anomaly-${stage}`;
-  const all = rowsFromWindows(ctx.train, inputs).x;
-  const held = rowsFromWindows(ctx.heldOut, inputs).x;
+  const { all, network: x, falseAlarmRows, held, used } = labelRows(ctx, stage, inputs);
   if (all.length < 50 || held.length < 10) throw new Error(`${name}: too few complete windows (${all.length} training, ${held.length} held out)`);
-  const x = subsample(all, ctx.maxRows, ctx.seed);
   const span = (signal: string): number => {
     const s = ctx.signals.find((c) => c.stage === stage && c.id === signal);
     return s ? s.max - s.min : 1;
@@ -117,7 +185,7 @@ export async function trainStageAutoencoder(ctx: StageTrainingContext, stage: St
   const width = inputs.length;
   const settings: DetectorSettings = { ...STAGE_DETECTOR_SETTINGS, hidden: [Math.max(4, Math.ceil(width * 0.75)), Math.max(2, Math.ceil(width / 3))], ...ctx.detector };
   const columns = refs.map((r) => inputLabel(r));
-  const fitted = await fitDetector({ rows: x, calibrationRows: all, columns, explicit: true, scaleFloors }, settings, {
+  const fitted = await fitDetector({ rows: x, calibrationRows: all, markedNormal: falseAlarmRows, columns, explicit: true, scaleFloors }, settings, {
     name, seed: ctx.seed, loaded: ctx.loaded, onProgress: (p) => ctx.onEpoch?.(name, p),
   });
   try {
@@ -140,12 +208,14 @@ export async function trainStageAutoencoder(ctx: StageTrainingContext, stage: St
           trainScoreMax: fitted.trainingScoreMax,
           trainingFlagRate: fitted.trainingFlagRate,
           validationLoss: fitted.train.validationLoss,
+          ...(Number.isFinite(fitted.markedNormalScoreMax) ? { falseAlarmScoreMax: fitted.markedNormalScoreMax } : {}),
         },
         training: {
           source: ctx.source, rows: x.length, seed: ctx.seed,
           split: { mode: 'random', trainRows: fitted.train.trainRows, validationRows: fitted.train.validationRows },
           epochs: fitted.train.epochsRun, layers: fitted.spec.layers.map((l) => ({ units: l.units, activation: l.activation })),
           rowsUsed: { network: x.length, scalerAndThreshold: all.length, heldOut: held.length },
+          ...(ctx.verdicts ? { verdicts: used } : {}),
         },
         ...(ctx.learntFrom ? { learntFrom: ctx.learntFrom(refs, held.length) } : {}),
         ...(ctx.createdAt ? { createdAt: ctx.createdAt } : {}),

@@ -5,7 +5,8 @@ import type { LearntFrom } from '../onnx/manifest.js';
 import { modelsForPlant, type LeftOut } from './available.js';
 import { signalRange, type SignalRange } from './metrics.js';
 import type { FeatureRef } from './specs.js';
-import { storeReadings, storedSignals, windowReadings, type StoredSignal } from './store-data.js';
+import { judgedAlarms, storeReadings, storedSignals, windowReadings, type JudgedAlarm, type StoredSignal } from './store-data.js';
+import { alarmLeadMs } from './verdicts.js';
 import { isStage } from '../contract/plant.js';
 import type { Reading } from '../contract/reading.js';
 import { EdgeError } from '../lib/lifecycle.js';
@@ -83,6 +84,8 @@ export interface DataSets {
   readonly stored?: readonly StoredSignal[];
   /** Twin runs (training and held-out seeds), each a stretch of event time of its own. */
   readonly twin?: true;
+  /** Plant history in a store: the alarm episodes operators judged over the span (labels for the detectors). */
+  readonly verdicts?: readonly JudgedAlarm[];
 }
 
 /** Share of a plant history's time span held out, the most recent part: trained on the past, judged on what came after. */
@@ -111,6 +114,7 @@ function storeDataSets(opts: TrainModelOptions & { fromStore: string }, onProgre
   const { train, heldOut } = timeBlocks(windows);
   return {
     train, heldOut, stored,
+    verdicts: judgedAlarms(opts.fromStore, span),
     present: new Set(stored.map((s) => `${s.stage}.${s.signal}`)),
     source: `SQLite store ${opts.fromStore}, readings ${range}, time-blocked: held out ${HELD_OUT_RULE}`,
   };
@@ -236,6 +240,7 @@ export async function trainModel(opts: TrainModelOptions, onProgress?: (p: Train
     onEpoch: (model, progress) => onProgress?.({ phase: 'train', model, progress }),
     ...(opts.createdAt ? { createdAt: opts.createdAt } : {}),
     ...(learntFrom ? { learntFrom } : {}),
+    ...(data.verdicts ? { verdicts: data.verdicts, alarmLeadMs: alarmLeadMs(opts.config) } : {}),
   };
   const bundles: Bundle[] = [];
   const jobs: { name: string; run: () => Promise<Bundle | undefined> }[] = opts.model === 'autoencoder'

@@ -125,6 +125,19 @@ export const manifestSchema = z.object({
     rowsUsed: z.record(z.string(), z.number().int().nonnegative()).optional(),
     /** Offline detectors: every column of the file that is not an input, with the reason. */
     leftOut: z.array(z.object({ column: z.string(), reason: z.string() })).optional(),
+    /**
+     * Stage detectors trained on a plant's history: what the operators' verdicts on the stage's alarms
+     * gave (src/models/verdicts.ts): false-alarm episodes and their training windows learnt as normal (each
+     * repeated `falseAlarmWeight` times in the network's rows), confirmed episodes and their windows left
+     * out of the normal training and held-out data.
+     */
+    verdicts: z.object({
+      falseAlarms: z.number().int().nonnegative(),
+      falseAlarmWindows: z.number().int().nonnegative(),
+      falseAlarmWeight: z.number().int().nonnegative(),
+      confirmed: z.number().int().nonnegative(),
+      confirmedWindows: z.number().int().nonnegative(),
+    }).optional(),
   }),
   learntFrom: learntFromSchema.optional(),
   eligibility: eligibilitySchema.optional(),

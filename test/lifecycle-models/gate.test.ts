@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { lifecycleSchema } from '../../src/config/sections/lifecycle.js';
 import { judgeGate, type GateReport } from '../../src/lifecycle/gate.js';
 import type { DetectorEvaluation, Evaluation, TargetEvaluation } from '../../src/models/evaluate.js';
+import type { EpisodeReplay, JudgedFigures } from '../../src/models/judged-episodes.js';
 import { AERATION_MAP, aerationCsv, runCli } from '../helpers/aeration-history.js';
 import { tempDir } from '../helpers/daemon.js';
 
@@ -41,6 +42,32 @@ describe('quality gate: candidate against the active version on one block', () =
     const blind = judgeGate(evaluation([], [detector('a@2', 0.02, 0.5), detector('a@1', 0.02, 1)]), 'a@2', 'a@1', gate);
     expect(blind.reasons).toEqual(["aerobic: recall of the confirmed events 0.50 must reach the active version's 1.00"]);
     expect(judgeGate(evaluation([], [detector('a@2', 0.025, 1), detector('a@1', 0.02, 1)]), 'a@2', 'a@1', gate).passed).toBe(true);
+  });
+
+  it("replays the operators' verdicts: every confirmed event the active one caught, and fewer or none of the false alarms", () => {
+    const T = Date.UTC(2024, 2, 5);
+    const episode = (i: number, verdict: EpisodeReplay['verdict'], flagged: boolean): EpisodeReplay => ({ alarmId: 'anomaly.aerobic', start: T + i * 86_400_000, verdict, windows: 8, flagged });
+    const figures = (model: string, episodes: EpisodeReplay[]): JudgedFigures => ({
+      model, stage: 'aerobic', episodes,
+      falseAlarms: episodes.filter((e) => e.verdict === 'false_alarm').length, falseAlarmsRaised: episodes.filter((e) => e.verdict === 'false_alarm' && e.flagged).length,
+      confirmed: episodes.filter((e) => e.verdict === 'confirmed').length, confirmedCaught: episodes.filter((e) => e.verdict === 'confirmed' && e.flagged).length,
+    });
+    const active = figures('a@1', [episode(0, 'false_alarm', true), episode(1, 'false_alarm', true), episode(2, 'confirmed', true), episode(3, 'confirmed', false)]);
+    const detectors = [detector('a@2', 0.02), detector('a@1', 0.02)];
+    const judge = (candidate: EpisodeReplay[]): GateReport => judgeGate(evaluation([], detectors), 'a@2', 'a@1', gate, [figures('a@2', candidate), active]);
+
+    // Learnt the false alarms, caught the event the active one caught (the one it missed does not count).
+    const good = judge([episode(0, 'false_alarm', false), episode(1, 'false_alarm', false), episode(2, 'confirmed', true), episode(3, 'confirmed', false)]);
+    expect(good.passed).toBe(true);
+    expect(good.checks.map((c) => [c.check, c.candidate, c.active, c.bar])).toEqual([['flag_rate', 0.02, 0.02, 0.03], ['events_caught', 1, 1, 1], ['false_alarms', 0, 2, 1]]);
+    expect(good.verdicts).toHaveLength(2);
+    // Fewer false alarms than the active one passes; as many fails.
+    expect(judge([episode(0, 'false_alarm', true), episode(1, 'false_alarm', false), episode(2, 'confirmed', true)]).passed).toBe(true);
+    const same = judge([episode(0, 'false_alarm', true), episode(1, 'false_alarm', true), episode(2, 'confirmed', true)]);
+    expect(same.reasons).toEqual(["aerobic: raises 2 of the 2 alarms operators marked false; must raise none, or fewer than the active version's 2"]);
+    // Missing an event the active one caught fails, whatever its recall on the block.
+    const blind = judge([episode(0, 'false_alarm', false), episode(1, 'false_alarm', false), episode(2, 'confirmed', false), episode(3, 'confirmed', true)]);
+    expect(blind.reasons).toEqual([`aerobic: caught 0 of the 1 confirmed events the active version caught (missed the ones raised at ${new Date(T + 2 * 86_400_000).toISOString()})`]);
   });
 });
 
