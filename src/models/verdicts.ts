@@ -10,7 +10,7 @@ import type { JudgedAlarm } from './store-data.js';
  */
 
 /** How far before its raise an alarm's condition began (the alarm module's on-delay, one window slide). */
-export function alarmLeadMs(config: Pick<EdgeConfig, 'windows'> & { readonly alarms?: Pick<EdgeConfig['alarms'], 'onDelaySec'> | undefined }): number {
+export function alarmLeadMs(config: { readonly windows: Pick<EdgeConfig['windows'], 'slideSec'>; readonly alarms?: Pick<EdgeConfig['alarms'], 'onDelaySec'> | undefined }): number {
   return ((config.alarms?.onDelaySec ?? 60) + config.windows.slideSec) * 1000;
 }
 
