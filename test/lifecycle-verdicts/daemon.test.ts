@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/broker/index.js';
 import type { AlarmMessage } from '../../src/contract/topics.js';
 import type { GateReport } from '../../src/lifecycle/gate.js';
-import { AERATION_MAP, aerationCsv, aerationLevel, runCli, type AerationLevel } from '../helpers/aeration-history.js';
+import { AERATION_MAP, aerationCsv, aerationLevel, retainedModels, runCli, type AerationLevel } from '../helpers/aeration-history.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { LOCAL_DAEMON_ENV, startDaemon, tempDir } from '../helpers/daemon.js';
 
@@ -21,7 +21,9 @@ import { LOCAL_DAEMON_ENV, startDaemon, tempDir } from '../helpers/daemon.js';
  * the store (`train autoencoder --from-store`), scored on the later days (`models evaluate
  * --from-store`) and gated against the active one (`models activate --from-store`): it no longer flags
  * the scour and still catches the fault. The same retraining from a copy of the store without the
- * verdicts learns the first fault as normal and misses the second; the gate refuses it.
+ * verdicts learns the first fault as normal and misses the second; the gate refuses it. In the daemon,
+ * the sixth false alarm fires the `falseAlarms` trigger: the background retraining learns from the
+ * verdicts too and its gate replays the judged episodes.
  */
 const cleanups = cleanupsAfterEach();
 
@@ -118,7 +120,19 @@ describe("operators' verdicts change the next detector", () => {
     expect((await runCli(['models', 'activate', 'anomaly-aerobic@1', '--dir', modelsDir], env)).code).toBe(0);
 
     const users = JSON.stringify([{ username: 'op1', passwordHash: await hashPassword('op-pass-1'), role: 'hmi' }]);
-    const daemon = await startDaemon({ ...env, WWTP_EDGE_MODELS__ENABLED: 'true', WWTP_EDGE_MODELS__DIR: modelsDir, WWTP_EDGE_BROKER__EMBEDDED__USERS: users });
+    const daemon = await startDaemon({
+      ...env,
+      WWTP_EDGE_MODELS__ENABLED: 'true',
+      WWTP_EDGE_MODELS__DIR: modelsDir,
+      WWTP_EDGE_BROKER__EMBEDDED__USERS: users,
+      // Only the operators' false alarms ask for retraining here: the sixth one starts it in the background.
+      WWTP_EDGE_MODELS__LIFECYCLE__PUBLISH_SEC: '0.5',
+      WWTP_EDGE_MODELS__LIFECYCLE__SKILL__ENABLED: 'false',
+      WWTP_EDGE_MODELS__LIFECYCLE__DRIFT__ENABLED: 'false',
+      WWTP_EDGE_MODELS__LIFECYCLE__NEW_WINDOWS__ENABLED: 'false',
+      WWTP_EDGE_MODELS__LIFECYCLE__FALSE_ALARMS__COUNT: '6',
+      WWTP_EDGE_MODELS__LIFECYCLE__RETRAIN__ENABLED: 'true',
+    });
     cleanups.push(async () => {
       if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
         daemon.child.kill('SIGKILL');
@@ -152,8 +166,27 @@ describe("operators' verdicts change the next detector", () => {
     }
     await publishMinutes(plc, publishedTo, (HISTORY_DAYS + LIVE_DAYS) * DAY_MIN);
     expect(judged.map((j) => [j.day, j.verdict])).toEqual([[4, 'false_alarm'], [5, 'false_alarm'], [5, 'confirmed'], [6, 'false_alarm'], [7, 'false_alarm'], [8, 'false_alarm'], [8, 'confirmed'], [9, 'false_alarm']]);
+    // The background candidate, trained and gated in the daemon's child.
+    const gatedInBackground = await retainedModels(daemon.mqttPort, SITE, (m) => m.models.some((x) => x.name === 'anomaly-aerobic' && x.version !== '1' && x.lastEvent?.event === 'gate'), 300_000);
+    const background = gatedInBackground.models.find((x) => x.name === 'anomaly-aerobic' && x.version !== '1');
     daemon.child.kill('SIGTERM');
     expect((await daemon.exited()).code).toBe(0);
+    const backgroundManifest = JSON.parse(readFileSync(join(modelsDir, 'candidates', 'anomaly-aerobic', background?.version ?? '', 'manifest.json'), 'utf8')) as { training: { verdicts: Record<string, number> } };
+    // Trained on the store as it was at the sixth false alarm: scours and the first fault in its training block.
+    expect(backgroundManifest.training.verdicts['falseAlarms']).toBeGreaterThanOrEqual(2);
+    expect(backgroundManifest.training.verdicts['falseAlarmWeight']).toBeGreaterThan(1);
+    expect(backgroundManifest.training.verdicts['confirmed']).toBe(2);
+    const local = new Database(db, { readonly: true });
+    const trigger = local.prepare("SELECT reason FROM model_events WHERE model = 'anomaly-aerobic@1' AND event = 'trigger'").all() as { reason: string }[];
+    const backgroundGate = local.prepare("SELECT detail FROM model_events WHERE model = ? AND event = 'gate'").get(`anomaly-aerobic@${background?.version ?? ''}`) as { detail: string } | undefined;
+    local.close();
+    expect(trigger.map((t) => t.reason)).toEqual(['retraining requested: operators marked 6 alarms false over 7 days (threshold 6)']);
+    const backgroundReport = JSON.parse(backgroundGate?.detail ?? '{}') as GateReport;
+    expect(backgroundReport.active).toBe('anomaly-aerobic@1');
+    expect(backgroundReport.checks.filter((c) => c.check === 'false_alarms' || c.check === 'events_caught').map((c) => [c.check, c.candidate, c.active, c.passed])).toEqual([
+      ['events_caught', 2, 2, true],
+      ['false_alarms', 0, 6, true],
+    ]);
 
     // The verdicts as the daemon stored them, with the alarm events.
     const store = new Database(db, { readonly: true });
@@ -223,7 +256,7 @@ describe("operators' verdicts change the next detector", () => {
     expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stderr).toMatch(/aerobic: caught 0 of the 2 confirmed events the active version caught|aerobic: caught 1 of the 2 confirmed events the active version caught/);
     const events = new Database(db, { readonly: true });
-    const rows = events.prepare("SELECT model, detail FROM model_events WHERE event = 'gate' ORDER BY seq").all() as { model: string; detail: string }[];
+    const rows = events.prepare(`SELECT model, detail FROM model_events WHERE event = 'gate' AND "by" = 'cli' ORDER BY seq`).all() as { model: string; detail: string }[];
     events.close();
     const passed = JSON.parse(rows[0]?.detail ?? '{}') as GateReport;
     expect(passed).toMatchObject({ candidate: 'anomaly-aerobic@2', active: 'anomaly-aerobic@1', passed: true });
