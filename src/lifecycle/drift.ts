@@ -42,14 +42,19 @@ export interface DayCounts {
 
 export interface DriftFigures {
   n: number;
+  /** Plant time from the first live value counted to the last, ms. */
+  spanMs: number;
   psi: number;
   /** Live mean in units of the training scale away from the training centre. */
   shift: number;
 }
 
+/** A day of one input: its bin counts, the running sum for the mean shift, its first and last event ms. */
+type Day = DayCounts & { sum: number; first?: number; last?: number };
+
 /** One input of one model: the daily bin counts in a ring, with the running sum for the mean shift. */
 export class DriftRing {
-  private readonly days = new Map<number, DayCounts & { sum: number }>();
+  private readonly days = new Map<number, Day>();
 
   constructor(
     readonly center: number,
@@ -62,12 +67,14 @@ export class DriftRing {
     const day = Math.floor(eventMs / DAY_MS);
     let d = this.days.get(day);
     if (d === undefined) {
-      d = { day, counts: new Array<number>(BINS).fill(0), sum: 0 };
+      d = { day, counts: new Array<number>(BINS).fill(0), sum: 0, first: eventMs, last: eventMs };
       this.days.set(day, d);
       for (const k of [...this.days.keys()]) if (k <= day - this.span) this.days.delete(k);
     }
     d.counts[binOf(value, this.center, this.scale)] = (d.counts[binOf(value, this.center, this.scale)] ?? 0) + 1;
     d.sum += value;
+    d.first = Math.min(d.first ?? eventMs, eventMs);
+    d.last = Math.max(d.last ?? eventMs, eventMs);
   }
 
   /** Figures over the `windowDays` days up to and including the day of `nowMs`. */
@@ -75,22 +82,30 @@ export class DriftRing {
     const last = Math.floor(nowMs / DAY_MS);
     const counts = new Array<number>(BINS).fill(0);
     let sum = 0;
+    let first = Number.POSITIVE_INFINITY;
+    let end = Number.NEGATIVE_INFINITY;
     for (const d of this.days.values()) {
       if (d.day <= last - windowDays || d.day > last) continue;
       d.counts.forEach((c, i) => (counts[i] = (counts[i] ?? 0) + c));
       sum += d.sum;
+      // A day restored from a state without its bounds counts as the whole day.
+      first = Math.min(first, d.first ?? d.day * DAY_MS);
+      end = Math.max(end, d.last ?? (d.day + 1) * DAY_MS - 1);
     }
     const n = counts.reduce((a, b) => a + b, 0);
-    return { n, psi: psi(counts), shift: n > 0 ? (sum / n - this.center) / this.scale : Number.NaN };
+    return { n, spanMs: n > 0 ? end - first : 0, psi: psi(counts), shift: n > 0 ? (sum / n - this.center) / this.scale : Number.NaN };
   }
 
-  toJSON(): (DayCounts & { sum: number })[] {
+  toJSON(): Day[] {
     return [...this.days.values()].sort((a, b) => a.day - b.day);
   }
 
-  static fromJSON(center: number, scale: number, days: readonly (DayCounts & { sum: number })[]): DriftRing {
+  static fromJSON(center: number, scale: number, days: readonly Day[]): DriftRing {
     const ring = new DriftRing(center, scale);
-    for (const d of days) if (d.counts.length === BINS) ring.days.set(d.day, { day: d.day, counts: [...d.counts], sum: d.sum });
+    for (const d of days) {
+      if (d.counts.length !== BINS) continue;
+      ring.days.set(d.day, { day: d.day, counts: [...d.counts], sum: d.sum, ...(d.first !== undefined && d.last !== undefined ? { first: d.first, last: d.last } : {}) });
+    }
     return ring;
   }
 }

@@ -9,7 +9,7 @@ import { DetectorRing, type DetectorFigures, type DetectorState } from './detect
 import type { DriftFigures } from './drift.js';
 import type { SkillFigures } from './skill.js';
 import { LiveTracker, type TrackedModel, type TrackerState } from './tracker.js';
-import { evaluateTriggers, type TriggerOutcome } from './triggers.js';
+import { driftJudged, evaluateTriggers, type TriggerOutcome } from './triggers.js';
 import type { CandidateNotice, GateNotice, RetrainRequest } from './retrain.js';
 
 export const LIFECYCLE_STATE_KEY = 'models.lifecycle';
@@ -159,7 +159,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
     const drift: ModelLiveMessage['drift'] = {};
     for (const [key, f] of Object.entries(figures.drift)) drift[key] = { '1d': driftOut(f['1d']), '7d': driftOut(f['7d']) };
     const drifted = Object.entries(figures.drift)
-      .filter(([, f]) => f['7d'].n >= ctx.config.drift.minSamples && f['7d'].psi > ctx.config.drift.psi)
+      .filter(([, f]) => driftJudged(ctx.config, f['7d']) && f['7d'].psi > ctx.config.drift.psi)
       .map(([key]) => key);
     const isDetector = m.kind === 'autoencoder';
     const det = isDetector ? detectorFigures(m.id, now) : undefined;

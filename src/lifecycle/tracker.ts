@@ -25,7 +25,7 @@ interface Pending {
 
 export interface TrackerState {
   skill: Record<string, Record<string, SkillBucket[]>>;
-  drift: Record<string, Record<string, { center: number; scale: number; days: (DayCounts & { sum: number })[] }>>;
+  drift: Record<string, Record<string, { center: number; scale: number; days: (DayCounts & { sum: number; first?: number; last?: number })[] }>>;
 }
 
 export interface ModelLiveFigures {

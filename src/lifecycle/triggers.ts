@@ -9,8 +9,8 @@ export interface TriggerInput {
   heldOut: Readonly<Record<string, number>>;
   /** 7-day live skill per target/horizon key. */
   skill7d: Readonly<Record<string, SkillFigures>>;
-  /** 7-day PSI and sample count per input signal. */
-  drift7d: Readonly<Record<string, { n: number; psi: number }>>;
+  /** 7-day PSI, sample count and plant time covered (ms) per input signal. */
+  drift7d: Readonly<Record<string, { n: number; psi: number; spanMs?: number }>>;
   /**
    * When the version was activated on this site (plant ms: the last window's end at its activation row,
    * else the first window after it), if known. Not the bundle's training time: a shipped bundle trained
@@ -49,6 +49,14 @@ export function heldOutFor(metrics: Readonly<Record<string, number>>, name: 'map
   return undefined;
 }
 
+/**
+ * Whether an input's 7-day figures may be judged: enough live values, over at least `drift.minDays` of plant
+ * time (part of a day of a diurnal signal, such as the hours after a start, is not its distribution).
+ */
+export function driftJudged(config: LifecycleConfig, d: { n: number; spanMs?: number }): boolean {
+  return d.n >= config.drift.minSamples && (d.spanMs ?? Number.POSITIVE_INFINITY) >= config.drift.minDays * DAY_MS;
+}
+
 /** The triggers that fire now, each with its reason; none when the lifecycle is off. */
 export function evaluateTriggers(config: LifecycleConfig, input: TriggerInput): TriggerOutcome[] {
   if (!config.enabled) return [];
@@ -67,7 +75,7 @@ export function evaluateTriggers(config: LifecycleConfig, input: TriggerInput): 
   }
   if (config.drift.enabled) {
     const moved = Object.entries(input.drift7d)
-      .filter(([, d]) => d.n >= config.drift.minSamples && d.psi > config.drift.psi)
+      .filter(([, d]) => driftJudged(config, d) && d.psi > config.drift.psi)
       .sort((a, b) => b[1].psi - a[1].psi);
     if (moved.length > 0) {
       const names = moved.map(([k]) => k);

@@ -60,6 +60,35 @@ describe('input drift', () => {
     expect(off).toEqual([]);
   });
 
+  it('judges an input only once its live values span a plant day: the morning after a start is not drift', () => {
+    const config = lifecycleSchema.parse({});
+    const flow = new DriftRing(20_000, 3_000);
+    const t0 = 100 * DAY_MS + 6 * 3_600_000;
+    // A diurnal flow: the first hours after a start are its morning peak only.
+    const diurnal = (m: number): number => 20_000 + 4_000 * Math.sin((2 * Math.PI * m) / 1440);
+    const feed = (from: number, to: number): void => {
+      for (let m = from; m < to; m += 5) flow.add(t0 + m * 60_000, diurnal(m));
+    };
+    const judge = (minutes: number) =>
+      evaluateTriggers(config, { heldOut: {}, skill7d: {}, drift7d: { 'influent.flow.mean': flow.figures(t0 + minutes * 60_000, 7) }, nowMs: t0 + minutes * 60_000, newWindows: 0, falseAlarms7d: 0 });
+    feed(0, 360);
+    const morning = flow.figures(t0 + 360 * 60_000, 7);
+    expect(morning.n).toBeGreaterThanOrEqual(config.drift.minSamples);
+    expect(morning.psi).toBeGreaterThan(config.drift.psi);
+    expect(morning.spanMs).toBeLessThan(DAY_MS);
+    expect(judge(360)).toEqual([]);
+    // A whole day later the same signal is judged (and this one, with its full cycle, has moved little).
+    feed(360, 1445);
+    expect(flow.figures(t0 + 1445 * 60_000, 7).spanMs).toBeGreaterThanOrEqual(DAY_MS);
+    expect(judge(1445)).toEqual([]);
+    expect(flow.figures(t0 + 1445 * 60_000, 7).psi).toBeLessThan(config.drift.psi);
+    // The span survives the saved state; a day saved without it counts as a whole day.
+    const restored = DriftRing.fromJSON(20_000, 3_000, flow.toJSON());
+    expect(restored.figures(t0 + 1445 * 60_000, 7).spanMs).toBe(flow.figures(t0 + 1445 * 60_000, 7).spanMs);
+    const old = DriftRing.fromJSON(0, 1, [{ day: 5, counts: new Array<number>(BINS).fill(1), sum: 0 }]);
+    expect(old.figures(5 * DAY_MS, 7).spanMs).toBe(DAY_MS - 1);
+  });
+
   it('keeps a week of days', () => {
     const r = new DriftRing(0, 1);
     for (let day = 0; day < 30; day += 1) r.add(day * DAY_MS, 0.1);

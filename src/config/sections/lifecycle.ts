@@ -34,6 +34,11 @@ export const lifecycleSchema = z
         psi: z.number().positive().default(0.25),
         /** Live values an input needs over the window before it is judged. */
         minSamples: z.number().int().positive().default(50),
+        /**
+         * Plant days those values must span before the input is judged: a few hours of a diurnal signal
+         * (influent flow after a start) differ from its whole-day training distribution without any drift.
+         */
+        minDays: z.number().nonnegative().default(1),
       })
       .strict()
       .prefault({}),
