@@ -125,7 +125,7 @@ program
     runCommand(async () => (await import('./cli/train.js')).trainCommand(model, opts, io)),
   );
 
-const models = program.command('models').description('model registry: list the bundles, activate a version, roll back');
+const models = program.command('models').description('model registry: list the bundles, activate a version, run a candidate in shadow, roll back');
 const modelsDirHelp = 'models folder (default: ./models when it exists, else the package\'s models folder)';
 models
   .command('list')
@@ -148,6 +148,16 @@ models
   .argument('<name>')
   .option('--dir <dir>', modelsDirHelp)
   .action((name: string, opts: { dir?: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('rollback', name, opts, io)));
+models
+  .command('shadow')
+  .description('run a candidate (in <dir>/candidates or <dir>) in shadow beside the active version on the running daemon: outputs stored, not published; promoted after models.lifecycle.shadow.hours of plant time when its live skill is at least the active one\'s, else rejected')
+  .argument('<name@version>')
+  .option('--dir <dir>', modelsDirHelp)
+  .option('--from-store', 'first the quality gate against the active version on the store (models.lifecycle.gate); refused: exit 1')
+  .option('--since <iso>', 'start of the gate\'s block (default: the last models.lifecycle.gate.heldOutDays days of the store)')
+  .option('--db <file>', 'the store file (default: storage.path)')
+  .option('--config <file>', 'config overlay (storage.path, site, signals, windows, models.lifecycle.gate)')
+  .action((ref: string, opts: { dir?: string; fromStore?: boolean; since?: string; db?: string; config?: string }) => runCommand(async () => (await import('./cli/models.js')).modelsCommand('shadow', ref, opts, io)));
 
 models
   .command('evaluate')

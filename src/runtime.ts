@@ -25,7 +25,8 @@ import { createHmi } from './hmi/index.js';
 import { reportRequest } from './http/report.js';
 import { registerOperatorGauges } from './hmi/metrics.js';
 import { createCommissioningLog } from './status/commissioning.js';
-import { createModelLifecycle, createRetrainer, registerLifecycleGauges } from './lifecycle/index.js';
+import { autoPromotes } from './config/sections/lifecycle.js';
+import { createModelLifecycle, createPromoter, createRetrainer, registerLifecycleGauges } from './lifecycle/index.js';
 
 export interface RuntimeDeps {
   readonly logger: Logger;
@@ -119,18 +120,54 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   const inference = createInference({ config, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, metrics, clock, setpoints });
   const control = createControl({ config: config.control, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, clock, history: setpoints });
   // Live skill, drift and retraining triggers (src/lifecycle), fed after inference on every window.
-  const lifecycle = createModelLifecycle({ config: config.models.lifecycle, publisher, tables: store, state: store, logger, clock, models: () => inference.loaded() });
-  alarms.onVerdict((verdict) => lifecycle.onVerdict(verdict));
-  inference.onActivation((event) => lifecycle.onActivation(event));
+  const lifecycle = createModelLifecycle({ config: config.models.lifecycle, publisher, tables: store, state: store, logger, clock, models: () => inference.loaded(), shadows: () => inference.shadows() });
+  // Shadow, promotion and automatic rollback (models.lifecycle.shadow, .rollback), judged on the same windows.
+  const promoter = createPromoter({
+    config: config.models.lifecycle,
+    inference,
+    alarms: alarms.sink,
+    state: store,
+    logger,
+    now: () => clock.now(),
+    onShadow: (e) => lifecycle.onShadow(e),
+    onRejection: (e) => lifecycle.onRejection(e),
+  });
+  alarms.onVerdict((verdict) => {
+    lifecycle.onVerdict(verdict);
+    promoter.onVerdict(verdict);
+  });
+  inference.onActivation((event) => {
+    lifecycle.onActivation(event, event.action === 'promote' ? promoter.verdictOf(`${event.name}@${event.version}`) : undefined);
+    promoter.onActivation(event);
+  });
+  inference.onShadowRequest((name, request) => {
+    const kind = inference.loaded().find((m) => m.name === name)?.kind ?? (name.startsWith('anomaly-') ? 'autoencoder' : 'predictor');
+    const stage = inference.loaded().find((m) => m.name === name)?.stage ?? name.split('-').pop() ?? 'effluent';
+    promoter.offer({ name, version: request.version, dir: request.dir, kind, stage, by: request.by, reason: `asked for with wwtp-edge models shadow at ${new Date(request.ts).toISOString()}`, request: `${name}@${request.version}:${request.ts}` });
+  });
   inference.onRefusal((refusal) => lifecycle.onRefusal({ ...refusal, by: 'daemon' }));
   registerLifecycleGauges(metrics.registry, () => lifecycle.latest());
   // Retraining in the background (models.lifecycle.retrain): a child process per job, never this event loop.
-  const retrain = createRetrainer({ config, logger, clock, alarms: alarms.sink, onCandidate: (e) => lifecycle.onCandidate(e), onGate: (e) => lifecycle.onGate(e) });
+  const retrain = createRetrainer({
+    config,
+    logger,
+    clock,
+    alarms: alarms.sink,
+    onCandidate: (e) => lifecycle.onCandidate(e),
+    onGate: (e) => {
+      lifecycle.onGate(e);
+      // a candidate that passed the gate runs in shadow, then is promoted or rejected (when switched on)
+      if (e.passed && e.dir && autoPromotes(config.models.lifecycle)) {
+        promoter.offer({ name: e.name, version: e.version, dir: e.dir, kind: e.kind, stage: e.stage ?? 'effluent', by: 'daemon', reason: 'passed the quality gate' });
+      }
+    },
+  });
   lifecycle.onRetrainingRequested((request) => retrain.request(request));
   const judged = {
     onWindow: async (plant: PlantWindow) => {
       const outcome = await inference.onWindow(plant);
-      lifecycle.onWindow(plant, outcome);
+      const judged = lifecycle.onWindow(plant, outcome);
+      promoter.onWindow(plant, outcome, judged);
       return outcome;
     },
   };
@@ -206,10 +243,12 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   /** GET /api/v1/models: each active version with its state and live figures (as last on edge/models). */
   const modelsBody = (): unknown => {
     const live = lifecycle.latest()?.models ?? [];
-    return inference.models().map((m) => {
+    const active = inference.models().map((m) => {
       const figures = live.find((l) => l.model === `${m.name}@${m.version}`);
       return { ...m, state: 'active', live: figures ?? null };
     });
+    const inShadow = inference.shadows().map((m) => ({ name: m.name, version: m.version, kind: m.kind, stage: m.stage ?? null, dir: m.dir, state: 'shadow', live: live.find((l) => l.model === m.id) ?? null }));
+    return [...active, ...inShadow];
   };
   const routes = new Map<string, RouteHandler>([
     ['/api/v1/history', (rest, query) => historyRequest(store, rest[0] ?? '', query, config.http.maxPageRows)],
@@ -284,7 +323,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
       await ingest.idle();
     },
   };
-  const components: Component[] = [store, outlet, alarms, lifecycle, retrain, inference, control, pipeline, intake, ...(sync ? [sync] : []), hmi, http, status];
+  const components: Component[] = [store, outlet, alarms, lifecycle, retrain, inference, promoter, control, pipeline, intake, ...(sync ? [sync] : []), hmi, http, status];
   const group = new ComponentGroup(components, (name, error) => logger.error({ component: name, err: String(error) }, 'stop failed'));
 
   return {

@@ -77,3 +77,8 @@ export function gateFailedCondition(name: string, stage: string, report: GateVer
 export function retrainFailedCondition(name: string, stage: string, why: string): AlarmCondition {
   return { id: `model.retrain.${name}`, severity: 'low', stage: stageOr(stage), message: `retraining ${name} in the background made no candidate: ${why}` };
 }
+
+/** `model.rollback.<name>`: the daemon rolled a promoted version back (its live skill fell, or it failed at inference). */
+export function rollbackCondition(name: string, stage: string, from: string, to: string, why: string): AlarmCondition {
+  return { id: `model.rollback.${name}`, severity: 'medium', stage: stageOr(stage), message: `${name}@${from} rolled back to ${to}: ${why}` };
+}

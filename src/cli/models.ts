@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../config/load.js';
-import { activateModel, formatListing, listModels, parseModelRef, rollbackModel } from '../inference/index.js';
+import { activateModel, candidateDir, formatListing, listModels, parseModelRef, rollbackModel, shadowModel } from '../inference/index.js';
 import { gateSummary, qualityGate } from '../lifecycle/gate.js';
 import { recordModelEvent } from '../lifecycle/record.js';
 import { EdgeError } from '../lib/lifecycle.js';
@@ -35,21 +35,21 @@ export interface ModelsCommandOptions {
  * The quality gate before an activation: the report goes into the store's model_events (`gate`), and
  * a failed gate stops the activation with its reasons (exit 1); the active version stays.
  */
-async function gateBeforeActivation(dir: string, ref: string, opts: ModelsCommandOptions, io: CliIo): Promise<void> {
+async function gateBeforeActivation(dir: string, ref: string, opts: ModelsCommandOptions, io: CliIo, what = 'activated'): Promise<void> {
   const { name, version } = parseModelRef(ref);
   const config = loadConfig({ file: opts.config, env: io.env });
   const store = opts.db ?? config.storage.path;
   const current = (await listModels(dir)).find((m) => m.name === name && m.active && m.version !== version);
   const since = opts.since !== undefined ? parseIsoTime(opts.since, '--since') : undefined;
-  const report = await qualityGate(join(dir, name, version), current ? join(dir, name, current.version) : undefined, { config, gate: config.models.lifecycle.gate, store, since });
+  const report = await qualityGate(candidateDir(dir, name, version) ?? join(dir, name, version), current ? join(dir, name, current.version) : undefined, { config, gate: config.models.lifecycle.gate, store, since });
   const reason = gateSummary(report);
   recordModelEvent(store, config.site, { ts: Date.now(), model: `${name}@${version}`, event: 'gate', by: 'cli', previous: current?.version ?? null, reason, detail: JSON.stringify(report) });
   io.stderr.write(`${name}@${version}: ${reason}\n`);
-  if (!report.passed) throw new EdgeError('MODEL_GATE_FAILED', `${name}@${version} not activated: ${report.reasons.join('; ')}`, 1);
+  if (!report.passed) throw new EdgeError('MODEL_GATE_FAILED', `${name}@${version} not ${what}: ${report.reasons.join('; ')}`, 1);
 }
 
 /** `wwtp-edge models list | activate NAME@VERSION | rollback NAME`. */
-export async function modelsCommand(action: 'list' | 'activate' | 'rollback', ref: string | undefined, opts: ModelsCommandOptions, io: CliIo): Promise<ExitCode> {
+export async function modelsCommand(action: 'list' | 'activate' | 'rollback' | 'shadow', ref: string | undefined, opts: ModelsCommandOptions, io: CliIo): Promise<ExitCode> {
   const dir = modelsDir(opts.dir, opts.cwd ?? resolve('.'));
   if (!existsSync(dir)) throw new UsageError(`no models folder at ${dir} (give it with --dir)`);
   if (action === 'list') {
@@ -58,7 +58,13 @@ export async function modelsCommand(action: 'list' | 'activate' | 'rollback', re
     io.stdout.write(`models in ${dir}\n${formatListing(rows)}`);
     return 0;
   }
-  if (!ref) throw new UsageError(`models ${action} needs ${action === 'activate' ? 'NAME@VERSION' : 'NAME'}`);
+  if (!ref) throw new UsageError(`models ${action} needs ${action === 'rollback' ? 'NAME' : 'NAME@VERSION'}`);
+  if (action === 'shadow') {
+    if (opts.fromStore) await gateBeforeActivation(dir, ref, opts, io, 'run in shadow');
+    const { name, request } = await shadowModel(dir, ref);
+    io.stdout.write(`${JSON.stringify({ name, ...request })}\n`);
+    return 0;
+  }
   if (action === 'activate' && opts.fromStore) await gateBeforeActivation(dir, ref, opts, io);
   const event = action === 'activate' ? await activateModel(dir, ref) : await rollbackModel(dir, ref);
   io.stdout.write(`${JSON.stringify(event)}\n`);

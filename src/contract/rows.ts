@@ -116,15 +116,16 @@ export interface ReadingRow {
 
 /**
  * model_events: key (ts, model, event). One row per lifecycle event of a model version: activation,
- * rollback, a retraining trigger, a candidate trained in the background, a gate result.
+ * rollback, a retraining trigger, a candidate trained in the background, a gate result, a shadow run
+ * started, a candidate promoted or rejected at the end of its shadow run.
  */
 export interface ModelEventRow {
   /** Wall time of the event (activations) or plant time (triggers, judged on plant windows). */
   readonly ts: number;
   /** `name@version` the event is about. */
   readonly model: string;
-  readonly event: 'activation' | 'rollback' | 'trigger' | 'candidate' | 'gate';
-  /** activation/rollback: `cli` or `daemon`; trigger: `daemon`; gate: where it ran. */
+  readonly event: 'activation' | 'rollback' | 'trigger' | 'candidate' | 'gate' | 'shadow' | 'promotion' | 'rejection';
+  /** activation/rollback: `cli` or `daemon`; trigger, shadow, promotion, rejection: `daemon`; gate: where it ran. */
   readonly by: string;
   /** The version active before (activation, rollback), else null. */
   readonly previous: string | null;
@@ -132,6 +133,24 @@ export interface ModelEventRow {
   readonly reason: string;
   /** JSON: the event's figures (the gate's report, the trigger's inputs). */
   readonly detail: string;
+}
+
+/**
+ * shadow_outputs: key (model, stage, signal, ts, horizonMin). What a candidate in shadow computed on a live
+ * window: a prediction (signal = its target, with persistence) or a detector's score (signal `anomaly_score`,
+ * horizon 0, with its threshold and flag). Never published, never seen by control.
+ */
+export interface ShadowOutputRow {
+  readonly model: string;
+  readonly stage: StageId;
+  readonly signal: string;
+  readonly ts: number;
+  readonly horizonMin: number;
+  readonly value: number;
+  readonly unit: string;
+  readonly persistence: number | null;
+  readonly threshold: number | null;
+  readonly isAnomaly: boolean;
 }
 
 export interface TableRows {
@@ -144,6 +163,7 @@ export interface TableRows {
   setpoints: SetpointRow;
   operator_actions: OperatorActionRow;
   model_events: ModelEventRow;
+  shadow_outputs: ShadowOutputRow;
 }
 export type HistoryTable = keyof TableRows;
 export const HISTORY_TABLES: readonly HistoryTable[] = [
@@ -156,4 +176,5 @@ export const HISTORY_TABLES: readonly HistoryTable[] = [
   'setpoints',
   'operator_actions',
   'model_events',
+  'shadow_outputs',
 ];

@@ -111,7 +111,7 @@ const driftFigures = z.object({ n: z.number(), psi: figure, shift: figure });
 const detectorFigures = z.object({ windows: z.number(), flagged: z.number(), flagRate: figure, flagsPerDay: figure, confirmed: z.number(), falseAlarms: z.number() });
 export const modelEventMessage = z.object({
   ts: z.number(),
-  event: z.enum(['activation', 'rollback', 'trigger', 'candidate', 'gate']),
+  event: z.enum(['activation', 'rollback', 'trigger', 'candidate', 'gate', 'shadow', 'promotion', 'rejection']),
   by: z.string(),
   previous: z.string().nullable(),
   reason: z.string(),

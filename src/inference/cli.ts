@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { readBundle, bundleDir } from '../onnx/bundle.js';
 import { ModelError } from './errors.js';
 import {
   activeVersion, compareVersions, readRegistry, rollbackTarget, scanBundles, withActivation, writeRegistry,
-  type ModelActivationEvent,
+  type ModelActivationEvent, type ShadowRequest,
 } from './registry-file.js';
 import { loadVerifiedModel } from './session.js';
 
@@ -94,4 +96,28 @@ export async function activateModel(modelsDir: string, ref: string, options: Reg
 export async function rollbackModel(modelsDir: string, name: string, options: RegistryCliOptions = {}): Promise<ModelActivationEvent> {
   const { to } = rollbackTarget(await readRegistry(modelsDir), name);
   return gateAndRecord(modelsDir, name, to, 'rollback', options);
+}
+
+/** Where `models shadow` finds a candidate: `<dir>/candidates/<name>/<version>` (background retraining), else `<dir>/<name>/<version>`. */
+export function candidateDir(modelsDir: string, name: string, version: string): string | undefined {
+  return [join(modelsDir, 'candidates', name, version), bundleDir(modelsDir, name, version)].map((d) => resolve(d)).find((d) => existsSync(join(d, 'manifest.json')));
+}
+
+/**
+ * `wwtp-edge models shadow NAME@VERSION`: the candidate passes the activation gate here, then registry.json
+ * asks the daemon to run it in shadow beside the active version (one request per model; a newer one
+ * replaces it). The daemon promotes or rejects it at the end of models.lifecycle.shadow.hours.
+ */
+export async function shadowModel(modelsDir: string, ref: string, options: RegistryCliOptions = {}): Promise<{ name: string; request: ShadowRequest }> {
+  const { name, version } = parseModelRef(ref);
+  const dir = candidateDir(modelsDir, name, version);
+  if (!dir) throw new ModelError('MODEL_NOT_FOUND', `no bundle ${name}@${version} in ${join(modelsDir, 'candidates')} nor ${modelsDir}`, 2);
+  const model = await loadVerifiedModel(dir, { intraOpThreads: options.intraOpThreads ?? 1 });
+  await model.session.release();
+  if (model.name !== name || model.version !== version) throw new ModelError('MODEL_GATE_FAILED', `bundle in ${dir} names itself ${model.id}`);
+  const state = await readRegistry(modelsDir);
+  if (activeVersion(state, name) === version) throw new ModelError('MODEL_GATE_FAILED', `${name}@${version} is the active version`, 2);
+  const request: ShadowRequest = { version, dir, ts: (options.now ?? Date.now)(), by: 'cli' };
+  await writeRegistry(modelsDir, { ...state, shadows: { ...state.shadows, [name]: request } });
+  return { name, request };
 }

@@ -2,16 +2,16 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { EdgeConfig } from '../config/schema.js';
 import type { AlarmSink, PlantWindow, Publisher, SetpointView, StateStore, TableWriter } from '../contract/ports.js';
 import type { StageId } from '../contract/plant.js';
-import type { AnomalyRow, PredictionRow } from '../contract/rows.js';
+import type { AnomalyRow, PredictionRow, ShadowOutputRow } from '../contract/rows.js';
 import type { Clock } from '../lib/clock.js';
 import type { Component } from '../lib/lifecycle.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
-import type { ModelActivationEvent } from './registry-file.js';
+import { readRegistry, type ModelActivationEvent, type ShadowRequest } from './registry-file.js';
 import { ModelRegistry, type ModelInfo } from './registry.js';
 import { inactiveTargets, isEligible } from './eligibility.js';
 import { windowHistory } from './features.js';
-import { anomalyRow, DetectorStates, runModels, type SkippedModel } from './run.js';
+import { anomalyRow, DetectorStates, runModels, runShadows, type ModelRuns, type SkippedModel } from './run.js';
 import type { MissingInput } from './features.js';
 import { MissingInputsLog } from './missing-log.js';
 import { checkFlowBalances } from './flow-balance.js';
@@ -21,11 +21,11 @@ import { LoopDeviations } from './loop-deviation.js';
 import { PROCESS_CHECKS, SensorChecks, type Band, type SensorFlag } from './sensor-checks.js';
 import type { LoadedModel } from './session.js';
 
-export type { ModelActivationEvent } from './registry-file.js';
+export type { ModelActivationEvent, ShadowRequest } from './registry-file.js';
 export type { ModelInfo } from './registry.js';
 export type { SensorFlag } from './sensor-checks.js';
 export type { SkippedModel } from './run.js';
-export { listModels, activateModel, rollbackModel, formatListing, parseModelRef, type ModelListing } from './cli.js';
+export { listModels, activateModel, rollbackModel, shadowModel, candidateDir, formatListing, parseModelRef, type ModelListing } from './cli.js';
 export { REGISTRY_FILE } from './registry-file.js';
 
 export interface InferenceContext {
@@ -54,13 +54,37 @@ export interface WindowOutcome {
   /** Models not run on this window because an input was absent, stale or not finite. */
   readonly skipped: SkippedModel[];
   readonly sensorFlags: SensorFlag[];
+  /** Active models whose run failed on this window (`name`, `name@version`). */
+  readonly failures: readonly ModelRunFailure[];
+  /** What the candidates in shadow computed on the window: stored in shadow_outputs, never published. */
+  readonly shadow: {
+    readonly predictions: readonly PredictionRow[];
+    readonly anomalies: readonly AnomalyRow[];
+    readonly failures: readonly ModelRunFailure[];
+  };
+}
+
+export interface ModelRunFailure {
+  readonly name: string;
+  readonly model: string;
+  readonly error: string;
 }
 
 export interface Inference extends Component {
   onWindow(plant: PlantWindow): Promise<WindowOutcome>;
   models(): ModelInfo[];
   activate(name: string, version: string): Promise<ModelActivationEvent>;
-  rollback(name: string): Promise<ModelActivationEvent>;
+  /** `reason`: an automatic rollback by the daemon (recorded with the event). */
+  rollback(name: string, reason?: string): Promise<ModelActivationEvent>;
+  /** Loads a candidate (activation gate) to run in shadow beside the active version of its name. */
+  startShadow(name: string, version: string, dir: string): Promise<LoadedModel>;
+  stopShadow(name: string): void;
+  /** The shadow candidate becomes the active version (atomic swap, recorded in registry.json). */
+  promote(name: string, version: string, reason: string): Promise<ModelActivationEvent>;
+  /** The candidates in shadow, as loaded. */
+  shadows(): LoadedModel[];
+  /** Shadow runs asked for in registry.json (`wwtp-edge models shadow`), each once per daemon run. */
+  onShadowRequest(listener: (name: string, request: ShadowRequest) => void): () => void;
   /** Every activation (API, CLI via registry.json, boot); the runtime publishes them on status. */
   onActivation(listener: (event: ModelActivationEvent) => void): () => void;
   /** Every version the activation gate refused (the running one stays). */
@@ -112,6 +136,8 @@ export function createInference(ctx: InferenceContext): Inference {
   }));
   const listeners = new Set<(event: ModelActivationEvent) => void>();
   const refusalListeners = new Set<(refusal: ModelRefusal) => void>();
+  const shadowListeners = new Set<(name: string, request: ShadowRequest) => void>();
+  const seenRequests = new Set<string>();
   const recent: ModelActivationEvent[] = [];
   let checks = new SensorChecks(cfg.sensorChecks, checked);
   // A check over a meter this plant does not have is left out, once, with a warning.
@@ -131,6 +157,7 @@ export function createInference(ctx: InferenceContext): Inference {
   let historyMs = 0;
   const activeAlarms = new Set<string>();
   let detectors = new DetectorStates();
+  let shadowDetectors = new DetectorStates();
   let lastTs = 0;
 
   const raise = (id: string, condition: Omit<Parameters<AlarmSink['raise']>[0], 'id'>, ts: number): void => {
@@ -184,6 +211,22 @@ export function createInference(ctx: InferenceContext): Inference {
 
   let timer: { clear(): void } | undefined;
   let stopped: Promise<void> | undefined;
+
+  /** Shadow requests in registry.json not handed on yet in this run. */
+  const pollShadowRequests = async (): Promise<void> => {
+    const requests = (await readRegistry(cfg.dir)).shadows ?? {};
+    for (const [name, request] of Object.entries(requests)) {
+      const key = `${name}@${request.version}:${request.ts}`;
+      if (seenRequests.has(key)) continue;
+      seenRequests.add(key);
+      for (const listener of shadowListeners) listener(name, request);
+    }
+  };
+  const poll = (): void => {
+    registry.reconcile().then(pollShadowRequests).catch((error: unknown) => log.error({ err: error }, 'registry poll failed'));
+  };
+  const NO_RUNS: ModelRuns = { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
+  const failuresOf = (runs: ModelRuns): ModelRunFailure[] => runs.failures.map((f) => ({ name: f.name, model: f.model, error: f.error.message }));
   const warnedUnconfigured = new Set<string>();
   const missingLog = new MissingInputsLog(log, () => ctx.clock.now());
   const countMissing = (model: string, missing: readonly MissingInput[]): void => {
@@ -203,12 +246,11 @@ export function createInference(ctx: InferenceContext): Inference {
       deviations = new LoopDeviations(deviationsConfig, ctx.setpoints);
       shifts = new LevelShifts(shiftsConfig);
       detectors = new DetectorStates();
+      shadowDetectors = new DetectorStates();
       if (!cfg.enabled) return;
       await registry.reconcile();
       if (signal.aborted) return;
-      timer = ctx.clock.setInterval(() => {
-        registry.reconcile().catch((error: unknown) => log.error({ err: error }, 'registry poll failed'));
-      }, cfg.registryPollSec * 1000);
+      timer = ctx.clock.setInterval(poll, cfg.registryPollSec * 1000);
     },
     stop() {
       stopped ??= (async () => {
@@ -224,8 +266,11 @@ export function createInference(ctx: InferenceContext): Inference {
       for (const window of Object.values(plant.stages)) flags.push(...checks.update(window));
       if (cfg.sensorChecks.enabled) flags.push(...checkFlowBalances(balances, plant), ...checkSpeciesSums(speciesSums, plant), ...deviations.update(plant), ...shifts.update(plant));
       remember(plant);
-      const runs = cfg.enabled ? await runModels(registry, plant, (stage, signal) => units.get(`${stage}.${signal}`) ?? '', detectors, windowHistory(history, ctx.config.windows.slideSec * 1000)) : { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
+      const unitOf = (stage: StageId, signal: string): string => units.get(`${stage}.${signal}`) ?? '';
+      const past = windowHistory(history, ctx.config.windows.slideSec * 1000);
+      const runs = cfg.enabled ? await runModels(registry, plant, unitOf, detectors, past) : NO_RUNS;
       runSeconds.observe((performance.now() - started) / 1000);
+      const shadowRuns = cfg.enabled && registry.shadowNames().length > 0 ? await runShadows(registry, plant, unitOf, shadowDetectors, past) : NO_RUNS;
       const ts = plant.end;
       const flagged = new Map<StageId, SensorFlag[]>();
       for (const f of flags) flagged.set(f.stage, [...(flagged.get(f.stage) ?? []), f]);
@@ -283,11 +328,29 @@ export function createInference(ctx: InferenceContext): Inference {
         ctx.publisher.publish('prediction', { stage: p.stage, signal: p.signal }, { value: p.value, unit: p.unit, ts: p.ts, horizonMin: p.horizonMin, model: p.model });
       }
       const untrusted = anomalies.filter((a) => a.isAnomaly && doubted.has(a.stage));
-      return { anomalies, untrusted, predictions: runs.predictions, skipped: runs.skipped, sensorFlags: flags };
+      const shadowAnomalies = shadowRuns.scores.map((score) => anomalyRow(score, ts, score.verdict !== 'none' && flagged.has(score.stage)));
+      const shadowRows: ShadowOutputRow[] = [
+        ...shadowRuns.predictions.map((p) => ({ model: p.model, stage: p.stage, signal: p.signal, ts: p.ts, horizonMin: p.horizonMin, value: p.value, unit: p.unit, persistence: p.persistence ?? null, threshold: null, isAnomaly: false })),
+        ...shadowAnomalies.flatMap((a) => (a.score === null ? [] : [{ model: a.model, stage: a.stage, signal: 'anomaly_score', ts: a.ts, horizonMin: 0, value: a.score, unit: '', persistence: null, threshold: a.threshold, isAnomaly: a.isAnomaly }])),
+      ];
+      if (shadowRows.length > 0) ctx.tables.insert('shadow_outputs', shadowRows);
+      for (const failure of shadowRuns.failures) log.warn({ model: failure.model, err: failure.error.message }, 'model in shadow failed');
+      return {
+        anomalies, untrusted, predictions: runs.predictions, skipped: runs.skipped, sensorFlags: flags, failures: failuresOf(runs),
+        shadow: { predictions: shadowRuns.predictions, anomalies: shadowAnomalies, failures: failuresOf(shadowRuns) },
+      };
     },
     models: () => registry.list(),
     activate: (name, version) => registry.activate(name, version),
-    rollback: (name) => registry.rollback(name),
+    rollback: (name, reason) => registry.rollback(name, reason),
+    startShadow: (name, version, dir) => registry.startShadow(name, version, dir),
+    stopShadow: (name) => registry.stopShadow(name),
+    promote: (name, version, reason) => registry.promote(name, version, reason),
+    shadows: () => registry.shadowNames().flatMap((n) => registry.getShadow(n) ?? []),
+    onShadowRequest(listener) {
+      shadowListeners.add(listener);
+      return () => shadowListeners.delete(listener);
+    },
     onActivation(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

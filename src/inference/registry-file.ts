@@ -19,14 +19,28 @@ export const activationEventSchema = z.object({
   name: z.string(),
   version: z.string(),
   previous: z.string().nullable(),
-  action: z.enum(['activate', 'rollback', 'initial']),
+  /** promote: the daemon's promotion of a candidate after its shadow run (pushed like an activation). */
+  action: z.enum(['activate', 'rollback', 'initial', 'promote']),
   by: z.enum(['cli', 'daemon']),
+  /** Why (the daemon's promotions and automatic rollbacks). */
+  reason: z.string().optional(),
 });
 export type ModelActivationEvent = z.infer<typeof activationEventSchema>;
+
+/** `wwtp-edge models shadow NAME@VERSION`: a candidate the daemon runs in shadow (one per model). */
+export const shadowRequestSchema = z.object({
+  version: z.string(),
+  /** The candidate's bundle folder (under `candidates/` or the models folder). */
+  dir: z.string(),
+  ts: z.number(),
+  by: z.enum(['cli', 'daemon']),
+});
+export type ShadowRequest = z.infer<typeof shadowRequestSchema>;
 
 export const registryStateSchema = z.object({
   models: z.record(z.string(), z.object({ history: z.array(z.string()) })),
   events: z.array(activationEventSchema),
+  shadows: z.record(z.string(), shadowRequestSchema).optional(),
 });
 export type RegistryState = z.infer<typeof registryStateSchema>;
 
@@ -64,7 +78,7 @@ export function withActivation(state: RegistryState, event: ModelActivationEvent
   const history = [...(state.models[event.name]?.history ?? [])];
   if (event.action === 'rollback') history.pop();
   else if (history.at(-1) !== event.version) history.push(event.version);
-  return { models: { ...state.models, [event.name]: { history } }, events: [...state.events, event] };
+  return { ...state, models: { ...state.models, [event.name]: { history } }, events: [...state.events, event] };
 }
 
 /** The version a rollback would return to, or an error naming why there is none. */

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { cp, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { bundleDir } from '../onnx/bundle.js';
 import { ModelError } from './errors.js';
@@ -49,6 +52,8 @@ export interface RegistryOptions extends SessionOptions {
  */
 export class ModelRegistry {
   private readonly slots = new Map<string, ModelSlot>();
+  /** Candidates running in shadow beside the active version of the same name (at most one per name). */
+  private readonly shadowSlots = new Map<string, ModelSlot>();
   private queue: Promise<unknown> = Promise.resolve();
   /** `name@version` that failed the gate during reconcile: not retried every poll. */
   private readonly refused = new Set<string>();
@@ -67,6 +72,91 @@ export class ModelRegistry {
     const slot = this.slots.get(name);
     if (slot) slot.inFlight += 1;
     return slot;
+  }
+
+  /** Takes the shadow slot of a model for one run; pair with `release`. */
+  acquireShadow(name: string): ModelSlot | undefined {
+    const slot = this.shadowSlots.get(name);
+    if (slot) slot.inFlight += 1;
+    return slot;
+  }
+
+  shadowNames(): string[] {
+    return [...this.shadowSlots.keys()].sort();
+  }
+
+  getShadow(name: string): LoadedModel | undefined {
+    return this.shadowSlots.get(name)?.model;
+  }
+
+  /**
+   * Loads a candidate through the activation gate (sha256, inputs, reference outputs) into the shadow slot
+   * of its name; a candidate already in shadow there is released.
+   */
+  startShadow(name: string, version: string, dir: string): Promise<LoadedModel> {
+    return this.serial(async () => {
+      if (this.slots.get(name)?.model.version === version) throw new ModelError('MODEL_GATE_FAILED', `${name}@${version} is the active version`);
+      const model = await loadVerifiedModel(dir, this.options);
+      if (model.name !== name || model.version !== version) {
+        await model.session.release();
+        throw new ModelError('MODEL_GATE_FAILED', `bundle in ${dir} names itself ${model.id}, not ${name}@${version}`);
+      }
+      this.retireShadow(name);
+      this.shadowSlots.set(name, { model, inFlight: 0, retired: false });
+      this.options.logger.info({ model: model.id, dir, referenceDiff: model.referenceDiff }, 'model in shadow');
+      return model;
+    });
+  }
+
+  /** Ends a shadow run: the session goes once its last run returned. */
+  stopShadow(name: string): void {
+    this.retireShadow(name);
+  }
+
+  private retireShadow(name: string): void {
+    const old = this.shadowSlots.get(name);
+    if (!old) return;
+    this.shadowSlots.delete(name);
+    old.retired = true;
+    if (old.inFlight === 0) void this.dispose(old);
+  }
+
+  /**
+   * The shadow candidate becomes the active version: its bundle is copied into `<models.dir>/<name>/<version>`
+   * (one rename), registry.json records the promotion (so `models rollback` and a restart know it), then the
+   * slot is swapped. The session that ran in shadow goes on serving: no load, no gap between windows.
+   */
+  promote(name: string, version: string, reason: string): Promise<ModelActivationEvent> {
+    return this.serial(async () => {
+      const shadow = this.shadowSlots.get(name);
+      if (!shadow || shadow.model.version !== version) throw new ModelError('MODEL_NOT_FOUND', `${name}@${version} is not in shadow`, 2);
+      const target = resolve(bundleDir(this.options.modelsDir, name, version));
+      if (resolve(shadow.model.dir) !== target && !existsSync(target)) {
+        const staging = join(dirname(target), `.${basename(target)}.promote-${this.options.now()}`);
+        try {
+          await cp(shadow.model.dir, staging, { recursive: true });
+          await rename(staging, target);
+        } finally {
+          await rm(staging, { recursive: true, force: true });
+        }
+      }
+      const previous = this.slots.get(name)?.model.version ?? null;
+      const event: ModelActivationEvent = { ts: this.options.now(), name, version, previous, action: 'promote', by: 'daemon', reason };
+      await this.record(name, event, previous);
+      // The shadow slot is handed over, not retired: its session is the active one now.
+      this.shadowSlots.delete(name);
+      this.install({ ...shadow.model, dir: target });
+      this.options.logger.info({ model: shadow.model.id, previous, reason }, 'model promoted');
+      this.options.onActivation(event);
+      return event;
+    });
+  }
+
+  private async record(name: string, event: ModelActivationEvent, previous: string | null): Promise<void> {
+    let state = await readRegistry(this.options.modelsDir);
+    // The implicitly active version (newest at boot) goes on the stack first, so rollback can reach it.
+    if (!activeVersion(state, name) && previous) state = withActivation(state, { ...event, version: previous, previous: null, action: 'initial', reason: undefined });
+    await writeRegistry(this.options.modelsDir, withActivation(state, event));
   }
 
   release(slot: ModelSlot): void {
@@ -99,20 +189,15 @@ export class ModelRegistry {
     return old.model.version;
   }
 
-  private async swapIn(name: string, version: string, action: ModelActivationEvent['action'], writeFile: boolean, origin?: Pick<ModelActivationEvent, 'by' | 'ts'>): Promise<ModelActivationEvent> {
+  private async swapIn(name: string, version: string, action: ModelActivationEvent['action'], writeFile: boolean, origin?: Pick<ModelActivationEvent, 'by' | 'ts' | 'reason'>): Promise<ModelActivationEvent> {
     const model = await loadVerifiedModel(bundleDir(this.options.modelsDir, name, version), this.options);
     if (model.name !== name || model.version !== version) {
       await model.session.release();
       throw new ModelError('MODEL_GATE_FAILED', `bundle in ${name}/${version} names itself ${model.id}`);
     }
     const previous = this.install(model);
-    const event: ModelActivationEvent = { ts: origin?.ts ?? this.options.now(), name, version, previous, action, by: origin?.by ?? 'daemon' };
-    if (writeFile) {
-      let state = await readRegistry(this.options.modelsDir);
-      // The implicitly active version (newest at boot) goes on the stack first, so rollback can reach it.
-      if (!activeVersion(state, name) && previous) state = withActivation(state, { ...event, version: previous, previous: null, action: 'initial' });
-      await writeRegistry(this.options.modelsDir, withActivation(state, event));
-    }
+    const event: ModelActivationEvent = { ts: origin?.ts ?? this.options.now(), name, version, previous, action, by: origin?.by ?? 'daemon', ...(origin?.reason !== undefined ? { reason: origin.reason } : {}) };
+    if (writeFile) await this.record(name, event, previous);
     this.options.logger.info({ model: model.id, previous, action, referenceDiff: model.referenceDiff }, 'model activated');
     this.options.onActivation(event);
     return event;
@@ -122,10 +207,11 @@ export class ModelRegistry {
     return this.serial(() => this.swapIn(name, version, 'activate', true));
   }
 
-  rollback(name: string): Promise<ModelActivationEvent> {
+  /** Back to the version before the current one; `reason`: the daemon's automatic rollback. */
+  rollback(name: string, reason?: string): Promise<ModelActivationEvent> {
     return this.serial(async () => {
       const { to } = rollbackTarget(await readRegistry(this.options.modelsDir), name);
-      return this.swapIn(name, to, 'rollback', true);
+      return this.swapIn(name, to, 'rollback', true, reason !== undefined ? { by: 'daemon', ts: this.options.now(), reason } : undefined);
     });
   }
 
@@ -173,8 +259,9 @@ export class ModelRegistry {
   /** Releases every idle session; busy ones go when their last run returns. */
   async close(): Promise<void> {
     await this.queue;
-    const slots = [...this.slots.values()];
+    const slots = [...this.slots.values(), ...this.shadowSlots.values()];
     this.slots.clear();
+    this.shadowSlots.clear();
     await Promise.all(slots.map(async (slot) => {
       slot.retired = true;
       if (slot.inFlight === 0) await this.dispose(slot);

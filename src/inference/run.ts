@@ -121,8 +121,10 @@ type Outcome =
   | { kind: 'failed'; value: ModelFailure }
   | { kind: 'none' };
 
-async function runOne(registry: ModelRegistry, name: string, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates, history?: WindowHistory): Promise<Outcome> {
-  const slot = registry.acquire(name);
+type Acquire = (name: string) => ReturnType<ModelRegistry['acquire']>;
+
+async function runOne(registry: ModelRegistry, acquire: Acquire, name: string, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates, history?: WindowHistory): Promise<Outcome> {
+  const slot = acquire(name);
   if (!slot) return { kind: 'none' };
   const model = slot.model;
   try {
@@ -153,10 +155,21 @@ async function runOne(registry: ModelRegistry, name: string, window: PlantWindow
 }
 
 /** Every active model on one plant window; a failing or starved model never stops the others. */
-export async function runModels(registry: ModelRegistry, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates, history?: WindowHistory): Promise<ModelRuns> {
+export function runModels(registry: ModelRegistry, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates, history?: WindowHistory): Promise<ModelRuns> {
   const names = registry.names();
   detectors.keep(new Set(names.flatMap((n) => registry.get(n)?.id ?? [])));
-  const outcomes = await Promise.all(names.map((name) => runOne(registry, name, window, unitOf, detectors, history)));
+  return collect(names, names.map((name) => runOne(registry, (n) => registry.acquire(n), name, window, unitOf, detectors, history)));
+}
+
+/** Every candidate in shadow on the same window, with its own detector states (nothing of it is published). */
+export function runShadows(registry: ModelRegistry, window: PlantWindow, unitOf: (stage: StageId, signal: string) => string, detectors: DetectorStates, history?: WindowHistory): Promise<ModelRuns> {
+  const names = registry.shadowNames();
+  detectors.keep(new Set(names.flatMap((n) => registry.getShadow(n)?.id ?? [])));
+  return collect(names, names.map((name) => runOne(registry, (n) => registry.acquireShadow(n), name, window, unitOf, detectors, history)));
+}
+
+async function collect(names: readonly string[], pending: readonly Promise<Outcome>[]): Promise<ModelRuns> {
+  const outcomes = await Promise.all(pending);
   const runs: ModelRuns = { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
   outcomes.forEach((o, i) => {
     if (o.kind === 'score') runs.scores.push(o.value);

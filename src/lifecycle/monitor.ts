@@ -2,15 +2,17 @@ import type { LifecycleConfig } from '../config/sections/lifecycle.js';
 import type { PlantWindow, Publisher, StateStore, TableWriter } from '../contract/ports.js';
 import type { AnomalyRow, ModelEventRow, PredictionRow } from '../contract/rows.js';
 import type { ModelEventMessage, ModelLiveMessage, ModelsMessage } from '../contract/topics.js';
+import type { WindowOutcome } from '../inference/index.js';
 import type { LoadedModel } from '../inference/session.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { DetectorRing, type DetectorFigures, type DetectorState } from './detector.js';
 import type { DriftFigures } from './drift.js';
 import type { SkillFigures } from './skill.js';
-import { LiveTracker, type TrackedModel, type TrackerState } from './tracker.js';
+import { LiveTracker, type JudgedPrediction, type TrackedModel, type TrackerState } from './tracker.js';
 import { driftJudged, evaluateTriggers, type TriggerOutcome } from './triggers.js';
 import type { CandidateNotice, GateNotice, RetrainRequest } from './retrain.js';
+import type { ShadowNotice } from './promotion.js';
 
 export const LIFECYCLE_STATE_KEY = 'models.lifecycle';
 /** Versions no longer active (rolled back, rejected) still listed with their figures. */
@@ -22,8 +24,10 @@ export interface ActivationNotice {
   readonly name: string;
   readonly version: string;
   readonly previous: string | null;
-  readonly action: 'activate' | 'rollback' | 'initial';
+  readonly action: 'activate' | 'rollback' | 'initial' | 'promote';
   readonly by: string;
+  /** Why (the daemon's promotions and automatic rollbacks). */
+  readonly reason?: string | undefined;
 }
 
 /** A version the gate refused, with the gate's reason and report. */
@@ -45,6 +49,8 @@ export interface ModelLifecycleContext {
   readonly clock: Clock;
   /** The active, loaded model versions. */
   readonly models: () => readonly LoadedModel[];
+  /** The candidates running in shadow (listed as `shadow`, their live figures tracked like the active ones'). */
+  readonly shadows?: () => readonly LoadedModel[];
 }
 
 interface Retired {
@@ -89,6 +95,7 @@ const stageOf = (m: LoadedModel): string => m.stage ?? m.targets[0]?.stage ?? 'e
  */
 export function createModelLifecycle(ctx: ModelLifecycleContext) {
   const log = ctx.logger.child({ component: 'lifecycle' });
+  const shadows = ctx.shadows ?? (() => []);
   let tracker = new LiveTracker();
   const detectors = new Map<string, DetectorRing>();
   const newWindows = new Map<string, number>();
@@ -196,7 +203,9 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
     const now = plantTs ?? ctx.clock.now();
     const active = ctx.models();
     const models = active.map((m) => live(m, 'active', m, now));
-    for (const [id, r] of retired) if (!active.some((m) => m.id === id)) models.push(live({ id, ...r }, r.state, undefined, now));
+    const inShadow = shadows().filter((s) => !active.some((m) => m.id === s.id));
+    models.push(...inShadow.map((m) => live(m, 'shadow', m, now)));
+    for (const [id, r] of retired) if (!active.some((m) => m.id === id) && !inShadow.some((m) => m.id === id)) models.push(live({ id, ...r }, r.state, undefined, now));
     for (const m of models) {
       const before = fired.get(m.model) ?? new Set<string>();
       const fresh = m.triggers.filter((t) => !before.has(t.trigger));
@@ -245,7 +254,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       if (oldest === undefined) break;
       retired.delete(oldest);
     }
-    const keep = new Set([...retired.keys(), ...ctx.models().map((m) => m.id)]);
+    const keep = new Set([...retired.keys(), ...ctx.models().map((m) => m.id), ...shadows().map((m) => m.id)]);
     for (const id of tracker.models()) if (!keep.has(id)) tracker.forget(id);
     for (const id of [...detectors.keys()]) if (!keep.has(id)) detectors.delete(id);
   }
@@ -266,20 +275,26 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       save();
       return Promise.resolve();
     },
-    /** After inference: the window's predictions wait for their horizon, inputs count for drift, detector rows are counted. */
-    onWindow(plant: PlantWindow, outcome: { readonly predictions: readonly PredictionRow[]; readonly anomalies: readonly AnomalyRow[] }): void {
-      if (!timer) return;
+    /**
+     * After inference: the window's predictions (the active versions' and those in shadow) wait for their
+     * horizon, inputs count for drift, detector rows are counted. Returns the predictions judged now.
+     */
+    onWindow(plant: PlantWindow, outcome: { readonly predictions: readonly PredictionRow[]; readonly anomalies: readonly AnomalyRow[]; readonly shadow?: WindowOutcome['shadow'] }): JudgedPrediction[] {
+      if (!timer) return [];
       try {
         plantTs = plant.end;
         for (const id of activatedUnseen) activatedAt.set(id, plant.end);
         activatedUnseen.clear();
         const models = ctx.models();
-        tracker.onWindow(plant, models.map(tracked), outcome.predictions);
+        const candidates = shadows();
+        const judged = tracker.onWindow(plant, [...models, ...candidates].map(tracked), [...outcome.predictions, ...(outcome.shadow?.predictions ?? [])]);
         for (const m of models) newWindows.set(m.id, (newWindows.get(m.id) ?? 0) + 1);
-        const ids = new Set(models.filter((m) => m.kind === 'autoencoder').map((m) => m.id));
-        for (const row of outcome.anomalies) if (ids.has(row.model) && row.verdict !== 'none') detector(row.model).addWindow(row.ts, row.isAnomaly);
+        const ids = new Set([...models, ...candidates].filter((m) => m.kind === 'autoencoder').map((m) => m.id));
+        for (const row of [...outcome.anomalies, ...(outcome.shadow?.anomalies ?? [])]) if (ids.has(row.model) && row.verdict !== 'none') detector(row.model).addWindow(row.ts, row.isAnomaly);
+        return judged;
       } catch (error) {
         log.error({ err: String(error), windowEnd: plant.end }, 'live figures not updated for the window');
+        return [];
       }
     },
     /** An operator's verdict on a stage's anomaly alarm counts for that stage's detector. */
@@ -288,11 +303,19 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       const model = ctx.models().find((m) => m.kind === 'autoencoder' && m.stage === v.stage);
       if (model) detector(model.id).addVerdict(v.ts, v.verdict);
     },
-    onActivation(e: ActivationNotice): void {
+    /** An activation, promotion or rollback; `detail` (a promotion's shadow figures) goes into its model_events row. */
+    onActivation(e: ActivationNotice, detail?: unknown): void {
       const id = `${e.name}@${e.version}`;
       const rollback = e.action === 'rollback';
-      const reason = rollback ? `rolled back from ${e.previous ?? '?'} to ${e.version}` : e.action === 'initial' ? `loaded at start (${e.version})` : `activated ${e.version}${e.previous ? ` in place of ${e.previous}` : ''}`;
-      record({ ts: e.ts, model: id, event: rollback ? 'rollback' : 'activation', by: e.by, previous: e.previous, reason, detail: JSON.stringify(e) });
+      const why = e.reason ? `: ${e.reason}` : '';
+      const reason = rollback
+        ? `rolled back from ${e.previous ?? '?'} to ${e.version}${why}`
+        : e.action === 'promote'
+          ? e.reason ?? `promoted ${e.version}${e.previous ? ` in place of ${e.previous}` : ''}`
+          : e.action === 'initial' ? `loaded at start (${e.version})` : `activated ${e.version}${e.previous ? ` in place of ${e.previous}` : ''}`;
+      const event = rollback ? 'rollback' : e.action === 'promote' ? 'promotion' : 'activation';
+      record({ ts: e.ts, model: id, event, by: e.by, previous: e.previous, reason, detail: JSON.stringify(detail === undefined ? e : { ...e, shadow: detail }) });
+      log.info({ model: id, event, previous: e.previous, by: e.by }, `${id}: ${reason}`);
       newWindows.set(id, 0);
       // a restart loads the same version again: its time on this site goes on
       if (e.action !== 'initial' || !activatedAt.has(id)) {
@@ -321,6 +344,20 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
     onGate(e: GateNotice): void {
       record({ ts: e.ts, model: `${e.name}@${e.version}`, event: 'gate', by: 'daemon', previous: null, reason: e.reason, detail: JSON.stringify(e.detail) });
       listCandidate(e, e.passed ? 'candidate' : 'rejected');
+    },
+    /** A candidate started running in shadow: one `shadow` row, listed as `shadow` on edge/models. */
+    onShadow(e: ShadowNotice): void {
+      const id = `${e.name}@${e.version}`;
+      record({ ts: e.ts, model: id, event: 'shadow', by: e.by, previous: null, reason: e.reason, detail: JSON.stringify(e.detail) });
+      retired.delete(id);
+      if (timer) publishNow();
+    },
+    /** A candidate refused after (or instead of) its shadow run: one `rejection` row, listed as `rejected`. */
+    onRejection(e: ShadowNotice): void {
+      const id = `${e.name}@${e.version}`;
+      record({ ts: e.ts, model: id, event: 'rejection', by: e.by, previous: null, reason: e.reason, detail: JSON.stringify(e.detail) });
+      retire(id, { name: e.name, version: e.version, kind: e.kind, state: 'rejected' });
+      if (timer) publishNow();
     },
     /** Called with each active version whose triggers start firing (the background retraining). */
     onRetrainingRequested(listener: (r: RetrainRequest) => void): void {

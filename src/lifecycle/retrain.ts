@@ -37,6 +37,9 @@ export interface CandidateNotice {
 }
 export interface GateNotice extends CandidateNotice {
   readonly passed: boolean;
+  /** The candidate's bundle folder and the stage of its alarms (a passed candidate may run in shadow). */
+  readonly dir?: string | undefined;
+  readonly stage?: string | undefined;
 }
 
 export interface RetrainContext {
@@ -126,7 +129,7 @@ export function createRetrainer(ctx: RetrainContext) {
       const asked = r ? r.triggers.map((t) => t.trigger).join(', ') : 'request';
       ctx.onCandidate({ ts, name: c.name, version: c.version, kind: r?.kind ?? 'model', reason: `candidate trained in the background for ${r?.id ?? c.name} (${asked})${blocks}, kept in ${c.dir}`, detail: { job: job.id, dir: c.dir, source: result.source, blocks: result.blocks, metrics: c.metrics, triggers: r?.triggers ?? [] } });
       const summary = gateSummary(c.report);
-      ctx.onGate({ ts, name: c.name, version: c.version, kind: r?.kind ?? 'model', passed: c.report.passed, reason: summary, detail: c.report });
+      ctx.onGate({ ts, name: c.name, version: c.version, kind: r?.kind ?? 'model', passed: c.report.passed, reason: summary, detail: c.report, dir: c.dir, stage: r?.stage });
       log.info({ job: job.id, model: id, passed: c.report.passed }, `${id}: ${summary}`);
       if (c.report.passed) ctx.alarms.clear(gateFailedCondition(c.name, r?.stage ?? 'effluent', c.report).id, ts, `${id}: ${summary}; kept as a candidate`);
       else ctx.alarms.raise(gateFailedCondition(c.name, r?.stage ?? 'effluent', c.report), ts);

@@ -23,6 +23,17 @@ interface Pending {
   persistence: number;
 }
 
+/** One prediction set against the value measured once its horizon passed (what the skill rings take). */
+export interface JudgedPrediction {
+  readonly model: string;
+  /** `stage.signal@horizonMin`. */
+  readonly key: string;
+  readonly dueMs: number;
+  readonly predicted: number;
+  readonly measured: number;
+  readonly persistence: number;
+}
+
 export interface TrackerState {
   skill: Record<string, Record<string, SkillBucket[]>>;
   drift: Record<string, Record<string, { center: number; scale: number; days: (DayCounts & { sum: number; first?: number; last?: number })[] }>>;
@@ -66,7 +77,8 @@ export class LiveTracker {
     }
   }
 
-  onWindow(plant: PlantWindow, models: readonly TrackedModel[], predictions: readonly PredictionRow[]): void {
+  /** Returns the predictions judged on this window (their horizon passed). */
+  onWindow(plant: PlantWindow, models: readonly TrackedModel[], predictions: readonly PredictionRow[]): JudgedPrediction[] {
     for (const model of models) this.addDrift(plant, model);
     const due = this.pending.filter((p) => p.dueMs <= plant.end);
     if (due.length > 0) {
@@ -74,10 +86,12 @@ export class LiveTracker {
       this.pending.length = 0;
       this.pending.push(...rest);
     }
+    const judged: JudgedPrediction[] = [];
     for (const p of due) {
       const measured = featureOf(plant, p.stage, p.signal, 'mean');
       if (measured === undefined) continue;
       this.ring(p.model, p.key).add(p.dueMs, p.predicted, measured, p.persistence);
+      judged.push({ model: p.model, key: p.key, dueMs: p.dueMs, predicted: p.predicted, measured, persistence: p.persistence });
     }
     for (const row of predictions) {
       // the value the row says persistence forecasts (null: its window lacked the target), else the window's mean
@@ -86,6 +100,7 @@ export class LiveTracker {
       this.pending.push({ model: row.model, key: `${row.stage}.${row.signal}@${row.horizonMin}`, stage: row.stage, signal: row.signal, dueMs: row.ts + row.horizonMin * 60_000, predicted: row.value, persistence });
     }
     if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING);
+    return judged;
   }
 
   figures(model: string, nowMs: number): ModelLiveFigures {

@@ -162,6 +162,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, statements: specChanges(6) },
   // Anomalies keep their verdict (scored, partial, none) and missing inputs; a window without a verdict has no score.
   { version: 7, statements: specChanges(7), run: nullableAnomalyScore },
+  // What candidates in shadow computed on the live windows (never published).
+  { version: 8, statements: specChanges(8) },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -154,6 +154,24 @@ export const TABLE_SPECS: { readonly [T in HistoryTable]: TableSpec } = {
     timeColumn: 'ts',
     since: 5,
   },
+  shadow_outputs: {
+    name: 'shadow_outputs',
+    columns: [
+      c('model', 'text', 'model', 128),
+      c('stage', 'text', 'stage', 32),
+      c('signal', 'text', 'signal', 64),
+      c('ts', 'int'),
+      c('horizonMin', 'int'),
+      c('value', 'real'),
+      c('unit', 'text', 'unit', 32),
+      c('persistence', 'nullable_real'),
+      c('threshold', 'nullable_real'),
+      c('isAnomaly', 'bool'),
+    ],
+    key: ['model', 'stage', 'signal', 'ts', 'horizon_min'],
+    timeColumn: 'ts',
+    since: 8,
+  },
 };
 
 /** The columns a table had at a schema version. */

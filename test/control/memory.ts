@@ -33,6 +33,7 @@ export class MemoryTables implements TableWriter {
     indicators: [],
     predictions: [],
     anomalies: [],
+    shadow_outputs: [],
     model_events: [],
     alarm_events: [],
     setpoints: [],

@@ -16,6 +16,7 @@ export function sampleRows(i: number): { [T in HistoryTable]: TableRows[T] } {
     alarm_events: { alarmId: `stale.aerobic.do`, ts, state: i % 2 ? 'active_unack' : 'cleared', severity: 'high', stage: 'aerobic', signal: i % 3 ? 'do' : null, message: `DO stale "${i}" – ünïcode`, by: i % 2 ? null : 'op1', comment: i % 2 ? null : `pump "${i}" checked – ok`, ackedAt: i % 2 ? null : ts + 30_000, verdict: i % 2 ? null : i % 4 ? 'confirmed' : 'false_alarm' },
     operator_actions: { ts, by: i % 2 ? 'op1' : 'nuit-équipe', action: i % 2 ? 'alarm_ack' : 'loop_mode', target: i % 2 ? 'stale.aerobic.do' : 'do', source: i % 2 ? 'mqtt' : 'http', detail: `{"comment":"it's \\"ok\\" ${i}"}` },
     model_events: { ts, model: `predict-aerobic@1.${i}`, event: i % 2 ? 'activation' : 'trigger', by: i % 2 ? 'cli' : 'daemon', previous: i % 2 ? `1.${i - 1}` : null, reason: `retraining requested: aerobic.nh4_n@60 7-day MAPE "${i}" % – ü`, detail: `{"inputs":["aerobic.do.mean"],"n":${i}}` },
+    shadow_outputs: { model: `predict-aerobic@r${i}`, stage: 'aerobic', signal: i % 2 ? 'no3_n' : 'anomaly_score', ts, horizonMin: i % 2 ? 60 : 0, value: 4.25 + i / 7, unit: i % 2 ? 'mg/L' : '', persistence: i % 2 ? 4.1 + i / 9 : null, threshold: i % 2 ? null : 0.75, isAnomaly: i % 4 === 0 },
     setpoints: { loop: 'do', stage: 'aerobic', ts, value: 2 + i / 9, unit: 'mg/L', mode: 'auto', reason: 'policy', model: i % 2 ? null : 'ctl@2', validUntil: ts + 900_000, inputs: '{"nh4":1.2}' },
   };
 }

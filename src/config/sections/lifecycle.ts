@@ -97,7 +97,56 @@ export const lifecycleSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Shadow, then promotion (src/lifecycle/promotion.ts): a candidate that passed the gate runs beside the
+     * active version on the live windows for `hours` of plant time; its outputs go into the table
+     * `shadow_outputs`, never on the prediction, anomaly or alarm topics nor to control. At the end it is
+     * promoted (atomic swap, registry.json history) when its live skill over the period is at least the
+     * active version's, else rejected. `autoPromote` unset: on when `retrain.enabled` is.
+     */
+    shadow: z
+      .object({
+        autoPromote: z.boolean().optional(),
+        /** The shadow period, hours of plant time (the windows' event time). */
+        hours: z.number().positive().default(24),
+        /** Compared predictions per target (predictors) or scored windows (detectors) a version needs to be judged. */
+        minSamples: z.number().int().positive().default(50),
+        /** The candidate's MSE skill over persistence may be this much below the active version's, per target. */
+        skillSlack: z.number().nonnegative().default(0),
+        /** A detector candidate's flag rate may exceed the active one's by this much (0.01 = 1 point). */
+        flagRateSlack: z.number().nonnegative().default(0.01),
+        /** A confirmed event counts as caught by a version that flagged one of its last this many windows before the verdict. */
+        eventWindows: z.number().int().positive().default(24),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Automatic rollback of a promoted version: judged on every window for `watchHours` of plant time after
+     * the promotion; its live skill over the last `hours` below the previous version's over the shadow period
+     * (by more than `skillSlack`), a detector's flag rate above it (by more than `flagRateSlack`), or
+     * `failures` failed inferences in a row roll it back to the previous version, with the alarm
+     * `model.rollback.<name>`.
+     */
+    rollback: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The period the promoted version's live skill is judged over, hours of plant time. */
+        hours: z.number().positive().default(24),
+        /** How long after its promotion a version is watched, hours of plant time. */
+        watchHours: z.number().positive().default(168),
+        /** Compared predictions per target (or scored windows) over `hours` before the skill is judged. */
+        minSamples: z.number().int().positive().default(50),
+        skillSlack: z.number().nonnegative().default(0.05),
+        flagRateSlack: z.number().nonnegative().default(0.02),
+        /** Failed inferences in a row (windows) that roll back at once. */
+        failures: z.number().int().positive().default(1),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
+
+/** Shadow and promotion run when switched on, else whenever retraining runs in the background. */
+export const autoPromotes = (cfg: LifecycleConfig): boolean => cfg.shadow.autoPromote ?? cfg.retrain.enabled;
 
 export type LifecycleConfig = z.infer<typeof lifecycleSchema>;

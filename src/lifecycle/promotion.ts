@@ -1,0 +1,314 @@
+import { rollbackCondition } from '../alarms/system.js';
+import type { LifecycleConfig } from '../config/sections/lifecycle.js';
+import type { AlarmSink, PlantWindow, StateStore } from '../contract/ports.js';
+import type { Inference, ModelActivationEvent, WindowOutcome } from '../inference/index.js';
+import type { LoadedModel } from '../inference/session.js';
+import type { Logger } from '../lib/logger.js';
+import {
+  addConfirmed, addJudged, addRecent, addWindow, emptyRecent, emptyTally, judgeRollback, judgeShadow, recentFigures, tallyFigures,
+  type RecentState, type ShadowVerdict, type VersionTally,
+} from './shadow.js';
+import type { JudgedPrediction } from './tracker.js';
+
+export const PROMOTION_STATE_KEY = 'models.promotion';
+const HOUR_MS = 3_600_000;
+/** Shadow requests of registry.json already handled, kept to skip them after a restart. */
+const MAX_HANDLED = 50;
+
+/** A candidate offered for a shadow run (a passed gate of the background retraining, or `models shadow`). */
+export interface ShadowOffer {
+  readonly name: string;
+  readonly version: string;
+  readonly dir: string;
+  readonly kind: string;
+  readonly stage: string;
+  readonly by: string;
+  readonly reason: string;
+  /** registry.json's request key (`models shadow`), handled once. */
+  readonly request?: string | undefined;
+}
+
+/** What the monitor records of a shadow start or a rejection (model_events, edge/models, the log). */
+export interface ShadowNotice {
+  readonly ts: number;
+  readonly name: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly by: string;
+  readonly reason: string;
+  readonly detail: unknown;
+}
+
+export interface PromotionContext {
+  readonly config: LifecycleConfig;
+  readonly inference: Pick<Inference, 'startShadow' | 'stopShadow' | 'promote' | 'rollback' | 'loaded'>;
+  readonly alarms: AlarmSink;
+  readonly state: StateStore;
+  readonly logger: Logger;
+  /** Wall ms (event rows of the starts and rejections before any window). */
+  readonly now: () => number;
+  readonly onShadow: (e: ShadowNotice) => void;
+  readonly onRejection: (e: ShadowNotice) => void;
+}
+
+interface ShadowRun {
+  name: string;
+  version: string;
+  id: string;
+  kind: string;
+  stage: string;
+  dir: string;
+  /** The active version it runs beside (its figures over the same windows). */
+  activeId: string | null;
+  /** Plant ms of the first window it ran on. */
+  startedAt: number | null;
+  candidate: VersionTally;
+  active: VersionTally;
+  /** A decision was taken; the swap or release is under way. */
+  decided?: boolean;
+}
+
+interface Watch {
+  name: string;
+  version: string;
+  previous: string;
+  kind: string;
+  stage: string;
+  promotedAt: number;
+  /** The previous version's figures over the shadow period. */
+  baseline: VersionTally;
+  recent: RecentState;
+  failuresInRow: number;
+  rolling?: boolean;
+}
+
+interface Persisted {
+  shadows: ShadowRun[];
+  watches: Watch[];
+  handled: string[];
+}
+
+/**
+ * Shadow, promotion and automatic rollback (issue 15 items 7 and 8). A candidate offered runs in shadow
+ * beside the active version of its name on every live window; both versions' live figures are summed
+ * over the same windows from its first one. After `shadow.hours` of plant time it is promoted (the
+ * registry's atomic swap) when its live skill is at least the active version's, else rejected. A promoted
+ * version is watched for `rollback.watchHours`: its live skill over the last `rollback.hours` below the
+ * previous version's over the shadow period, or `rollback.failures` failed runs in a row, roll it back to
+ * the previous version at once, with the alarm `model.rollback.<name>`.
+ */
+export function createPromoter(ctx: PromotionContext) {
+  const log = ctx.logger.child({ component: 'promotion' });
+  const shadow = ctx.config.shadow;
+  const rollback = ctx.config.rollback;
+  const runs = new Map<string, ShadowRun>();
+  const watches = new Map<string, Watch>();
+  const handled: string[] = [];
+  /** Promotion figures per `name@version`, for the promotion's model_events row. */
+  const verdicts = new Map<string, unknown>();
+  let started = false;
+  let plantTs: number | undefined;
+
+  const eventTs = (): number => plantTs ?? ctx.now();
+  const activeOf = (name: string): LoadedModel | undefined => ctx.inference.loaded().find((m) => m.name === name);
+
+  function save(): void {
+    const data: Persisted = { shadows: [...runs.values()].filter((r) => !r.decided), watches: [...watches.values()], handled };
+    ctx.state.setState(PROMOTION_STATE_KEY, data);
+  }
+
+  function reject(run: ShadowRun, reason: string, detail: unknown): void {
+    run.decided = true;
+    runs.delete(run.name);
+    ctx.inference.stopShadow(run.name);
+    log.warn({ model: run.id, reason }, `${run.id} rejected: ${reason}`);
+    ctx.onRejection({ ts: eventTs(), name: run.name, version: run.version, kind: run.kind, by: 'daemon', reason: `rejected after its shadow run: ${reason}`, detail });
+    save();
+  }
+
+  function decide(run: ShadowRun): void {
+    const candidate = tallyFigures(run.candidate);
+    const active = run.activeId ? tallyFigures(run.active) : null;
+    const verdict: ShadowVerdict = judgeShadow(run.kind, candidate, active, shadow);
+    const detail = { candidate: run.id, active: run.activeId, since: run.startedAt, until: plantTs, hours: shadow.hours, checks: verdict.checks, figures: { candidate, active } };
+    if (!verdict.promote) {
+      reject(run, verdict.summary, detail);
+      return;
+    }
+    run.decided = true;
+    const reason = `promoted after ${shadow.hours} h in shadow${run.activeId ? ` beside ${run.activeId}` : ''}: ${verdict.summary}`;
+    verdicts.set(run.id, detail);
+    const promotedAt = plantTs ?? ctx.now();
+    ctx.inference.promote(run.name, run.version, reason).then((event) => {
+      runs.delete(run.name);
+      ctx.alarms.clear(`model.rollback.${run.name}`, promotedAt, `${run.id} promoted`);
+      if (rollback.enabled && event.previous) {
+        watches.set(run.name, { name: run.name, version: run.version, previous: event.previous, kind: run.kind, stage: run.stage, promotedAt, baseline: run.active, recent: emptyRecent(), failuresInRow: 0 });
+      }
+      save();
+    }, (error: unknown) => {
+      runs.delete(run.name);
+      reject(run, `promotion failed: ${error instanceof Error ? error.message : String(error)}`, detail);
+    });
+  }
+
+  function rollBack(w: Watch, why: string): void {
+    if (w.rolling) return;
+    w.rolling = true;
+    const id = `${w.name}@${w.version}`;
+    const reason = `${id} rolled back to ${w.previous}: ${why}`;
+    log.error({ model: id, previous: w.previous, why }, reason);
+    const ts = eventTs();
+    ctx.inference.rollback(w.name, why).then((event) => {
+      watches.delete(w.name);
+      ctx.alarms.raise(rollbackCondition(w.name, w.stage, w.version, event.version, why), ts);
+      save();
+    }, (error: unknown) => {
+      w.rolling = false;
+      log.error({ model: id, err: String(error) }, `${id}: automatic rollback failed`);
+    });
+  }
+
+  function onShadowWindow(run: ShadowRun, plant: PlantWindow, outcome: WindowOutcome, judged: readonly JudgedPrediction[]): void {
+    const active = activeOf(run.name)?.id ?? null;
+    if (active !== run.activeId) {
+      // another version was activated beside the run: the comparison starts again on the same windows
+      log.info({ model: run.id, was: run.activeId, now: active }, `${run.id}: active version changed during the shadow run, its figures start again`);
+      Object.assign(run, { activeId: active, startedAt: null, candidate: emptyTally(), active: emptyTally() });
+    }
+    const failed = outcome.shadow.failures.find((f) => f.name === run.name);
+    if (failed) {
+      reject(run, `failed at inference in shadow: ${failed.error}`, { candidate: run.id, error: failed.error, windowEnd: plant.end });
+      return;
+    }
+    run.startedAt ??= plant.end;
+    for (const p of judged) {
+      if (p.model === run.id) addJudged(run.candidate, p);
+      else if (p.model === run.activeId) addJudged(run.active, p);
+    }
+    // a window without a verdict (inputs missing) counts for neither
+    for (const a of outcome.shadow.anomalies) if (a.model === run.id && a.verdict !== 'none') addWindow(run.candidate, a.isAnomaly, shadow.eventWindows);
+    for (const a of outcome.anomalies) if (a.model === run.activeId && a.verdict !== 'none') addWindow(run.active, a.isAnomaly, shadow.eventWindows);
+    if (plant.end - run.startedAt >= shadow.hours * HOUR_MS) decide(run);
+  }
+
+  function onWatchWindow(w: Watch, plant: PlantWindow, outcome: WindowOutcome, judged: readonly JudgedPrediction[]): void {
+    const id = `${w.name}@${w.version}`;
+    if (w.rolling) return;
+    if (activeOf(w.name)?.version !== w.version) {
+      watches.delete(w.name);
+      return;
+    }
+    const failed = outcome.failures.find((f) => f.name === w.name);
+    w.failuresInRow = failed ? w.failuresInRow + 1 : 0;
+    if (failed && w.failuresInRow >= rollback.failures) {
+      rollBack(w, `failed at inference ${w.failuresInRow} window${w.failuresInRow > 1 ? 's' : ''} in a row: ${failed.error}`);
+      return;
+    }
+    const row = outcome.anomalies.find((a) => a.model === id && a.verdict !== 'none');
+    addRecent(w.recent, judged.filter((p) => p.model === id), row ? { ts: row.ts, flagged: row.isAnomaly } : undefined, plant.end - rollback.hours * HOUR_MS);
+    const why = judgeRollback(w.kind, recentFigures(w.recent), tallyFigures(w.baseline), rollback);
+    if (why) {
+      rollBack(w, why);
+      return;
+    }
+    if (plant.end - w.promotedAt >= rollback.watchHours * HOUR_MS) {
+      watches.delete(w.name);
+      log.info({ model: id }, `${id}: watched ${rollback.watchHours} h after its promotion without a rollback`);
+    }
+  }
+
+  async function begin(offer: ShadowOffer): Promise<void> {
+    const id = `${offer.name}@${offer.version}`;
+    const before = runs.get(offer.name);
+    if (before?.version === offer.version) return;
+    if (before) reject(before, `superseded by ${id}`, { supersededBy: id });
+    try {
+      await ctx.inference.startShadow(offer.name, offer.version, offer.dir);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      ctx.onRejection({ ts: eventTs(), name: offer.name, version: offer.version, kind: offer.kind, by: 'daemon', reason: `not run in shadow: ${why}`, detail: { dir: offer.dir, error: why } });
+      return;
+    }
+    const activeId = activeOf(offer.name)?.id ?? null;
+    runs.set(offer.name, { name: offer.name, version: offer.version, id, kind: offer.kind, stage: offer.stage, dir: offer.dir, activeId, startedAt: null, candidate: emptyTally(), active: emptyTally() });
+    const reason = `in shadow for ${shadow.hours} h of plant time${activeId ? ` beside ${activeId}` : ''}: ${offer.reason}`;
+    log.info({ model: id, dir: offer.dir, active: activeId, hours: shadow.hours }, `${id} ${reason}`);
+    ctx.onShadow({ ts: eventTs(), name: offer.name, version: offer.version, kind: offer.kind, by: offer.by, reason, detail: { dir: offer.dir, active: activeId, hours: shadow.hours, request: offer.request ?? null } });
+    save();
+  }
+
+  return {
+    name: 'promotion' as const,
+    async start(): Promise<void> {
+      if (started) return;
+      started = true;
+      const saved = ctx.state.getState<Persisted>(PROMOTION_STATE_KEY);
+      handled.push(...(saved?.handled ?? []));
+      for (const w of saved?.watches ?? []) watches.set(w.name, { ...w, rolling: false });
+      for (const run of saved?.shadows ?? []) {
+        try {
+          await ctx.inference.startShadow(run.name, run.version, run.dir);
+          runs.set(run.name, run);
+          log.info({ model: run.id }, `${run.id}: shadow run goes on after the restart`);
+        } catch (error) {
+          ctx.onRejection({ ts: ctx.now(), name: run.name, version: run.version, kind: run.kind, by: 'daemon', reason: `shadow run not resumed: ${error instanceof Error ? error.message : String(error)}`, detail: { dir: run.dir } });
+        }
+      }
+    },
+    stop(): Promise<void> {
+      if (started) save();
+      started = false;
+      return Promise.resolve();
+    },
+    /** A candidate to run in shadow; `offer.request` (registry.json) is taken once. */
+    offer(offer: ShadowOffer): void {
+      if (!started) return;
+      if (offer.request !== undefined) {
+        if (handled.includes(offer.request)) return;
+        handled.push(offer.request);
+        if (handled.length > MAX_HANDLED) handled.splice(0, handled.length - MAX_HANDLED);
+      }
+      begin(offer).catch((error: unknown) => log.error({ model: `${offer.name}@${offer.version}`, err: String(error) }, 'shadow run not started'));
+    },
+    /** After the monitor judged the window's predictions: shadow figures, promotion at the period's end, rollback watch. */
+    onWindow(plant: PlantWindow, outcome: WindowOutcome, judged: readonly JudgedPrediction[]): void {
+      if (!started) return;
+      plantTs = plant.end;
+      try {
+        for (const run of [...runs.values()]) if (!run.decided) onShadowWindow(run, plant, outcome, judged);
+        for (const w of [...watches.values()]) onWatchWindow(w, plant, outcome, judged);
+      } catch (error) {
+        log.error({ err: String(error), windowEnd: plant.end }, 'shadow and rollback figures not updated for the window');
+      }
+    },
+    /** A confirmed event on a stage's anomaly alarm counts for the detectors in shadow on that stage, and their active ones. */
+    onVerdict(v: { readonly alarmId: string; readonly stage: string; readonly verdict: 'false_alarm' | 'confirmed' }): void {
+      if (v.verdict !== 'confirmed' || v.alarmId !== `anomaly.${v.stage}`) return;
+      for (const run of runs.values()) {
+        if (run.kind !== 'autoencoder' || run.stage !== v.stage) continue;
+        addConfirmed(run.candidate);
+        addConfirmed(run.active);
+      }
+    },
+    /** An activation by someone else ends the watch of the version it replaced; one of the candidate itself ends its run. */
+    onActivation(e: ModelActivationEvent): void {
+      const run = runs.get(e.name);
+      if (run && !run.decided && e.version === run.version) {
+        runs.delete(e.name);
+        ctx.inference.stopShadow(e.name);
+      }
+      const w = watches.get(e.name);
+      if (w && e.version !== w.version && !w.rolling) watches.delete(e.name);
+    },
+    /** The shadow figures a promotion was decided on (its model_events detail). */
+    verdictOf(id: string): unknown {
+      return verdicts.get(id);
+    },
+    /** The versions in shadow now, `name@version`. */
+    inShadow(): string[] {
+      return [...runs.values()].filter((r) => !r.decided).map((r) => r.id);
+    },
+  };
+}
+export type Promoter = ReturnType<typeof createPromoter>;

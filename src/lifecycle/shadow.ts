@@ -1,0 +1,153 @@
+/**
+ * The figures a shadow run and a rollback watch judge on: per model version, the predictions compared
+ * once their horizon passed (sums per `stage.signal@horizonMin`, the accumulator of src/models/metrics.ts)
+ * and, for detectors, the windows scored and flagged and the operators' confirmed events it flagged.
+ * Plain JSON, so a restart goes on with the same sums. Pure: no clock, no I/O.
+ */
+
+import type { LifecycleConfig } from '../config/sections/lifecycle.js';
+import { addSample, emptySums, figuresOf, type SkillFigures, type SkillSums } from '../models/metrics.js';
+import type { JudgedPrediction } from './tracker.js';
+
+export interface VersionTally {
+  skill: Record<string, SkillSums>;
+  windows: number;
+  flagged: number;
+  /** The last windows' flags, newest last (a confirmed event is caught when one of them is set). */
+  recent: boolean[];
+  /** Confirmed events (operators' verdicts) during the period, and those this version had flagged. */
+  confirmed: number;
+  caught: number;
+}
+
+export interface TallyFigures {
+  skill: Record<string, SkillFigures>;
+  windows: number;
+  flagged: number;
+  flagRate: number;
+  confirmed: number;
+  caught: number;
+}
+
+export const emptyTally = (): VersionTally => ({ skill: {}, windows: 0, flagged: 0, recent: [], confirmed: 0, caught: 0 });
+
+export function addJudged(t: VersionTally, p: JudgedPrediction): void {
+  const sums = (t.skill[p.key] ??= emptySums());
+  addSample(sums, p.predicted, p.measured, p.persistence);
+}
+
+export function addWindow(t: VersionTally, flagged: boolean, keep: number): void {
+  t.windows += 1;
+  if (flagged) t.flagged += 1;
+  t.recent.push(flagged);
+  if (t.recent.length > keep) t.recent.splice(0, t.recent.length - keep);
+}
+
+export function addConfirmed(t: VersionTally): void {
+  t.confirmed += 1;
+  if (t.recent.some(Boolean)) t.caught += 1;
+}
+
+export function tallyFigures(t: VersionTally): TallyFigures {
+  const skill: Record<string, SkillFigures> = {};
+  for (const [key, sums] of Object.entries(t.skill)) skill[key] = figuresOf([sums]);
+  return { skill, windows: t.windows, flagged: t.flagged, flagRate: t.windows > 0 ? t.flagged / t.windows : Number.NaN, confirmed: t.confirmed, caught: t.caught };
+}
+
+export interface JudgedCheck {
+  readonly target: string;
+  readonly passed: boolean;
+  readonly candidate: number | null;
+  readonly active: number | null;
+  readonly why: string;
+}
+
+export interface ShadowVerdict {
+  readonly promote: boolean;
+  readonly checks: readonly JudgedCheck[];
+  /** One line: the failed checks when refused, every check when promoted. */
+  readonly summary: string;
+}
+
+const fig = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? 'none' : v.toFixed(3));
+const num = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
+
+function predictorChecks(candidate: TallyFigures, active: TallyFigures | null, cfg: LifecycleConfig['shadow']): JudgedCheck[] {
+  const keys = Object.entries(candidate.skill).filter(([, f]) => f.n >= cfg.minSamples).map(([k]) => k).sort();
+  if (keys.length === 0) {
+    const most = Math.max(0, ...Object.values(candidate.skill).map((f) => f.n));
+    return [{ target: 'all', passed: false, candidate: most, active: null, why: `not judged: no target had ${cfg.minSamples} compared predictions in the shadow period (most: ${most})` }];
+  }
+  return keys.map((target) => {
+    const c = candidate.skill[target];
+    const a = active?.skill[target];
+    const judgedActive = a !== undefined && a.n >= cfg.minSamples && Number.isFinite(a.mseSkill);
+    const bar = judgedActive ? a.mseSkill - cfg.skillSlack : 0;
+    const passed = c !== undefined && Number.isFinite(c.mseSkill) && (judgedActive ? c.mseSkill >= bar : c.mseSkill > 0);
+    const why = judgedActive
+      ? `${target}: live MSE skill ${fig(c?.mseSkill)} (MAE ${fig(c?.mae)}, ${c?.n ?? 0} compared) ${passed ? 'at least' : 'below'} the active version's ${fig(a.mseSkill)} (MAE ${fig(a.mae)})${cfg.skillSlack > 0 ? ` less ${cfg.skillSlack}` : ''}`
+      : `${target}: live MSE skill ${fig(c?.mseSkill)} (${c?.n ?? 0} compared) ${passed ? 'beats' : 'does not beat'} persistence; the active version was not judged on it`;
+    return { target, passed, candidate: num(c?.mseSkill), active: judgedActive ? a.mseSkill : null, why };
+  });
+}
+
+function detectorChecks(candidate: TallyFigures, active: TallyFigures | null, cfg: LifecycleConfig['shadow']): JudgedCheck[] {
+  if (candidate.windows < cfg.minSamples) return [{ target: 'windows', passed: false, candidate: candidate.windows, active: null, why: `not judged: ${candidate.windows} windows scored in the shadow period, ${cfg.minSamples} needed` }];
+  const judgedActive = active !== null && active.windows >= cfg.minSamples;
+  const rateBar = judgedActive ? active.flagRate + cfg.flagRateSlack : Number.POSITIVE_INFINITY;
+  const rateOk = candidate.flagRate <= rateBar;
+  const caughtOk = active === null || candidate.caught >= active.caught;
+  return [
+    { target: 'flag_rate', passed: rateOk, candidate: num(candidate.flagRate), active: judgedActive ? active.flagRate : null, why: `flag rate ${fig(candidate.flagRate)} over ${candidate.windows} windows ${rateOk ? 'within' : 'above'} ${judgedActive ? `the active version's ${fig(active.flagRate)} + ${cfg.flagRateSlack}` : 'no bar (active version not judged)'}` },
+    { target: 'events_caught', passed: caughtOk, candidate: candidate.caught, active: active?.caught ?? null, why: `caught ${candidate.caught} of ${candidate.confirmed} confirmed events${active ? `, the active version ${active.caught}` : ''}` },
+  ];
+}
+
+/** The end of a shadow run: promoted when every judged figure is at least the active version's. */
+export function judgeShadow(kind: string, candidate: TallyFigures, active: TallyFigures | null, cfg: LifecycleConfig['shadow']): ShadowVerdict {
+  const checks = kind === 'autoencoder' ? detectorChecks(candidate, active, cfg) : predictorChecks(candidate, active, cfg);
+  const promote = checks.every((c) => c.passed);
+  const shown = promote ? checks : checks.filter((c) => !c.passed);
+  return { promote, checks, summary: shown.map((c) => c.why).join('; ') };
+}
+
+/** A promoted version's recent live figures: samples of the last `hours` of plant time. */
+export interface RecentState {
+  samples: { key: string; dueMs: number; predicted: number; measured: number; persistence: number }[];
+  windows: { ts: number; flagged: boolean }[];
+}
+
+/** Samples kept per watch at most (a day of 5-min windows for a few dozen targets). */
+const MAX_RECENT = 20_000;
+
+export const emptyRecent = (): RecentState => ({ samples: [], windows: [] });
+
+export function addRecent(r: RecentState, judged: readonly JudgedPrediction[], window: { ts: number; flagged: boolean } | undefined, sinceMs: number): void {
+  for (const p of judged) r.samples.push({ key: p.key, dueMs: p.dueMs, predicted: p.predicted, measured: p.measured, persistence: p.persistence });
+  if (window) r.windows.push(window);
+  r.samples = r.samples.filter((s) => s.dueMs >= sinceMs).slice(-MAX_RECENT);
+  r.windows = r.windows.filter((w) => w.ts >= sinceMs).slice(-MAX_RECENT);
+}
+
+export function recentFigures(r: RecentState): TallyFigures {
+  const t = emptyTally();
+  for (const s of r.samples) addSample((t.skill[s.key] ??= emptySums()), s.predicted, s.measured, s.persistence);
+  for (const w of r.windows) addWindow(t, w.flagged, 1);
+  return tallyFigures(t);
+}
+
+/** Why a promoted version must go back (its recent figures against the previous version's over the shadow period), or null. */
+export function judgeRollback(kind: string, recent: TallyFigures, baseline: TallyFigures, cfg: LifecycleConfig['rollback']): string | null {
+  if (kind === 'autoencoder') {
+    if (recent.windows < cfg.minSamples || !Number.isFinite(baseline.flagRate)) return null;
+    const bar = baseline.flagRate + cfg.flagRateSlack;
+    return recent.flagRate > bar ? `flag rate ${fig(recent.flagRate)} over the last ${recent.windows} windows above the previous version's ${fig(baseline.flagRate)} + ${cfg.flagRateSlack} in shadow` : null;
+  }
+  const worse: string[] = [];
+  for (const [key, f] of Object.entries(recent.skill)) {
+    const b = baseline.skill[key];
+    if (f.n < cfg.minSamples || b === undefined || b.n === 0 || !Number.isFinite(b.mseSkill)) continue;
+    if (!(f.mseSkill >= b.mseSkill - cfg.skillSlack)) worse.push(`${key}: live MSE skill ${fig(f.mseSkill)} over ${f.n} compared below the previous version's ${fig(b.mseSkill)} in shadow${cfg.skillSlack > 0 ? ` less ${cfg.skillSlack}` : ''}`);
+  }
+  return worse.length > 0 ? worse.join('; ') : null;
+}
