@@ -66,6 +66,7 @@ export const SHED_ORDER: readonly ShedStep[] = [
   { table: 'readings', part: 'synced' },
   { table: 'deadletters', part: 'any' },
   { table: 'readings', part: 'unsynced' },
+  { table: 'shadow_outputs', part: 'synced' },
   { table: 'windows', part: 'synced' },
   { table: 'indicators', part: 'synced' },
   { table: 'predictions', part: 'synced' },

@@ -70,6 +70,8 @@ export const CENTRAL_MIGRATIONS: readonly CentralMigration[] = [
   { version: 4, statements: (prefix) => specChanges(prefix, 6) },
   // Anomalies' verdict and missing inputs, and a nullable score (SQLite schema version 7).
   { version: 5, statements: (prefix) => [...specChanges(prefix, 7), `ALTER TABLE ${tableName(prefix, 'anomalies')} MODIFY ${q('score')} DOUBLE NULL`] },
+  // Shadow outputs of candidates (SQLite schema version 8).
+  { version: 6, statements: (prefix) => specChanges(prefix, 8) },
 ];
 
 export function versionTableSql(prefix: string): string {

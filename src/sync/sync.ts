@@ -48,7 +48,7 @@ export interface SyncStatus {
 }
 
 /** Alarms and setpoints first: after an outage the rows an operator cares about land first. */
-const ORDER: readonly HistoryTable[] = ['alarm_events', 'operator_actions', 'model_events', 'setpoints', 'anomalies', 'predictions', 'indicators', 'windows', 'readings'];
+const ORDER: readonly HistoryTable[] = ['alarm_events', 'operator_actions', 'model_events', 'setpoints', 'anomalies', 'predictions', 'shadow_outputs', 'indicators', 'windows', 'readings'];
 
 function gauge(metrics: Metrics, name: string, help: string): Gauge<'table'> {
   return (metrics.registry.getSingleMetric(name) as Gauge<'table'> | undefined) ?? new Gauge({ name, help, labelNames: ['table'] as const, registers: [metrics.registry] });

@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import mariadb from 'mariadb';
 import mqtt from 'mqtt';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelsMessage } from '../../src/contract/topics.js';
 import { retainedModels as retainedModelsOf, runCli } from '../helpers/aeration-history.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { LOCAL_DAEMON_ENV, startDaemon, tempDir } from '../helpers/daemon.js';
 import { writeLinearPredictor } from '../helpers/linear-predictor.js';
+import { dropPrefix, MARIADB_URL, mariadbReachable, uniquePrefix } from '../sync/helpers.js';
 
 /**
  * Issue 15 items 7 and 8 from the outside: the daemon as a child process with an aerobic nitrate predictor
@@ -18,6 +20,9 @@ import { writeLinearPredictor } from '../helpers/linear-predictor.js';
  * back; a third one that turns non-finite at high DO is promoted and rolled back at its first failed run.
  */
 const cleanups = cleanupsAfterEach();
+const up = await mariadbReachable();
+const prefix = uniquePrefix('shadow');
+afterAll(() => (up ? dropPrefix(prefix) : undefined));
 const SITE = 'sh1';
 const NAME = 'predict-no3';
 const STEP_MS = 60_000;
@@ -62,6 +67,7 @@ describe('shadow, promotion and automatic rollback in the daemon', () => {
       WWTP_EDGE_MODELS__LIFECYCLE__SHADOW__MIN_SAMPLES: '6',
       WWTP_EDGE_MODELS__LIFECYCLE__ROLLBACK__HOURS: '1',
       WWTP_EDGE_MODELS__LIFECYCLE__ROLLBACK__MIN_SAMPLES: '6',
+      ...(up ? { WWTP_EDGE_SYNC__ENABLED: 'true', WWTP_EDGE_SYNC__MARIADB__URL: MARIADB_URL, WWTP_EDGE_SYNC__MARIADB__TABLE_PREFIX: prefix, WWTP_EDGE_SYNC__INTERVAL_MS: '200' } : {}),
     });
     cleanups.push(async () => {
       if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
@@ -139,6 +145,15 @@ describe('shadow, promotion and automatic rollback in the daemon', () => {
     await feed(10);
     alarms = (await (await fetch(`http://127.0.0.1:${daemon.httpPort}/api/v1/alarms`)).json()) as typeof alarms;
     expect(alarms.alarms.find((a) => a.id === `model.rollback.${NAME}`)?.message).toMatch(/r-fragile rolled back to v1: failed at inference 1 window in a row: .*non-finite/);
+
+    if (up) {
+      // the central server gets the lifecycle events and the shadow outputs
+      const c = await mariadb.createConnection(MARIADB_URL);
+      cleanups.push(() => c.end());
+      await expect.poll(async () => ((await c.query(`SELECT event FROM \`${prefix}model_events\` WHERE site = ? ORDER BY ts`, [SITE])) as { event: string }[]).filter((e) => e.event === 'rollback').length, { timeout: 15_000 }).toBe(2);
+      const central = (await c.query(`SELECT COUNT(*) AS n FROM \`${prefix}shadow_outputs\` WHERE site = ? AND model = ?`, [SITE, `${NAME}@r-worse`])) as { n: bigint }[];
+      expect(Number(central[0]?.n)).toBeGreaterThanOrEqual(10);
+    }
 
     daemon.child.kill('SIGTERM');
     expect((await daemon.exited()).code).toBe(0);
