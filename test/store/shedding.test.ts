@@ -24,7 +24,7 @@ describe('disk budget (small storage.maxBytes)', () => {
         store.appendDeadLetter({ topic: `wwtp/x/${i}`, reason: 'unparseable', payload: 'x'.repeat(200), ts: t0 + i });
       }
       await store.appendReadings(readingsFrom(0, 8_000, t0));
-      store.setCursor(CENTRAL_TARGET, 'readings', 4_000);
+      store.setCursor(CENTRAL_TARGET, 'readings', 2_000);
       for (let chunk = 0; chunk < 12; chunk++) {
         await store.appendReadings(readingsFrom(8_000 + chunk * 5_000, 5_000, t0));
         store.checkBudget();
@@ -44,7 +44,7 @@ describe('disk budget (small storage.maxBytes)', () => {
       const log = raw.prepare("SELECT tbl, synced, SUM(rows) AS rows FROM shed_log WHERE reason = 'budget' GROUP BY tbl, synced ORDER BY MIN(seq)").all();
       raw.close();
       expect(log).toEqual([
-        { tbl: 'readings', synced: 1, rows: 4_000 },
+        { tbl: 'readings', synced: 1, rows: 2_000 },
         { tbl: 'deadletters', synced: 0, rows: 200 },
         { tbl: 'readings', synced: 0, rows: expect.any(Number) as number },
       ]);
