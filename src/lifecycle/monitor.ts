@@ -7,10 +7,10 @@ import type { LoadedModel } from '../inference/session.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { DetectorRing, type DetectorFigures, type DetectorState } from './detector.js';
-import type { DriftFigures } from './drift.js';
 import type { SkillFigures } from './skill.js';
 import { LiveTracker, type JudgedPrediction, type TrackedModel, type TrackerState } from './tracker.js';
 import { driftJudged, evaluateTriggers, type TriggerOutcome } from './triggers.js';
+import { DAY_MS, type DriftFigures } from './drift.js';
 import type { CandidateNotice, GateNotice, RetrainRequest } from './retrain.js';
 import type { ShadowNotice } from './promotion.js';
 
@@ -100,6 +100,8 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
   const detectors = new Map<string, DetectorRing>();
   const newWindows = new Map<string, number>();
   const fired = new Map<string, Set<string>>();
+  /** Plant ms of the last retraining request per active version. */
+  const requestedAt = new Map<string, number>();
   const lastEvents = new Map<string, ModelEventMessage>();
   const retired = new Map<string, Retired>();
   let plantTs: number | undefined;
@@ -210,15 +212,40 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       const before = fired.get(m.model) ?? new Set<string>();
       const fresh = m.triggers.filter((t) => !before.has(t.trigger));
       fired.set(m.model, new Set(m.triggers.map((t) => t.trigger)));
-      if (fresh.length === 0) continue;
+      const loaded = active.find((a) => a.id === m.model);
+      if (fresh.length === 0) {
+        if (loaded && stillFiring(m, now)) {
+          const reason = `still firing ${((now - (requestedAt.get(m.model) ?? now)) / DAY_MS).toFixed(1)} days after the last request: ${m.triggers.map((t) => t.reason).join('; ')}`;
+          log.info({ model: m.model, triggers: m.triggers.map((t) => t.trigger) }, `${m.model}: ${reason}`);
+          record({ ts: now, model: m.model, event: 'trigger', by: 'daemon', previous: null, reason, detail: JSON.stringify({ triggers: m.triggers, again: true }) });
+          m.lastEvent = lastEvents.get(m.model) ?? null;
+          requestedAt.set(m.model, now);
+          requestRetraining({ id: loaded.id, name: loaded.name, version: loaded.version, kind: loaded.kind, stage: stageOf(loaded), dir: loaded.dir, triggers: m.triggers });
+        }
+        continue;
+      }
       for (const t of fresh) log.info({ model: m.model, trigger: t.trigger, inputs: t.inputs }, `${m.model}: ${t.reason}`);
       record({ ts: now, model: m.model, event: 'trigger', by: 'daemon', previous: null, reason: fresh.map((t) => t.reason).join('; '), detail: JSON.stringify({ triggers: fresh }) });
       m.lastEvent = lastEvents.get(m.model) ?? null;
-      const loaded = active.find((a) => a.id === m.model);
-      if (loaded) requestRetraining({ id: loaded.id, name: loaded.name, version: loaded.version, kind: loaded.kind, stage: stageOf(loaded), dir: loaded.dir, triggers: fresh });
+      if (loaded) {
+        requestedAt.set(m.model, now);
+        requestRetraining({ id: loaded.id, name: loaded.name, version: loaded.version, kind: loaded.kind, stage: stageOf(loaded), dir: loaded.dir, triggers: fresh });
+      }
     }
     last = { ts: ctx.clock.now(), plantTs: plantTs ?? null, models };
     return last;
+  }
+
+  /**
+   * An active version whose triggers kept firing since its last retraining request, `retrain.retryDays` of
+   * plant time ago, with no candidate of it in shadow: the last candidate was refused or never made (too
+   * little history then), and the plant still says the version is wrong, so it is asked for again.
+   */
+  function stillFiring(m: ModelLiveMessage, now: number): boolean {
+    const retry = ctx.config.retrain.retryDays;
+    const asked = requestedAt.get(m.model);
+    if (m.triggers.length === 0 || retry === null || asked === undefined || now - asked < retry * DAY_MS) return false;
+    return !shadows().some((s) => s.name === m.name);
   }
 
   function requestRetraining(r: RetrainRequest): void {
@@ -359,7 +386,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       retire(id, { name: e.name, version: e.version, kind: e.kind, state: 'rejected' });
       if (timer) publishNow();
     },
-    /** Called with each active version whose triggers start firing (the background retraining). */
+    /** Called with each active version whose triggers start firing, or keep firing `retrain.retryDays` after its last request (the background retraining). */
     onRetrainingRequested(listener: (r: RetrainRequest) => void): void {
       retrainListeners.push(listener);
     },

@@ -79,6 +79,8 @@ describe('live skill, drift, verdicts and model events from the daemon', () => {
       WWTP_EDGE_MODELS__REGISTRY_POLL_SEC: '0.5',
       WWTP_EDGE_MODELS__LIFECYCLE__PUBLISH_SEC: '0.5',
       WWTP_EDGE_MODELS__LIFECYCLE__DRIFT__MIN_SAMPLES: '5',
+      // the live hours here are no whole plant day: drift is judged on them anyway (drift.test.ts covers minDays)
+      WWTP_EDGE_MODELS__LIFECYCLE__DRIFT__MIN_DAYS: '0',
       // the schedule counts from the activation on this site: 0.1 days = 144 minutes of the 195 fed
       WWTP_EDGE_MODELS__LIFECYCLE__SCHEDULE__DAYS: '0.1',
       // a trigger switched off stays silent although its threshold is passed

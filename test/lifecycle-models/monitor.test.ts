@@ -114,6 +114,42 @@ describe('model lifecycle component', () => {
     await again.lifecycle.stop();
   });
 
+  it('asks for a version again while its triggers keep firing, retryDays of plant time after the last request, and not while a candidate of it runs in shadow', async () => {
+    const publisher = new RecordingPublisher('lc');
+    const tables = new MemoryTables();
+    const clock = new ManualClock(T0);
+    const config = lifecycleSchema.parse({ publishSec: 60, skill: { enabled: false }, drift: { enabled: false }, schedule: { enabled: false }, falseAlarms: { enabled: false }, newWindows: { windows: 10 }, retrain: { retryDays: 0.1 } });
+    let shadowing: LoadedModel[] = [];
+    const lifecycle = createModelLifecycle({ config, publisher, tables, state: new MemoryStateStore(), logger: silentLogger(), clock, models: () => models, shadows: () => shadowing });
+    const asked: { model: string; at: number; triggers: string[] }[] = [];
+    let plantNow = T0;
+    lifecycle.onRetrainingRequested((r) => asked.push({ model: r.id, at: plantNow, triggers: r.triggers.map((t) => t.trigger) }));
+    await lifecycle.start();
+    const step = (from: number, to: number): void => {
+      for (let i = from; i < to; i += 1) {
+        feed(lifecycle, i, i + 1);
+        plantNow = T0 + i * W;
+        clock.advance(60_000);
+      }
+    };
+    // 0.1 day = 28.8 windows: requested at the 10th window (index 9), again 29 windows later, and again
+    step(0, 70);
+    const predictor = asked.filter((a) => a.model === 'predict-aerobic@1.0.0');
+    expect(predictor.map((a) => Math.round((a.at - T0) / W))).toEqual([9, 38, 67]);
+    expect(predictor.every((a) => a.triggers.join() === 'new_windows')).toBe(true);
+    const rows = tables.rows.model_events.filter((r) => r.event === 'trigger' && r.model === 'predict-aerobic@1.0.0');
+    expect(rows).toHaveLength(3);
+    expect(rows[1]?.reason).toMatch(/^still firing 0\.1 days after the last request: retraining requested: \d+ new windows since training \(threshold 10\)$/);
+    // a candidate of it in shadow: not asked again until the shadow run ended
+    shadowing = [{ ...models[0]!, id: 'predict-aerobic@2.0.0', version: '2.0.0' } as LoadedModel];
+    step(70, 130);
+    expect(asked.filter((a) => a.model === 'predict-aerobic@1.0.0')).toHaveLength(3);
+    shadowing = [];
+    step(130, 131);
+    expect(asked.filter((a) => a.model === 'predict-aerobic@1.0.0')).toHaveLength(4);
+    await lifecycle.stop();
+  });
+
   it('records activations, rollbacks and gate refusals, listing the versions they retired', async () => {
     const { lifecycle, tables, published } = setup();
     await lifecycle.start();

@@ -94,6 +94,12 @@ export const lifecycleSchema = z
         timeoutMin: z.number().positive().default(120),
         /** After a retraining of a model, later triggers of the same model wait this many hours (wall time). */
         cooldownHours: z.number().positive().optional(),
+        /**
+         * A version whose triggers keep firing is asked for again this many plant days after its last request
+         * (its candidate was refused, or none could be made from the history then); null: only when a trigger
+         * starts firing.
+         */
+        retryDays: z.number().positive().nullable().default(1),
       })
       .strict()
       .prefault({}),
