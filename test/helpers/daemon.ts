@@ -71,3 +71,13 @@ export function spawnDaemon(bin: string, cwd: string, env: Record<string, string
     });
   });
 }
+
+/** A cleanup that kills the daemon (SIGKILL) if it still runs and waits for its exit. */
+export function killAtCleanup(daemon: DaemonProcess): () => Promise<void> {
+  return async () => {
+    if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
+      daemon.child.kill('SIGKILL');
+      await daemon.exited();
+    }
+  };
+}

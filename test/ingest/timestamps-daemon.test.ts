@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
-import { startDaemon, tempDir, type DaemonProcess, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
+import { type DaemonProcess, killAtCleanup, LOCAL_DAEMON_ENV, startDaemon, tempDir } from '../helpers/daemon.js';
 
 /**
  * Issue 11 items 4 and 7 from the outside: the daemon as a child process, MQTT.js at QoS 1, its SQLite
@@ -20,12 +20,7 @@ async function daemonAndClient(tag: string, env: Record<string, string> = {}): P
     WWTP_EDGE_INGEST__MAX_AGE_DAYS: '36500',
     ...env,
   });
-  cleanups.push(async () => {
-    if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
-      daemon.child.kill('SIGKILL');
-      await daemon.exited();
-    }
-  });
+  cleanups.push(killAtCleanup(daemon));
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { reconnectPeriod: 0, clientId: `${tag}-${process.pid}` });
   cleanups.push(() => client.endAsync(true));
   const letters: { reason: string; payload: string; detail?: string; topic: string }[] = [];

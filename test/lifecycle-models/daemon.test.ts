@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelsMessage } from '../../src/contract/topics.js';
 import { retainedModels as retainedModelsOf } from '../helpers/aeration-history.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
-import { binPath, LOCAL_DAEMON_ENV, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
+import { binPath, killAtCleanup, LOCAL_DAEMON_ENV, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
 import { hashPassword } from '../../src/broker/index.js';
 import { dropPrefix, MARIADB_URL, mariadbReachable, uniquePrefix } from '../sync/helpers.js';
 
@@ -90,12 +90,7 @@ describe('live skill, drift, verdicts and model events from the daemon', () => {
       WWTP_EDGE_ALARMS__ON_DELAY_SEC: '0',
       ...(up ? { WWTP_EDGE_SYNC__ENABLED: 'true', WWTP_EDGE_SYNC__MARIADB__URL: MARIADB_URL, WWTP_EDGE_SYNC__MARIADB__TABLE_PREFIX: prefix, WWTP_EDGE_SYNC__INTERVAL_MS: '200' } : {}),
     }, ['run', '--config', overlay]);
-    cleanups.push(async () => {
-      if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
-        daemon.child.kill('SIGKILL');
-        await daemon.exited();
-      }
-    });
+    cleanups.push(killAtCleanup(daemon));
     const http = (path: string): Promise<Response> => fetch(`http://127.0.0.1:${daemon.httpPort}${path}`);
     const plc = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { reconnectPeriod: 0 });
     cleanups.push(() => plc.endAsync(true));

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModelsMessage } from '../../src/contract/topics.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { AERATION_MAP, aerationCsv, aerationLevel, retainedModels as retainedModelsOf, type AerationLevel } from '../helpers/aeration-history.js';
-import { binPath, LOCAL_DAEMON_ENV, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
+import { binPath, killAtCleanup, LOCAL_DAEMON_ENV, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
 
 /**
  * Issue 15 item 4 from the outside: the daemon as a child process with the shipped aerobic predictor
@@ -64,12 +64,7 @@ describe('retraining in the background', () => {
       WWTP_EDGE_MODELS__LIFECYCLE__RETRAIN__NICE: '12',
       WWTP_EDGE_MODELS__LIFECYCLE__RETRAIN__MAX_HEAP_MB: '600',
     });
-    cleanups.push(async () => {
-      if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
-        daemon.child.kill('SIGKILL');
-        await daemon.exited();
-      }
-    });
+    cleanups.push(killAtCleanup(daemon));
     const plc = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { reconnectPeriod: 0 });
     cleanups.push(() => plc.endAsync(true));
     // The plant goes on where its history ends.

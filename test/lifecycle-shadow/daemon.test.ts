@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelsMessage } from '../../src/contract/topics.js';
 import { retainedModels as retainedModelsOf, runCli } from '../helpers/aeration-history.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
-import { LOCAL_DAEMON_ENV, startDaemon, tempDir } from '../helpers/daemon.js';
+import { killAtCleanup, LOCAL_DAEMON_ENV, startDaemon, tempDir } from '../helpers/daemon.js';
 import { writeLinearPredictor } from '../helpers/linear-predictor.js';
 import { dropPrefix, MARIADB_URL, mariadbReachable, uniquePrefix } from '../sync/helpers.js';
 
@@ -69,12 +69,7 @@ describe('shadow, promotion and automatic rollback in the daemon', () => {
       WWTP_EDGE_MODELS__LIFECYCLE__ROLLBACK__MIN_SAMPLES: '6',
       ...(up ? { WWTP_EDGE_SYNC__ENABLED: 'true', WWTP_EDGE_SYNC__MARIADB__URL: MARIADB_URL, WWTP_EDGE_SYNC__MARIADB__TABLE_PREFIX: prefix, WWTP_EDGE_SYNC__INTERVAL_MS: '200' } : {}),
     });
-    cleanups.push(async () => {
-      if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
-        daemon.child.kill('SIGKILL');
-        await daemon.exited();
-      }
-    });
+    cleanups.push(killAtCleanup(daemon));
     const retained = (until: (m: ModelsMessage) => boolean, what: string): Promise<ModelsMessage> =>
       retainedModelsOf(daemon.mqttPort, SITE, until, 20_000).catch((error: unknown) => {
         throw new Error(`${what}: ${String(error)}`);

@@ -8,7 +8,7 @@ import type { AlarmMessage } from '../../src/contract/topics.js';
 import type { GateReport } from '../../src/lifecycle/gate.js';
 import { AERATION_MAP, aerationCsv, aerationLevel, retainedModels, runCli, type AerationLevel } from '../helpers/aeration-history.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
-import { LOCAL_DAEMON_ENV, startDaemon, tempDir } from '../helpers/daemon.js';
+import { killAtCleanup, LOCAL_DAEMON_ENV, startDaemon, tempDir } from '../helpers/daemon.js';
 
 /**
  * The operators' verdicts change the next detector, from the outside. Four days of an aeration plant's
@@ -133,12 +133,7 @@ describe("operators' verdicts change the next detector", () => {
       WWTP_EDGE_MODELS__LIFECYCLE__FALSE_ALARMS__COUNT: '6',
       WWTP_EDGE_MODELS__LIFECYCLE__RETRAIN__ENABLED: 'true',
     });
-    cleanups.push(async () => {
-      if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
-        daemon.child.kill('SIGKILL');
-        await daemon.exited();
-      }
-    });
+    cleanups.push(killAtCleanup(daemon));
     const url = `mqtt://127.0.0.1:${daemon.mqttPort}`;
     const plc = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
     cleanups.push(() => plc.endAsync(true));

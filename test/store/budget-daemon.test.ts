@@ -5,7 +5,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { dataBudget } from '../../src/store/budget.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
-import { startDaemon, tempDir, type DaemonProcess, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
+import { type DaemonProcess, killAtCleanup, LOCAL_DAEMON_ENV, startDaemon, tempDir } from '../helpers/daemon.js';
 import { alarmFloodEnv, PACED_SIGNALS, publishAtRate } from '../helpers/stream.js';
 
 /**
@@ -38,12 +38,7 @@ async function daemonWithBudget(maxBytes: number, env: Record<string, string> = 
     ...LOCAL_DAEMON_ENV,
     ...env,
   });
-  cleanups.push(async () => {
-    if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
-      daemon.child.kill('SIGKILL');
-      await daemon.exited();
-    }
-  });
+  cleanups.push(killAtCleanup(daemon));
   return { daemon, db };
 }
 

@@ -5,7 +5,7 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/schema.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
-import { startDaemon, tempDir, LOCAL_DAEMON_ENV } from '../helpers/daemon.js';
+import { killAtCleanup, LOCAL_DAEMON_ENV, startDaemon, tempDir } from '../helpers/daemon.js';
 import { dropPrefix, MARIADB_URL, mariadbReachable, requireMariadb, uniquePrefix } from './helpers.js';
 
 /**
@@ -47,12 +47,7 @@ describe.skipIf(!up)('one precision of event time from ingest to MariaDB, daemon
       WWTP_EDGE_SYNC__MARIADB__TABLE_PREFIX: prefix,
       WWTP_EDGE_SYNC__INTERVAL_MS: '200',
     });
-    cleanups.push(async () => {
-      if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
-        daemon.child.kill('SIGKILL');
-        await daemon.exited();
-      }
-    });
+    cleanups.push(killAtCleanup(daemon));
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { reconnectPeriod: 0, clientId: `precision-${process.pid}` });
     cleanups.push(() => client.endAsync(true));
     for (const [ts, value] of [[X, 10], [X + 0.25, 20], [X + 0.5, 30], [X + 0.75, 40], [X + 1, 50]] as const) {
