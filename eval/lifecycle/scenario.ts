@@ -100,14 +100,18 @@ const share = (d: { le10: number; le20: number; all: number }): LatencyShare => 
   within10ms: d.all > 0 ? d.le10 / d.all : Number.NaN,
 });
 
-/** Counts whether a retraining child runs: the daemon logs its start and its result. */
-function trainingRunning(logs: readonly string[]): boolean {
+/** Whether a retraining child runs, from the daemon's log (it logs each start and each result), read on from where it stopped. */
+function trainingWatch(logs: readonly string[]): () => boolean {
+  let read = 0;
   let running = 0;
-  for (const line of logs) {
-    if (line.includes('in the background (')) running += 1;
-    else if (/"component":"retrain"/.test(line) && /(candidate|gate|failed|made no candidate)/.test(line) && running > 0) running -= 1;
-  }
-  return running > 0;
+  return () => {
+    for (; read < logs.length; read += 1) {
+      const line = logs[read] ?? '';
+      if (line.includes('in the background (')) running += 1;
+      else if (/"component":"retrain"/.test(line) && /(candidate|gate|failed|made no candidate)/.test(line) && running > 0) running -= 1;
+    }
+    return running > 0;
+  };
 }
 
 export async function runLifecycleScenario(o: ScenarioOptions): Promise<ScenarioResult> {
@@ -154,11 +158,12 @@ export async function runLifecycleScenario(o: ScenarioOptions): Promise<Scenario
   // Latency while a retraining child runs, against the rest, from the histogram's deltas.
   const training = { le10: 0, le20: 0, all: 0 };
   const idle = { le10: 0, le20: 0, all: 0 };
+  const trainingRunning = trainingWatch(daemon.logs);
   let previous = await latencyCounts(daemon.httpPort);
   const poll = setInterval(() => {
     void latencyCounts(daemon.httpPort).then((now) => {
       if (!now || !previous) return void (previous = now ?? previous);
-      const into = trainingRunning(daemon.logs) ? training : idle;
+      const into = trainingRunning() ? training : idle;
       into.le10 += now.le10 - previous.le10;
       into.le20 += now.le20 - previous.le20;
       into.all += now.all - previous.all;
