@@ -120,8 +120,9 @@ program
   .option('--db <file>', 'with --from-store: the SQLite store to read (default: storage.path of the config)')
   .option('--since <iso>', 'with --from-store: readings from this time on (ISO-8601)')
   .option('--until <iso>', 'with --from-store: readings before this time (ISO-8601)')
+  .option('--held-out-days <d>', 'with --from-store: hold out at most the most recent D days (default: the most recent third of the span)')
   .option('--out <dir>', 'output folder', 'models')
-  .action((model: string, opts: { data?: string; fromStore?: boolean; out: string; config?: string; db?: string; since?: string; until?: string }) =>
+  .action((model: string, opts: { data?: string; fromStore?: boolean; out: string; config?: string; db?: string; since?: string; until?: string; heldOutDays?: string }) =>
     runCommand(async () => (await import('./cli/train.js')).trainCommand(model, opts, io)),
   );
 

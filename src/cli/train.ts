@@ -12,15 +12,18 @@ export interface TrainCommandOptions {
   readonly db?: string | undefined;
   readonly since?: string | undefined;
   readonly until?: string | undefined;
+  readonly heldOutDays?: string | undefined;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** `wwtp-edge train autoencoder|predictors [--data FILE|--from-store [--db FILE] [--since ISO] [--until ISO]] [--out DIR]`. */
+/** `wwtp-edge train autoencoder|predictors [--data FILE|--from-store [--db FILE] [--since ISO] [--until ISO] [--held-out-days D]] [--out DIR]`. */
 export async function trainCommand(model: string, opts: TrainCommandOptions, io: CliIo): Promise<ExitCode> {
   if (!(TRAINABLE_MODELS as readonly string[]).includes(model)) throw new UsageError(`unknown model "${model}": one of ${TRAINABLE_MODELS.join(', ')}`);
   if (opts.data && opts.fromStore) throw new UsageError('give --data FILE or --from-store, not both');
-  if (!opts.fromStore && (opts.db || opts.since || opts.until)) throw new UsageError('--db, --since and --until go with --from-store');
+  if (!opts.fromStore && (opts.db || opts.since || opts.until || opts.heldOutDays)) throw new UsageError('--db, --since, --until and --held-out-days go with --from-store');
+  const heldOutDays = opts.heldOutDays !== undefined ? Number(opts.heldOutDays) : undefined;
+  if (heldOutDays !== undefined && !(heldOutDays > 0)) throw new UsageError(`--held-out-days "${opts.heldOutDays}" is not a positive number of days`);
   const since = opts.since !== undefined ? parseIsoTime(opts.since, '--since') : undefined;
   const until = opts.until !== undefined ? parseIsoTime(opts.until, '--until') : undefined;
   if (since !== undefined && until !== undefined && until <= since) throw new UsageError(`--until ${opts.until} is not after --since ${opts.since}`);
@@ -36,6 +39,7 @@ export async function trainCommand(model: string, opts: TrainCommandOptions, io:
         ...(opts.fromStore ? { fromStore: opts.db ?? config.storage.path } : {}),
         ...(since !== undefined ? { since } : {}),
         ...(until !== undefined ? { until } : {}),
+        ...(heldOutDays !== undefined ? { heldOutDays } : {}),
       },
       (p) => {
         if (p.phase === 'data') progress.update(p.done, p.total);

@@ -55,7 +55,7 @@ export async function runRetrainJob(job: RetrainJob, log: (line: string) => void
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   try {
-    const result = await trainModel({ model: job.kind, config: job.config, fromStore: job.store, out: staging, version: job.version }, (p) => {
+    const result = await trainModel({ model: job.kind, config: job.config, fromStore: job.store, heldOutDays: job.config.models.lifecycle.gate.heldOutDays, out: staging, version: job.version }, (p) => {
       if (p.phase === 'written') log(`wrote ${p.model}`);
     });
     const candidates: RetrainedCandidate[] = [];

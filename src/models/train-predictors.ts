@@ -2,7 +2,7 @@ import type { PlantWindow } from '../contract/ports.js';
 import type { Bundle } from '../onnx/bundle.js';
 import type { Eligibility } from '../onnx/manifest.js';
 import { buildDenseNet, regressorSpec } from '../training/models.js';
-import { fitRidge } from '../training/ridge.js';
+import { fitRidgeSelected, RIDGE_GRID } from '../training/ridge.js';
 import { fitScaler } from '../training/scaler.js';
 import { writeModelBundle } from './bundle-writer.js';
 import { buildInputVector, windowHistory } from '../inference/features.js';
@@ -43,8 +43,32 @@ export const targetLabel = (t: { stage: string; signal: string; horizonMin: numb
 
 export const predictorName = (spec: PredictorSpec): string => `predict-${spec.stage}`;
 
-/** Ridge penalty on standardised inputs, per row: small, it only steadies the collinear lags. */
-const RIDGE_LAMBDA = 1e-3;
+/** Share of a horizon's training rows (the most recent) that chooses each target's ridge penalty. */
+const PENALTY_CHECK_SHARE = 0.25;
+
+const penaltyText = (lambda: number): string => (Number.isFinite(lambda) ? String(lambda) : 'no inputs');
+
+/**
+ * Each target's ridge penalty, chosen on the most recent quarter of its training rows (fitted on the
+ * older rows, those whose horizon reaches into the check block left out), then refitted on all rows.
+ * Too few rows to judge: no inputs at all (persistence plus the mean change).
+ */
+function fitChange(z: number[][], y: number[][], ends: readonly number[], horizonMs: number): { w: Float32Array; lambdas: number[] } {
+  const sorted = [...ends].sort((a, b) => a - b);
+  const cut = sorted[Math.floor(sorted.length * (1 - PENALTY_CHECK_SHARE))] ?? Number.POSITIVE_INFINITY;
+  const fit = { z: [] as number[][], y: [] as number[][] };
+  const check = { z: [] as number[][], y: [] as number[][] };
+  ends.forEach((end, i) => {
+    const into = end >= cut ? check : end + horizonMs < cut ? fit : undefined;
+    into?.z.push(z[i] ?? []);
+    into?.y.push(y[i] ?? []);
+  });
+  if (fit.z.length < 20 || check.z.length < 10) {
+    const k = y[0]?.length ?? 0;
+    return { w: new Float32Array((z[0]?.length ?? 0) * k), lambdas: Array.from({ length: k }, () => Number.POSITIVE_INFINITY) };
+  }
+  return fitRidgeSelected(fit, check);
+}
 
 /**
  * Twin runs split in time like a plant history: each run (consecutive windows, runs lie days apart) up
@@ -152,6 +176,7 @@ export async function trainStagePredictor(ctx: StageTrainingContext, planned: Pr
   const kernel = new Float32Array(inputs.length * k);
   const outCenter: number[] = [];
   const outScale: number[] = [];
+  const penalties: Record<string, number> = {};
   let column = 0;
   for (const g of groups) {
     const ownHere = g.columns.map((_, c) => own[column + c] ?? -1);
@@ -159,9 +184,10 @@ export async function trainStagePredictor(ctx: StageTrainingContext, planned: Pr
     // Scaled by the targets' own spread (a change may hardly vary: a ramp), so the folded weights stay near 1 in float32.
     const levelScale = fitScaler(g.train.y, { kind: 'standard', relativeFloor: 1e-3, absoluteFloor: 1e-6 }).scale;
     const changeCenter = fitScaler(change, { kind: 'standard' }).center;
-    const w = fitRidge(scale(g.train.x, inputScaler.center, inputScaler.scale), scale(change, changeCenter, levelScale), RIDGE_LAMBDA);
+    const { w, lambdas } = fitChange(scale(g.train.x, inputScaler.center, inputScaler.scale), scale(change, changeCenter, levelScale), g.train.ends, g.h * 60_000);
     g.columns.forEach((_, c) => {
       const j = column + c;
+      penalties[targetLabel(targets[j] as (typeof targets)[number])] = lambdas[c] ?? Number.POSITIVE_INFINITY;
       for (let i = 0; i < inputs.length; i += 1) kernel[i * k + j] = w[i * g.columns.length + c] ?? 0;
       const oi = ownHere[c] ?? -1;
       // prediction = change + current value: x_own = center_own + scale_own z_own, in the output's scaled units.
@@ -178,6 +204,8 @@ export async function trainStagePredictor(ctx: StageTrainingContext, planned: Pr
   model.layers[0]?.setWeights([tf.tensor2d(kernel, [inputs.length, k]), tf.zeros([k])]);
   ctx.onEpoch?.(name, { epoch: 1, epochs: 1, loss: 0, validationLoss: 0 });
   const metrics: Record<string, number> = { heldOutWindows: first.held.x.length };
+  // The penalty per target (per row of standardised inputs); -1 where no input helped on the check block.
+  for (const [label, lambda] of Object.entries(penalties)) metrics[`ridgeLambda.${label}`] = Number.isFinite(lambda) ? lambda : -1;
   let worstR2 = Number.POSITIVE_INFINITY;
   let worstMape = 0;
   let worstSkill = Number.POSITIVE_INFINITY;
@@ -226,7 +254,9 @@ export async function trainStagePredictor(ctx: StageTrainingContext, planned: Pr
     manifest: {
       name, version: ctx.version, kind: 'predictor', inputs: [...spec.inputs], targets: targetRefs, metrics, eligibility,
       training: {
-        source: `${ctx.source}; ridge regression of each target's change over its horizon (lambda ${RIDGE_LAMBDA} per row) on standardised inputs, rows per horizon`, rows, seed: ctx.seed,
+        source: `${ctx.source}; ridge regression of each target's change over its horizon on standardised inputs, rows per horizon, `
+          + `each target's penalty per row chosen from ${RIDGE_GRID.map(penaltyText).join(', ')} on the most recent ${PENALTY_CHECK_SHARE * 100} % of its training rows `
+          + `(chosen: ${Object.entries(penalties).map(([label, lambda]) => `${label} ${penaltyText(lambda)}`).join(', ')})`, rows, seed: ctx.seed,
         split: { mode: 'tail', trainRows: rows, validationRows: first.held.x.length },
         epochs: 1, layers: spec2.layers.map((l) => ({ units: l.units, activation: l.activation })),
       },

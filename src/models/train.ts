@@ -44,9 +44,12 @@ export interface TrainModelOptions {
   readonly data?: string;
   /**
    * SQLite store (storage.path) to learn from: readings of [since, until), only the stages and signals
-   * it holds; time-blocked, the most recent third of the span held out (HELD_OUT_SHARE).
+   * it holds; time-blocked, the most recent third of the span held out (HELD_OUT_SHARE), or the most
+   * recent `heldOutDays` when that is shorter.
    */
   readonly fromStore?: string;
+  /** A store's held-out block: at most this many of its most recent days (the retraining gate's block). */
+  readonly heldOutDays?: number;
   readonly since?: number;
   readonly until?: number;
   /** Models folder to write `<name>/<version>` into (default config.models.dir). */
@@ -86,6 +89,8 @@ export interface DataSets {
   readonly twin?: true;
   /** Plant history in a store: the alarm episodes operators judged over the span (labels for the detectors). */
   readonly verdicts?: readonly JudgedAlarm[];
+  /** How the held-out block was chosen (plant history). */
+  readonly heldOutRule?: string;
 }
 
 /** Share of a plant history's time span held out, the most recent part: trained on the past, judged on what came after. */
@@ -111,12 +116,17 @@ function storeDataSets(opts: TrainModelOptions & { fromStore: string }, onProgre
   onProgress?.({ phase: 'data', done: 0, total, label: 'readings' });
   const windows = windowReadings(opts.config, storeReadings(opts.fromStore, span), (n) => onProgress?.({ phase: 'data', done: n, total, label: 'readings' }));
   onProgress?.({ phase: 'data', done: total, total, label: 'readings' });
-  const { train, heldOut } = timeBlocks(windows);
+  const first = windows[0]?.end ?? 0;
+  const spanMs = (windows[windows.length - 1]?.end ?? 0) - first;
+  const days = opts.heldOutDays;
+  const short = days !== undefined && spanMs > 0 && days * 86_400_000 < spanMs * HELD_OUT_SHARE;
+  const { train, heldOut } = timeBlocks(windows, short ? (days * 86_400_000) / spanMs : HELD_OUT_SHARE);
+  const rule = short ? `the most recent ${days} d of the span (by window end time)` : HELD_OUT_RULE;
   return {
-    train, heldOut, stored,
+    train, heldOut, stored, heldOutRule: rule,
     verdicts: judgedAlarms(opts.fromStore, span),
     present: new Set(stored.map((s) => `${s.stage}.${s.signal}`)),
-    source: `SQLite store ${opts.fromStore}, readings ${range}, time-blocked: held out ${HELD_OUT_RULE}`,
+    source: `SQLite store ${opts.fromStore}, readings ${range}, time-blocked: held out ${rule}`,
   };
 }
 
@@ -143,7 +153,7 @@ function learntFromOf(data: DataSets): ((refs: readonly FeatureRef[], heldOutWin
     const heldLast = held[held.length - 1]?.end;
     return {
       first: iso(first), last: iso(last), signals,
-      ...(heldFirst !== undefined && heldLast !== undefined ? { heldOut: { first: iso(heldFirst), last: iso(heldLast), windows: heldOutWindows, rule: data.present ? HELD_OUT_RULE : 'the most recent 20 % of the windows' } } : {}),
+      ...(heldFirst !== undefined && heldLast !== undefined ? { heldOut: { first: iso(heldFirst), last: iso(heldLast), windows: heldOutWindows, rule: data.heldOutRule ?? (data.present ? HELD_OUT_RULE : 'the most recent 20 % of the windows') } } : {}),
     };
   };
 }

@@ -3,7 +3,7 @@ import type { PlantWindow } from '../../src/contract/ports.js';
 import { calendarValue, parsePlantInput, windowHistory } from '../../src/inference/features.js';
 import { eligibilityOf, runTimeBlocks } from '../../src/models/train-predictors.js';
 import { createRng } from '../../src/training/random.js';
-import { fitRidge } from '../../src/training/ridge.js';
+import { fitRidge, fitRidgeSelected } from '../../src/training/ridge.js';
 
 describe('predictor fitting', () => {
   it('ridge regression recovers the weights of a noisy linear plant, one solve for every output', () => {
@@ -13,6 +13,23 @@ describe('predictor fitting', () => {
     const w = fitRidge(z, y, 1e-6);
     const expected = [2, 0, 0, 0.5, -1, 0];
     expected.forEach((v, i) => expect(w[i]).toBeCloseTo(v, 2));
+  });
+
+  it('chooses each target\'s penalty on the later block: light where the inputs carry the signal, strong (or none of them) where they only carry noise', () => {
+    const rng = createRng(9);
+    // 40 rows, 30 inputs: column 0 follows input 0; column 1 is noise the inputs cannot explain.
+    const rows = (n: number): { z: number[][]; y: number[][] } => {
+      const z = Array.from({ length: n }, () => Array.from({ length: 30 }, () => rng() * 2 - 1));
+      return { z, y: z.map((r) => [3 * (r[0] ?? 0) + (rng() - 0.5) * 0.01, rng() - 0.5]) };
+    };
+    const selected = fitRidgeSelected(rows(40), rows(20));
+    expect(selected.lambdas[0]).toBeLessThanOrEqual(1e-2);
+    expect(selected.lambdas[1]).toBeGreaterThanOrEqual(1);
+    expect(selected.w[0]).toBeCloseTo(3, 1);
+    for (let j = 0; j < 30; j += 1) expect(Math.abs(selected.w[j * 2 + 1] ?? 0)).toBeLessThan(0.05);
+    // Unpenalised, the noise column would have been fitted: 30 inputs on 60 rows leave large weights.
+    const free = fitRidge([...rows(40).z], rows(40).y, 1e-6);
+    expect(Math.max(...Array.from({ length: 30 }, (_, j) => Math.abs(free[j * 2 + 1] ?? 0)))).toBeGreaterThan(0.05);
   });
 
   it('a target is eligible only when it meets the bar at 1 h and at 4 h; its other horizons only when they beat persistence', () => {
