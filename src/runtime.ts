@@ -157,9 +157,15 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
     onGate: (e) => {
       lifecycle.onGate(e);
       // a candidate that passed the gate runs in shadow, then is promoted or rejected (when switched on)
-      if (e.passed && e.dir && autoPromotes(config.models.lifecycle)) {
-        promoter.offer({ name: e.name, version: e.version, dir: e.dir, kind: e.kind, stage: e.stage ?? 'effluent', by: 'daemon', reason: 'passed the quality gate' });
+      if (!e.passed || !e.dir || !autoPromotes(config.models.lifecycle)) return;
+      // its gate judged it against the version active when it was asked for: another one since is not what it beat
+      const judgedAgainst = (e.detail as { active?: string | null } | undefined)?.active ?? null;
+      const activeNow = inference.loaded().find((m) => m.name === e.name)?.id ?? null;
+      if (judgedAgainst !== activeNow) {
+        lifecycle.onRejection({ ts: e.ts, name: e.name, version: e.version, kind: e.kind, by: 'daemon', reason: `not run in shadow: its gate judged it against ${judgedAgainst ?? 'no active version'}, and ${activeNow ?? 'none'} is active now`, detail: e.detail });
+        return;
       }
+      promoter.offer({ name: e.name, version: e.version, dir: e.dir, kind: e.kind, stage: e.stage ?? 'effluent', by: 'daemon', reason: 'passed the quality gate' });
     },
   });
   lifecycle.onRetrainingRequested((request) => retrain.request(request));

@@ -130,6 +130,8 @@ function detectorChecks(candidate: readonly DetectorEvaluation[], active: readon
       checks.push({ check: 'judged', target, passed: false, candidate: 0, active: null, bar: 1, why: `${target}: no window could be scored on the block` });
       continue;
     }
+    const share = finite(c.flaggedShare);
+    checks.push({ check: 'flag_rate', target, passed: share !== null && share <= gate.maxFlagRate, candidate: share, active: null, bar: gate.maxFlagRate, why: `${target}: flagged share ${fmt(share)} must not exceed ${gate.maxFlagRate} (normal operation)` });
     const a = active.find((x) => x.stage === c.stage && x.windows > 0);
     if (!a) continue;
     const bar = a.flaggedShare + gate.flagRateSlack;
@@ -163,8 +165,8 @@ export function judgeGate(evaluation: Evaluation, candidate: string, active: str
  * The quality gate (issue 15 item 5, the part that judges quality): the candidate bundle and the active
  * one run over the same most recent block of the store (`models evaluate`'s code); each predictor target
  * must beat persistence (MSE skill above `gate.minSkill`) and not be worse than the active version
- * (MSE within `gate.tolerance`); each detector must keep its flagged share within `gate.flagRateSlack`
- * of the active one's, catch every operator-confirmed event of its stage the active one caught, and raise
+ * (MSE within `gate.tolerance`); each detector must flag at most `gate.maxFlagRate` of the block's windows
+ * and keep its flagged share within `gate.flagRateSlack` of the active one's, catch every operator-confirmed event of its stage the active one caught, and raise
  * none of the alarms operators marked false again (or fewer than the active one): both replayed over
  * every judged episode in the store, not only the block (src/models/judged-episodes.ts).
  */

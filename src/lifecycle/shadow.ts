@@ -96,8 +96,10 @@ function detectorChecks(candidate: TallyFigures, active: TallyFigures | null, cf
   const judgedActive = active !== null && active.windows >= cfg.minSamples;
   const rateBar = judgedActive ? active.flagRate + cfg.flagRateSlack : Number.POSITIVE_INFINITY;
   const rateOk = candidate.flagRate <= rateBar;
+  const normalOk = candidate.flagRate <= cfg.maxFlagRate;
   const caughtOk = active === null || candidate.caught >= active.caught;
   return [
+    { target: 'normal_flag_rate', passed: normalOk, candidate: num(candidate.flagRate), active: null, why: `flag rate ${fig(candidate.flagRate)} over ${candidate.windows} windows ${normalOk ? 'within' : 'above'} the bar of normal operation ${cfg.maxFlagRate}` },
     { target: 'flag_rate', passed: rateOk, candidate: num(candidate.flagRate), active: judgedActive ? active.flagRate : null, why: `flag rate ${fig(candidate.flagRate)} over ${candidate.windows} windows ${rateOk ? 'within' : 'above'} ${judgedActive ? `the active version's ${fig(active.flagRate)} + ${cfg.flagRateSlack}` : 'no bar (active version not judged)'}` },
     { target: 'events_caught', passed: caughtOk, candidate: candidate.caught, active: active?.caught ?? null, why: `caught ${candidate.caught} of ${candidate.confirmed} confirmed events${active ? `, the active version ${active.caught}` : ''}` },
   ];

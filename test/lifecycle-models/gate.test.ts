@@ -42,6 +42,9 @@ describe('quality gate: candidate against the active version on one block', () =
     const blind = judgeGate(evaluation([], [detector('a@2', 0.02, 0.5), detector('a@1', 0.02, 1)]), 'a@2', 'a@1', gate);
     expect(blind.reasons).toEqual(["aerobic: recall of the confirmed events 0.50 must reach the active version's 1.00"]);
     expect(judgeGate(evaluation([], [detector('a@2', 0.025, 1), detector('a@1', 0.02, 1)]), 'a@2', 'a@1', gate).passed).toBe(true);
+    // Flagging half the block beside an active version that does too is no detector: the bar of normal operation.
+    const flooded = judgeGate(evaluation([], [detector('a@2', 0.5, 1), detector('a@1', 0.5, 1)]), 'a@2', 'a@1', gate);
+    expect(flooded.reasons).toEqual(['aerobic: flagged share 0.500 must not exceed 0.05 (normal operation)']);
   });
 
   it("replays the operators' verdicts: every confirmed event the active one caught, and fewer or none of the false alarms", () => {
@@ -59,7 +62,7 @@ describe('quality gate: candidate against the active version on one block', () =
     // Learnt the false alarms, caught the event the active one caught (the one it missed does not count).
     const good = judge([episode(0, 'false_alarm', false), episode(1, 'false_alarm', false), episode(2, 'confirmed', true), episode(3, 'confirmed', false)]);
     expect(good.passed).toBe(true);
-    expect(good.checks.map((c) => [c.check, c.candidate, c.active, c.bar])).toEqual([['flag_rate', 0.02, 0.02, 0.03], ['events_caught', 1, 1, 1], ['false_alarms', 0, 2, 1]]);
+    expect(good.checks.map((c) => [c.check, c.candidate, c.active, c.bar])).toEqual([['flag_rate', 0.02, null, 0.05], ['flag_rate', 0.02, 0.02, 0.03], ['events_caught', 1, 1, 1], ['false_alarms', 0, 2, 1]]);
     expect(good.verdicts).toHaveLength(2);
     // Fewer false alarms than the active one passes; as many fails.
     expect(judge([episode(0, 'false_alarm', true), episode(1, 'false_alarm', false), episode(2, 'confirmed', true)]).passed).toBe(true);

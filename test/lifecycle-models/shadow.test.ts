@@ -41,13 +41,19 @@ describe('judging a shadow run', () => {
     expect(judgeShadow('predictor', tallyFigures(predictor(20, 0.6)), null, cfg.shadow).summary).toContain('does not beat persistence');
   });
 
-  it('judges a detector on its flag rate and on the confirmed events the active one caught', () => {
+  it('judges a detector on its flag rate (against the bar of normal operation and the active one\'s) and on the confirmed events the active one caught', () => {
     const quiet = detector(100, 50);
     const active = detector(100, 25);
     expect(judgeShadow('autoencoder', tallyFigures(quiet), tallyFigures(active), cfg.shadow).promote).toBe(true);
     const noisy = judgeShadow('autoencoder', tallyFigures(detector(100, 10)), tallyFigures(active), cfg.shadow);
     expect(noisy.promote).toBe(false);
-    expect(noisy.summary).toBe("flag rate 0.100 over 100 windows above the active version's 0.040 + 0.01");
+    expect(noisy.summary).toBe("flag rate 0.100 over 100 windows above the bar of normal operation 0.05; flag rate 0.100 over 100 windows above the active version's 0.040 + 0.01");
+    // flagging every window beside an active version that does too is no promotion: the bar of normal operation holds
+    const always = detector(100, 1);
+    const alsoAlways = detector(100, 1);
+    const both = judgeShadow('autoencoder', tallyFigures(always), tallyFigures(alsoAlways), cfg.shadow);
+    expect(both.promote).toBe(false);
+    expect(both.summary).toBe('flag rate 1.000 over 100 windows above the bar of normal operation 0.05');
     // a confirmed event: the active version flagged in its last windows, the blind candidate did not
     const blind = detector(100, 0);
     addWindow(active, true, cfg.shadow.eventWindows);

@@ -71,6 +71,8 @@ export const lifecycleSchema = z
         tolerance: z.number().nonnegative().default(0.02),
         /** A detector's flagged share may exceed the active one's by this much at most (0.01 = 1 point). */
         flagRateSlack: z.number().nonnegative().default(0.01),
+        /** A detector flagging more than this share of the block's windows is refused, whatever the active one flags: the block is mostly normal operation. */
+        maxFlagRate: z.number().min(0).max(1).default(0.05),
       })
       .strict()
       .prefault({}),
@@ -121,6 +123,8 @@ export const lifecycleSchema = z
         skillSlack: z.number().nonnegative().default(0),
         /** A detector candidate's flag rate may exceed the active one's by this much (0.01 = 1 point). */
         flagRateSlack: z.number().nonnegative().default(0.01),
+        /** A detector candidate flagging more than this share of its shadow windows is not promoted, whatever the active one flags. */
+        maxFlagRate: z.number().min(0).max(1).default(0.05),
         /** A confirmed event counts as caught by a version that flagged one of its last this many windows before the verdict. */
         eventWindows: z.number().int().positive().default(24),
       })
