@@ -30,8 +30,22 @@ export interface ScenarioOptions {
   /** Extra daemon environment (lifecycle keys). */
   readonly env?: Readonly<Record<string, string>>;
   readonly site?: string;
+  /** Further faults of the twin's scenario, YAML flow mappings (`{ kind: sensor_bias, ... }`). */
+  readonly faults?: readonly string[];
+  /** Called with every `edge/models` message: what the evaluation does to the daemon from the outside. */
+  readonly onModels?: (m: ModelsMessage, run: RunningScenario) => void;
   /** Progress lines (stderr). */
   readonly log?: (line: string) => void;
+}
+
+/** The running daemon's files, for interventions from the outside. */
+export interface RunningScenario {
+  readonly dir: string;
+  readonly modelsDir: string;
+  readonly store: string;
+  /** The twin's plant time at its start (approximate). */
+  readonly startPlantMs: () => number;
+  readonly log: (line: string) => void;
 }
 
 /** One model event as seen on `edge/models`, with the plant time of the message that carried it. */
@@ -121,7 +135,8 @@ export async function runLifecycleScenario(o: ScenarioOptions): Promise<Scenario
   const modelsDir = join(dir, 'models');
   for (const name of o.models) cpSync(join(repoRoot, 'models', name), join(modelsDir, name), { recursive: true });
   const scenario = join(dir, 'cooling.yaml');
-  writeFileSync(scenario, `faults:\n  - { kind: temperature_change, stage: aerobic, start: ${o.changeDay}d, end: 10000d, magnitude: ${o.deltaC}, ramp: ${o.rampDays}d }\n`);
+  const faults = [`{ kind: temperature_change, stage: aerobic, start: ${o.changeDay}d, end: 10000d, magnitude: ${o.deltaC}, ramp: ${o.rampDays}d }`, ...(o.faults ?? [])];
+  writeFileSync(scenario, `faults:\n${faults.map((f) => `  - ${f}\n`).join('')}`);
   const db = join(dir, 'edge.sqlite');
   const daemon: DaemonProcess = await startDaemon({
     ...LOCAL_DAEMON_ENV,
@@ -139,6 +154,10 @@ export async function runLifecycleScenario(o: ScenarioOptions): Promise<Scenario
   const messages: ModelsMessage[] = [];
   const events: SeenEvent[] = [];
   const lastSeen = new Map<string, string>();
+  // The twin's clock ends at the wall clock's now: it starts its days before the wall time it will end at.
+  const daysMs = o.days * 86_400_000;
+  let simStarted = Date.now();
+  const running: RunningScenario = { dir, modelsDir, store: db, log, startPlantMs: () => simStarted + daysMs / o.speed - daysMs };
   const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { reconnectPeriod: 0 });
   watcher.on('message', (_topic, payload) => {
     const m = JSON.parse(payload.toString()) as ModelsMessage;
@@ -152,6 +171,7 @@ export async function runLifecycleScenario(o: ScenarioOptions): Promise<Scenario
       events.push({ model: x.model, event: e.event, reason: e.reason, wallMs: Date.now(), plantTs: m.plantTs });
       log(`${m.plantTs ? new Date(m.plantTs).toISOString() : '-'} ${x.model} ${e.event}: ${e.reason}`);
     }
+    o.onModels?.(m, running);
   });
   await watcher.subscribeAsync(`wwtp/${site}/edge/models`, { qos: 1 });
 
@@ -171,6 +191,7 @@ export async function runLifecycleScenario(o: ScenarioOptions): Promise<Scenario
     });
   }, 1_000);
 
+  simStarted = Date.now();
   const sim = spawn(process.execPath, [binPath, 'sim', '--broker', `mqtt://127.0.0.1:${daemon.mqttPort}`, '--site', site, '--days', String(o.days), '--speed', String(o.speed), '--scenario', scenario, '--seed', String(o.seed)], {
     cwd: repoRoot,
     env: { ...process.env, WWTP_EDGE_LOG__LEVEL: 'warn' },
@@ -185,6 +206,7 @@ export async function runLifecycleScenario(o: ScenarioOptions): Promise<Scenario
   daemon.child.kill('SIGTERM');
   await daemon.exited();
 
+  writeFileSync(join(dir, 'daemon.log'), `${daemon.logs.join('\n')}\n`);
   const local = new Database(db, { readonly: true });
   const stored = local.prepare('SELECT ts, model, event, "by", previous, reason, detail FROM model_events ORDER BY seq').all() as ModelEventStored[];
   local.close();

@@ -3,6 +3,7 @@ import type { EdgeConfig } from '../config/schema.js';
 import type { LifecycleConfig } from '../config/sections/lifecycle.js';
 import { EdgeError } from '../lib/lifecycle.js';
 import { readBundle } from '../onnx/bundle.js';
+import type { Eligibility } from '../onnx/manifest.js';
 import { evaluateModels, type DetectorEvaluation, type Evaluation, type TargetEvaluation } from '../models/evaluate.js';
 import { judgeEpisodes, type JudgedFigures } from '../models/judged-episodes.js';
 
@@ -10,7 +11,7 @@ const DAY_MS = 86_400_000;
 
 /** One bar of the gate, with the candidate's and the active version's figure where there is one. */
 export interface GateCheck {
-  readonly check: 'judged' | 'beats_persistence' | 'not_worse' | 'flag_rate' | 'events_caught' | 'false_alarms';
+  readonly check: 'judged' | 'beats_persistence' | 'not_worse' | 'published' | 'flag_rate' | 'events_caught' | 'false_alarms';
   /** `stage.signal@horizonMin` (predictors) or the detector's stage. */
   readonly target: string;
   readonly passed: boolean;
@@ -93,6 +94,21 @@ function predictorChecks(candidate: readonly TargetEvaluation[], active: readonl
   return checks;
 }
 
+/** Which targets a version would publish: its manifest's eligibility (the skill bar on its held-out block). */
+export interface Publishing {
+  readonly candidate?: Eligibility | undefined;
+}
+
+/**
+ * The skill bar of training (eligibility): a candidate that would publish none of its targets (none met
+ * the bar on its held-out block) is no predictor, whatever its figures on the gate's block.
+ */
+function publishingChecks(candidate: string, publishing: Publishing): GateCheck[] {
+  const entries = Object.entries(publishing.candidate?.targets ?? {});
+  if (entries.length === 0 || entries.some(([, e]) => e.eligible)) return [];
+  return [{ check: 'published', target: candidate, passed: false, candidate: 0, active: null, bar: 1, why: `publishes none of its ${entries.length} targets: none met the skill bar on its held-out block (${entries[0]?.[1].reason ?? 'no target'})` }];
+}
+
 /**
  * The operators' verdicts anywhere in the store: the candidate must catch every confirmed event the
  * active version caught, and raise none of the marked false alarms again, or fewer than the active one.
@@ -149,12 +165,13 @@ function detectorChecks(candidate: readonly DetectorEvaluation[], active: readon
 }
 
 /** Pure: the checks of a candidate against the active version on one evaluation of both. */
-export function judgeGate(evaluation: Evaluation, candidate: string, active: string | null, gate: LifecycleConfig['gate'], verdicts: readonly JudgedFigures[] = []): GateReport {
+export function judgeGate(evaluation: Evaluation, candidate: string, active: string | null, gate: LifecycleConfig['gate'], verdicts: readonly JudgedFigures[] = [], publishing: Publishing = {}): GateReport {
   const checks: GateCheck[] = [];
   const skipped = evaluation.skipped.find((s) => s.model.includes(candidate.replace('@', '/')) || s.model === candidate);
   if (skipped) checks.push({ check: 'judged', target: candidate, passed: false, candidate: null, active: null, bar: null, why: `not judged: ${skipped.why}` });
   const mine = <T extends { model: string }>(rows: readonly T[], id: string | null): T[] => rows.filter((r) => r.model === id);
   checks.push(...predictorChecks(mine(evaluation.predictors, candidate), mine(evaluation.predictors, active), gate));
+  checks.push(...publishingChecks(candidate, publishing));
   checks.push(...detectorChecks(mine(evaluation.detectors, candidate), mine(evaluation.detectors, active), gate, verdicts));
   if (checks.length === 0) checks.push({ check: 'judged', target: candidate, passed: false, candidate: null, active: null, bar: null, why: 'nothing of the candidate could be judged on the block' });
   const reasons = checks.filter((c) => !c.passed).map((c) => c.why);
@@ -165,7 +182,8 @@ export function judgeGate(evaluation: Evaluation, candidate: string, active: str
  * The quality gate (issue 15 item 5, the part that judges quality): the candidate bundle and the active
  * one run over the same most recent block of the store (`models evaluate`'s code); each predictor target
  * must beat persistence (MSE skill above `gate.minSkill`) and not be worse than the active version
- * (MSE within `gate.tolerance`); each detector must flag at most `gate.maxFlagRate` of the block's windows
+ * (MSE within `gate.tolerance`), and the candidate must publish a target (its manifest's eligibility:
+ * the skill bar on its held-out block); each detector must flag at most `gate.maxFlagRate` of the block's windows
  * and keep its flagged share within `gate.flagRateSlack` of the active one's, catch every operator-confirmed event of its stage the active one caught, and raise
  * none of the alarms operators marked false again (or fewer than the active one): both replayed over
  * every judged episode in the store, not only the block (src/models/judged-episodes.ts).
@@ -179,7 +197,7 @@ export async function qualityGate(candidateDir: string, activeDir: string | unde
     evaluateModels(dirs, { config: opts.config, store: opts.store, since }),
     candidate.kind === 'autoencoder' && active ? judgeEpisodes(dirs, { config: opts.config, store: opts.store }) : Promise.resolve([]),
   ]);
-  return judgeGate(evaluation, `${candidate.name}@${candidate.version}`, active ? `${active.name}@${active.version}` : null, opts.gate, verdicts);
+  return judgeGate(evaluation, `${candidate.name}@${candidate.version}`, active ? `${active.name}@${active.version}` : null, opts.gate, verdicts, { candidate: candidate.eligibility });
 }
 
 /** One line for the log and the model_events reason. */
