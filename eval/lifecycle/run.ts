@@ -101,26 +101,32 @@ await Promise.all(pending);
 /** model_events rows stamped with the registry's wall clock; the others carry plant time. */
 const WALL_EVENTS = new Set(['activation', 'promotion', 'rollback']);
 const day = (ts: number): string => ((ts - r.startPlantMs) / DAY_MS).toFixed(2);
-/** The plant time an event was first seen at on edge/models (rows stamped with the wall clock). */
-const seenAt = (model: string, event: string): number | undefined => r.events.find((e) => e.model === model && e.event === event)?.plantTs ?? undefined;
+/** The plant time of the first edge/models message published at or after a wall time (rows stamped with the wall clock). */
+const plantAtWall = (wallMs: number): number | undefined => r.messages.find((m) => m.ts >= wallMs && m.plantTs !== null)?.plantTs ?? undefined;
+const seenAt = (model: string, event: string): number | undefined => {
+  const row = r.stored.find((e) => e.model === model && e.event === event);
+  return row ? plantAtWall(row.ts) : undefined;
+};
 const plantEvents = r.stored.filter((e) => e.event !== 'activation' || e.by !== 'daemon' || !e.reason.startsWith('loaded at start'));
 const when = (e: { ts: number; model: string; event: string }): string => {
   if (!WALL_EVENTS.has(e.event)) return day(e.ts);
   const seen = seenAt(e.model, e.event);
-  return seen !== undefined ? `${day(seen)} (seen)` : `wall ${new Date(e.ts).toISOString().slice(11, 19)}`;
+  return seen !== undefined ? `${day(seen)} (wall ${new Date(e.ts).toISOString().slice(11, 19)})` : `wall ${new Date(e.ts).toISOString().slice(11, 19)}`;
 };
 const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : 'n/a');
 const fig = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(3));
 
 // Detection, promotion and rollback, from the outside.
 const change = r.changePlantMs;
-const detection = r.stored.find((e) => e.event === 'trigger' && e.ts >= change && e.model.startsWith(PREDICTOR) && /MAPE|R2|drifted/.test(e.reason));
+// Detection: the first edge/models message after the change that names the water temperature among the predictor's drifted inputs.
+const detection = r.messages.find((m) => m.plantTs !== null && m.plantTs >= change && m.models.some((x) => x.model === `${PREDICTOR}@1.0.0` && x.drifted.some((d) => d.startsWith('aerobic.temperature.'))));
+const detectedWith = detection?.models.find((x) => x.model === `${PREDICTOR}@1.0.0`);
 const promotions = r.stored.filter((e) => e.event === 'promotion' && e.model.startsWith(`${PREDICTOR}@`) && !e.model.endsWith(TRAP_VERSION));
 const firstPromotion = promotions[0];
 const promotedAt = firstPromotion ? seenAt(firstPromotion.model, 'promotion') : undefined;
 const rollback = r.stored.find((e) => e.event === 'rollback' && e.model.startsWith(`${PREDICTOR}@`));
 const rolledAt = rollback ? seenAt(rollback.model, 'rollback') : undefined;
-const trapEvents = r.stored.filter((e) => e.model === `${PREDICTOR}@${TRAP_VERSION}`);
+const trapEvents = r.stored.filter((e) => e.model === `${PREDICTOR}@${TRAP_VERSION}` && e.event !== 'trigger');
 
 interface ShadowDetail { figures?: { candidate?: { skill?: Record<string, { n: number; mseSkill: number }> }; active?: { skill?: Record<string, { n: number; mseSkill: number }> } } }
 const shadowSkill = (row: { detail: string } | undefined): string => {
@@ -155,17 +161,17 @@ and stderr). Plant day 0 is the twin's start (approximate: its clock ends at the
 rollback rows carry the wall clock, their day is the plant time of the \`edge/models\` message that first carried them.
 
 **Measured:**
-- Change (day ${values['change-day']}) to the predictor's first skill or drift trigger: ${detection ? `${((detection.ts - change) / DAY_MS).toFixed(2)} plant days (${detection.reason.slice(0, 160).replace(/\|/g, '/')})` : 'no trigger after the change'}.
+- Change (day ${values['change-day']}) to its detection, the water temperature among ${PREDICTOR}@1.0.0's drifted inputs on \`edge/models\`: ${detection?.plantTs ? `${((detection.plantTs - change) / DAY_MS).toFixed(2)} plant days (drifted: ${detectedWith?.drifted.join(', ') ?? ''})` : 'not detected'}.
 - Change to the first promotion of a retrained ${PREDICTOR}: ${firstPromotion && promotedAt !== undefined ? `${((promotedAt - change) / DAY_MS).toFixed(2)} plant days (${firstPromotion.model})` : 'none in the run'}.
 - Broken candidate: ${interventions.filter((i) => i.what.includes('tags swapped')).map((i) => `day ${i.day.toFixed(2)}, ${cliLine(i.run)}`).join('; ') || 'not handed over'}.
 - Copy with a fault built in: ${trapEvents.length > 0 ? trapEvents.map((e) => `${e.event} (day ${when(e)})`).join(', ') : trapAsked ? 'handed over, no event' : 'not handed over (no promotion early enough)'}${trappedFrom ? `, from ${trappedFrom}` : ''}.
-- Replaced analyzer (day ${analyzerDay}) to the automatic rollback: ${rollback && rolledAt !== undefined ? `${((rolledAt - (r.startPlantMs + analyzerDay * DAY_MS)) / DAY_MS * 24).toFixed(1)} plant hours: ${rollback.reason.replace(/\|/g, '/').slice(0, 400)}` : 'no rollback in the run'}.
+- Automatic rollback: ${rollback && rolledAt !== undefined ? `day ${day(rolledAt)}, ${promotedAt !== undefined ? `${((rolledAt - promotedAt) / DAY_MS * 24).toFixed(1)} plant hours after the promotion, ` : ''}${rolledAt >= r.startPlantMs + analyzerDay * DAY_MS ? `${((rolledAt - (r.startPlantMs + analyzerDay * DAY_MS)) / DAY_MS * 24).toFixed(1)} plant hours after the analyzer was replaced` : `before the analyzer was replaced (day ${analyzerDay})`}: ${rollback.reason.replace(/\|/g, '/').slice(0, 500)}` : 'no rollback in the run'}.
 
 ${firstPromotion ? `Live MSE skill over persistence of the first promotion, both versions on the same shadow windows (its \`promotion\` row's detail):
 
 ${shadowSkill(firstPromotion)}
 
-After the promotion, live 24 h MSE skill (samples) before the analyzer was replaced, against the shipped version's 24 h figures just before the promotion:
+The promoted version's live 24 h MSE skill (samples) as last published before the analyzer was replaced (from its shadow run on, so its shadow windows count), against the shipped version's 24 h figures just before the promotion:
 
 | target | ${PREDICTOR}@1.0.0 before | ${firstPromotion.model} after |
 |---|---|---|
