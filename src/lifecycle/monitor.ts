@@ -245,7 +245,8 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
     const retry = ctx.config.retrain.retryDays;
     const asked = requestedAt.get(m.model);
     if (m.triggers.length === 0 || retry === null || asked === undefined || now - asked < retry * DAY_MS) return false;
-    return !shadows().some((s) => s.name === m.name);
+    // a candidate of it in shadow is its answer; the version it replaced running beside it (the rollback watch) is not
+    return !shadows().some((s) => s.name === m.name && retired.get(s.id)?.state !== 'inactive');
   }
 
   function requestRetraining(r: RetrainRequest): void {

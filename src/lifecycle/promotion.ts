@@ -78,6 +78,10 @@ interface Watch {
   /** The previous version's figures over the shadow period. */
   baseline: VersionTally;
   recent: RecentState;
+  /** The previous version's bundle, run in shadow beside the promoted one during the watch. */
+  previousDir?: string | undefined;
+  /** The previous version's recent figures on the same windows, while it runs beside the promoted one. */
+  previousRecent?: RecentState | undefined;
   failuresInRow: number;
   rolling?: boolean;
 }
@@ -93,9 +97,11 @@ interface Persisted {
  * beside the active version of its name on every live window; both versions' live figures are summed
  * over the same windows from its first one. After `shadow.hours` of plant time it is promoted (the
  * registry's atomic swap) when its live skill is at least the active version's, else rejected. A promoted
- * version is watched for `rollback.watchHours`: its live skill over the last `rollback.hours` below the
- * previous version's over the shadow period, or `rollback.failures` failed runs in a row, roll it back to
- * the previous version at once, with the alarm `model.rollback.<name>`.
+ * version is watched for `rollback.watchHours` with the previous version in shadow beside it: its live skill
+ * over the last `rollback.hours` below the previous version's over the shadow period, and below the previous
+ * version's on the same recent windows once that one has enough samples (a stretch no version forecasts
+ * well rolls nothing back), or `rollback.failures` failed runs in a row, roll it back to the previous version
+ * at once, with the alarm `model.rollback.<name>`.
  */
 export function createPromoter(ctx: PromotionContext) {
   const log = ctx.logger.child({ component: 'promotion' });
@@ -139,17 +145,45 @@ export function createPromoter(ctx: PromotionContext) {
     const reason = `promoted after ${shadow.hours} h in shadow${run.activeId ? ` beside ${run.activeId}` : ''}: ${verdict.summary}`;
     verdicts.set(run.id, detail);
     const promotedAt = plantTs ?? ctx.now();
+    const previousDir = activeOf(run.name)?.dir;
     ctx.inference.promote(run.name, run.version, reason).then((event) => {
       runs.delete(run.name);
       ctx.alarms.clear(`model.rollback.${run.name}`, promotedAt, `${run.id} promoted`);
       if (rollback.enabled && event.previous) {
-        watches.set(run.name, { name: run.name, version: run.version, previous: event.previous, kind: run.kind, stage: run.stage, promotedAt, baseline: run.active, recent: emptyRecent(), failuresInRow: 0 });
+        const w: Watch = { name: run.name, version: run.version, previous: event.previous, kind: run.kind, stage: run.stage, promotedAt, baseline: run.active, recent: emptyRecent(), failuresInRow: 0, previousDir };
+        watches.set(run.name, w);
+        runBeside(w);
       }
       save();
     }, (error: unknown) => {
       runs.delete(run.name);
       reject(run, `promotion failed: ${error instanceof Error ? error.message : String(error)}`, detail);
     });
+  }
+
+  /**
+   * The previous version runs in shadow beside the promoted one during the watch, so the rollback judges both
+   * on the same windows; a candidate offered meanwhile takes the slot (the watch then falls back to the
+   * previous version's shadow-period figures).
+   */
+  function runBeside(w: Watch): void {
+    if (!w.previousDir || runs.has(w.name)) return;
+    const previousId = `${w.name}@${w.previous}`;
+    ctx.inference.startShadow(w.name, w.previous, w.previousDir).then(() => {
+      if (watches.get(w.name) !== w || runs.has(w.name)) return;
+      w.previousRecent ??= emptyRecent();
+      log.info({ model: `${w.name}@${w.version}`, previous: previousId }, `${previousId} runs in shadow beside ${w.name}@${w.version} while it is watched`);
+    }, (error: unknown) => {
+      w.previousDir = undefined;
+      log.warn({ model: previousId, err: String(error) }, `${previousId} not run beside the promoted version: the watch judges against its shadow-period figures`);
+    });
+  }
+
+  /** The watch is over (ended, rolled back, replaced): the previous version's shadow run beside it stops. */
+  function endWatch(w: Watch): void {
+    watches.delete(w.name);
+    if (w.previousRecent !== undefined && !runs.has(w.name)) ctx.inference.stopShadow(w.name);
+    w.previousRecent = undefined;
   }
 
   function rollBack(w: Watch, why: string): void {
@@ -160,7 +194,7 @@ export function createPromoter(ctx: PromotionContext) {
     log.error({ model: id, previous: w.previous, why }, reason);
     const ts = eventTs();
     ctx.inference.rollback(w.name, why).then((event) => {
-      watches.delete(w.name);
+      endWatch(w);
       ctx.alarms.raise(rollbackCondition(w.name, w.stage, w.version, event.version, why), ts);
       save();
     }, (error: unknown) => {
@@ -196,7 +230,7 @@ export function createPromoter(ctx: PromotionContext) {
     const id = `${w.name}@${w.version}`;
     if (w.rolling) return;
     if (activeOf(w.name)?.version !== w.version) {
-      watches.delete(w.name);
+      endWatch(w);
       return;
     }
     const failed = outcome.failures.find((f) => f.name === w.name);
@@ -206,14 +240,29 @@ export function createPromoter(ctx: PromotionContext) {
       return;
     }
     const row = outcome.anomalies.find((a) => a.model === id && a.verdict !== 'none');
-    addRecent(w.recent, judged.filter((p) => p.model === id), row ? { ts: row.ts, flagged: row.isAnomaly } : undefined, plant.end - rollback.hours * HOUR_MS);
-    const why = judgeRollback(w.kind, recentFigures(w.recent), tallyFigures(w.baseline), rollback);
+    const since = plant.end - rollback.hours * HOUR_MS;
+    addRecent(w.recent, judged.filter((p) => p.model === id), row ? { ts: row.ts, flagged: row.isAnomaly } : undefined, since);
+    // Beside it on the same windows while the previous version runs in shadow (a candidate may have taken the slot).
+    const previousId = `${w.name}@${w.previous}`;
+    if (w.previousRecent !== undefined && runs.has(w.name)) w.previousRecent = undefined;
+    if (w.previousRecent !== undefined) {
+      const prev = outcome.shadow.anomalies.find((a) => a.model === previousId && a.verdict !== 'none');
+      addRecent(w.previousRecent, judged.filter((p) => p.model === previousId), prev ? { ts: prev.ts, flagged: prev.isAnomaly } : undefined, since);
+    }
+    // Worse than the previous version was over the shadow period; and, where the previous one ran beside it, worse
+    // than it on the same recent windows too: a stretch of plant that no version forecasts well rolls nothing back.
+    const recentNow = recentFigures(w.recent);
+    const againstShadow = judgeRollback(w.kind, recentNow, tallyFigures(w.baseline), rollback);
+    const beside = againstShadow !== null && w.previousRecent !== undefined ? recentFigures(w.previousRecent) : undefined;
+    const judgedBeside = beside !== undefined && (w.kind === 'autoencoder' ? beside.windows >= rollback.minSamples : Object.values(beside.skill).some((f) => f.n >= rollback.minSamples));
+    const againstBeside = judgedBeside && beside ? judgeRollback(w.kind, recentNow, beside, rollback, 'beside it on the same windows') : null;
+    const why = againstShadow === null ? null : !judgedBeside ? againstShadow : againstBeside === null ? null : `${againstShadow}; ${againstBeside}`;
     if (why) {
       rollBack(w, why);
       return;
     }
     if (plant.end - w.promotedAt >= rollback.watchHours * HOUR_MS) {
-      watches.delete(w.name);
+      endWatch(w);
       log.info({ model: id }, `${id}: watched ${rollback.watchHours} h after its promotion without a rollback`);
     }
   }
@@ -245,7 +294,11 @@ export function createPromoter(ctx: PromotionContext) {
       started = true;
       const saved = ctx.state.getState<Persisted>(PROMOTION_STATE_KEY);
       handled.push(...(saved?.handled ?? []));
-      for (const w of saved?.watches ?? []) watches.set(w.name, { ...w, rolling: false });
+      for (const w of saved?.watches ?? []) {
+        const watch: Watch = { ...w, rolling: false, previousRecent: undefined };
+        watches.set(w.name, watch);
+        runBeside(watch);
+      }
       for (const run of saved?.shadows ?? []) {
         try {
           await ctx.inference.startShadow(run.name, run.version, run.dir);
@@ -299,7 +352,7 @@ export function createPromoter(ctx: PromotionContext) {
         ctx.inference.stopShadow(e.name);
       }
       const w = watches.get(e.name);
-      if (w && e.version !== w.version && !w.rolling) watches.delete(e.name);
+      if (w && e.version !== w.version && !w.rolling) endWatch(w);
     },
     /** The shadow figures a promotion was decided on (its model_events detail). */
     verdictOf(id: string): unknown {

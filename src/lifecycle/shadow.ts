@@ -138,18 +138,21 @@ export function recentFigures(r: RecentState): TallyFigures {
   return tallyFigures(t);
 }
 
-/** Why a promoted version must go back (its recent figures against the previous version's over the shadow period), or null. */
-export function judgeRollback(kind: string, recent: TallyFigures, baseline: TallyFigures, cfg: LifecycleConfig['rollback']): string | null {
+/**
+ * Why a promoted version must go back, or null: its recent figures against the previous version's, over the
+ * same recent windows when the previous one runs beside it, else over the shadow period (`where` says which).
+ */
+export function judgeRollback(kind: string, recent: TallyFigures, baseline: TallyFigures, cfg: LifecycleConfig['rollback'], where = 'in shadow'): string | null {
   if (kind === 'autoencoder') {
     if (recent.windows < cfg.minSamples || !Number.isFinite(baseline.flagRate)) return null;
     const bar = baseline.flagRate + cfg.flagRateSlack;
-    return recent.flagRate > bar ? `flag rate ${fig(recent.flagRate)} over the last ${recent.windows} windows above the previous version's ${fig(baseline.flagRate)} + ${cfg.flagRateSlack} in shadow` : null;
+    return recent.flagRate > bar ? `flag rate ${fig(recent.flagRate)} over the last ${recent.windows} windows above the previous version's ${fig(baseline.flagRate)} + ${cfg.flagRateSlack} ${where}` : null;
   }
   const worse: string[] = [];
   for (const [key, f] of Object.entries(recent.skill)) {
     const b = baseline.skill[key];
     if (f.n < cfg.minSamples || b === undefined || b.n === 0 || !Number.isFinite(b.mseSkill)) continue;
-    if (!(f.mseSkill >= b.mseSkill - cfg.skillSlack)) worse.push(`${key}: live MSE skill ${fig(f.mseSkill)} over ${f.n} compared below the previous version's ${fig(b.mseSkill)} in shadow${cfg.skillSlack > 0 ? ` less ${cfg.skillSlack}` : ''}`);
+    if (!(f.mseSkill >= b.mseSkill - cfg.skillSlack)) worse.push(`${key}: live MSE skill ${fig(f.mseSkill)} over ${f.n} compared below the previous version's ${fig(b.mseSkill)} ${where}${cfg.skillSlack > 0 ? ` less ${cfg.skillSlack}` : ''}`);
   }
   return worse.length > 0 ? worse.join('; ') : null;
 }
