@@ -60,8 +60,9 @@ function intervene(m: ModelsMessage, run: RunningScenario): void {
       interventions.push({ what: `${PREDICTOR}@${version}: trained on the store's history with the aerobic NH4 and NO3 tags swapped, handed over with \`models shadow --from-store\``, day, run: gated });
     })());
   }
-  // After the daemon's own first promotion of the predictor: a copy of it with a fault built in, run in shadow beside it.
-  const promoted = m.models.find((x) => x.name === PREDICTOR && x.state === 'active' && x.lastEvent?.event === 'promotion' && x.version !== TRAP_VERSION);
+  // After the daemon's own first promotion of the predictor (a retrained version active): a copy of it with a fault
+  // built in, run in shadow beside it. Its lastEvent may already be the new version's first trigger.
+  const promoted = m.models.find((x) => x.name === PREDICTOR && x.state === 'active' && x.version.startsWith('r') && x.version !== TRAP_VERSION);
   if (!trapAsked && promoted && day < analyzerDay - 0.6) {
     trapAsked = true;
     trappedFrom = promoted.model;
@@ -124,8 +125,7 @@ const detectedWith = detection?.models.find((x) => x.model === `${PREDICTOR}@1.0
 const promotions = r.stored.filter((e) => e.event === 'promotion' && e.model.startsWith(`${PREDICTOR}@`) && !e.model.endsWith(TRAP_VERSION));
 const firstPromotion = promotions[0];
 const promotedAt = firstPromotion ? seenAt(firstPromotion.model, 'promotion') : undefined;
-const rollback = r.stored.find((e) => e.event === 'rollback' && e.model.startsWith(`${PREDICTOR}@`));
-const rolledAt = rollback ? seenAt(rollback.model, 'rollback') : undefined;
+const rollbacks = r.stored.filter((e) => e.event === 'rollback' && e.model.startsWith(`${PREDICTOR}@`));
 const trapEvents = r.stored.filter((e) => e.model === `${PREDICTOR}@${TRAP_VERSION}` && e.event !== 'trigger');
 
 interface ShadowDetail { figures?: { candidate?: { skill?: Record<string, { n: number; mseSkill: number }> }; active?: { skill?: Record<string, { n: number; mseSkill: number }> } } }
@@ -165,7 +165,15 @@ rollback rows carry the wall clock, their day is the plant time of the \`edge/mo
 - Change to the first promotion of a retrained ${PREDICTOR}: ${firstPromotion && promotedAt !== undefined ? `${((promotedAt - change) / DAY_MS).toFixed(2)} plant days (${firstPromotion.model})` : 'none in the run'}.
 - Broken candidate: ${interventions.filter((i) => i.what.includes('tags swapped')).map((i) => `day ${i.day.toFixed(2)}, ${cliLine(i.run)}`).join('; ') || 'not handed over'}.
 - Copy with a fault built in: ${trapEvents.length > 0 ? trapEvents.map((e) => `${e.event} (day ${when(e)})`).join(', ') : trapAsked ? 'handed over, no event' : 'not handed over (no promotion early enough)'}${trappedFrom ? `, from ${trappedFrom}` : ''}.
-- Automatic rollback: ${rollback && rolledAt !== undefined ? `day ${day(rolledAt)}, ${promotedAt !== undefined ? `${((rolledAt - promotedAt) / DAY_MS * 24).toFixed(1)} plant hours after the promotion, ` : ''}${rolledAt >= r.startPlantMs + analyzerDay * DAY_MS ? `${((rolledAt - (r.startPlantMs + analyzerDay * DAY_MS)) / DAY_MS * 24).toFixed(1)} plant hours after the analyzer was replaced` : `before the analyzer was replaced (day ${analyzerDay})`}: ${rollback.reason.replace(/\|/g, '/').slice(0, 500)}` : 'no rollback in the run'}.
+- Automatic rollbacks: ${rollbacks.length === 0 ? 'none in the run' : rollbacks.map((rb) => {
+  const at = plantAtWall(rb.ts);
+  const from = /^rolled back from (\S+)/.exec(rb.reason)?.[1] ?? '';
+  const promotedFrom = r.stored.find((e) => e.event === 'promotion' && e.model === `${PREDICTOR}@${from}`);
+  const since = promotedFrom ? plantAtWall(promotedFrom.ts) : undefined;
+  const analyzer = r.startPlantMs + analyzerDay * DAY_MS;
+  const timing = at === undefined ? '' : `day ${day(at)}, ${since !== undefined ? `${((at - since) / DAY_MS * 24).toFixed(1)} plant hours after its promotion, ` : ''}${at >= analyzer ? `${((at - analyzer) / DAY_MS * 24).toFixed(1)} plant hours after the analyzer was replaced` : `before the analyzer was replaced (day ${analyzerDay})`}`;
+  return `${timing}: ${rb.reason.replace(/\|/g, '/').slice(0, 500)}`;
+}).join('; ')}.
 
 ${firstPromotion ? `Live MSE skill over persistence of the first promotion, both versions on the same shadow windows (its \`promotion\` row's detail):
 
