@@ -4,33 +4,26 @@
  * must refuse it), and a version with a fault built in, run in shadow and promoted, which a replaced
  * analyzer then makes go wrong (the daemon must roll it back).
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { readBundle, writeBundle } from '../../src/onnx/bundle.js';
+import { inputLabel } from '../../src/onnx/manifest.js';
 import { runOnnx } from '../../src/onnx/verify.js';
 import { buildDenseOnnx } from '../../src/onnx/writer.js';
 import { writeReference } from '../../src/inference/reference.js';
-import { binPath, repoRoot } from '../../test/helpers/daemon.js';
+import { runCli } from '../../test/helpers/aeration-history.js';
 
 export interface CliRun {
   readonly args: readonly string[];
-  readonly code: number | null;
+  readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
 }
 
 /** `wwtp-edge ARGS` as a user runs it, at low priority beside the daemon. */
-export function cli(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn('nice', ['-n', '10', process.execPath, binPath, ...args], { cwd: repoRoot, env: { ...process.env, WWTP_EDGE_LOG__LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('exit', (code) => resolve({ args, code, stdout, stderr }));
-  });
+export async function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return { args, ...(await runCli(args, env, 10)) };
 }
 
 /**
@@ -68,25 +61,15 @@ export async function trainBroken(store: string, work: string, modelsDir: string
   return { version: `broken-${version}`, run };
 }
 
-export interface Trap {
-  readonly version: string;
-  /** The input (manifest order) whose value above `knee` sets the fault off, and the knee. */
-  readonly input: string;
-  readonly knee: number;
-  /** mg/L added to every target per unit of the input above the knee. */
-  readonly gain: number;
-}
-
 /**
  * A copy of a linear predictor bundle (the ridge predictors are one dense layer) with a fault built in:
  * outputs equal to the original's while `input` stays at or below `knee`, then `gain` per unit above it
  * on every target. Its weights are read back from the original through onnxruntime (its response to each
  * input around the scaler's centre), laid out as relu(f) - relu(-f) + gain * relu(x - knee).
  */
-export async function writeTrap(sourceDir: string, destDir: string, version: string, input: string, knee: number, gain: number): Promise<Trap> {
+export async function writeTrap(sourceDir: string, destDir: string, version: string, input: string, knee: number, gain: number): Promise<void> {
   const { manifest, onnx } = await readBundle(sourceDir);
-  const labels = manifest.inputs.map((i) => (typeof i === 'string' ? i : `${i.stage}.${i.signal}.${i.feature}`));
-  const at = labels.indexOf(input);
+  const at = manifest.inputs.map(inputLabel).indexOf(input);
   if (at < 0) throw new Error(`${sourceDir} has no input ${input}`);
   const center = manifest.scaler.center;
   const scale = manifest.scaler.scale;
@@ -138,10 +121,9 @@ export async function writeTrap(sourceDir: string, destDir: string, version: str
     opset: file.opset,
   }, graph);
   await writeReference(bundle.dir, { inputs: rows, outputs: { prediction: Array.from(outputs['prediction'] ?? []) }, columnScales: { prediction: Array<number>(k).fill(1) }, tolerance: 1e-3, producedBy: 'onnxruntime-node' });
-  return { version, input, knee, gain };
 }
 
-/** The highest window mean of a signal in the store so far (the trap's knee sits above it). */
+/** The highest usable reading of a signal in the store so far (the trap's knee sits above it). */
 export function storedMax(store: string, stage: string, signal: string): number {
   const db = new Database(store, { readonly: true });
   try {

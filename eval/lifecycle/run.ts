@@ -37,7 +37,6 @@ interface Intervention {
   readonly what: string;
   readonly day: number;
   readonly run?: CliRun;
-  readonly note?: string;
 }
 const interventions: Intervention[] = [];
 const pending: Promise<void>[] = [];

@@ -94,17 +94,12 @@ function predictorChecks(candidate: readonly TargetEvaluation[], active: readonl
   return checks;
 }
 
-/** Which targets a version would publish: its manifest's eligibility (the skill bar on its held-out block). */
-export interface Publishing {
-  readonly candidate?: Eligibility | undefined;
-}
-
 /**
  * The skill bar of training (eligibility): a candidate that would publish none of its targets (none met
  * the bar on its held-out block) is no predictor, whatever its figures on the gate's block.
  */
-function publishingChecks(candidate: string, publishing: Publishing): GateCheck[] {
-  const entries = Object.entries(publishing.candidate?.targets ?? {});
+function publishingChecks(candidate: string, eligibility: Eligibility | undefined): GateCheck[] {
+  const entries = Object.entries(eligibility?.targets ?? {});
   if (entries.length === 0 || entries.some(([, e]) => e.eligible)) return [];
   return [{ check: 'published', target: candidate, passed: false, candidate: 0, active: null, bar: 1, why: `publishes none of its ${entries.length} targets: none met the skill bar on its held-out block (${entries[0]?.[1].reason ?? 'no target'})` }];
 }
@@ -165,13 +160,13 @@ function detectorChecks(candidate: readonly DetectorEvaluation[], active: readon
 }
 
 /** Pure: the checks of a candidate against the active version on one evaluation of both. */
-export function judgeGate(evaluation: Evaluation, candidate: string, active: string | null, gate: LifecycleConfig['gate'], verdicts: readonly JudgedFigures[] = [], publishing: Publishing = {}): GateReport {
+export function judgeGate(evaluation: Evaluation, candidate: string, active: string | null, gate: LifecycleConfig['gate'], verdicts: readonly JudgedFigures[] = [], eligibility?: Eligibility): GateReport {
   const checks: GateCheck[] = [];
   const skipped = evaluation.skipped.find((s) => s.model.includes(candidate.replace('@', '/')) || s.model === candidate);
   if (skipped) checks.push({ check: 'judged', target: candidate, passed: false, candidate: null, active: null, bar: null, why: `not judged: ${skipped.why}` });
   const mine = <T extends { model: string }>(rows: readonly T[], id: string | null): T[] => rows.filter((r) => r.model === id);
   checks.push(...predictorChecks(mine(evaluation.predictors, candidate), mine(evaluation.predictors, active), gate));
-  checks.push(...publishingChecks(candidate, publishing));
+  checks.push(...publishingChecks(candidate, eligibility));
   checks.push(...detectorChecks(mine(evaluation.detectors, candidate), mine(evaluation.detectors, active), gate, verdicts));
   if (checks.length === 0) checks.push({ check: 'judged', target: candidate, passed: false, candidate: null, active: null, bar: null, why: 'nothing of the candidate could be judged on the block' });
   const reasons = checks.filter((c) => !c.passed).map((c) => c.why);
@@ -197,7 +192,7 @@ export async function qualityGate(candidateDir: string, activeDir: string | unde
     evaluateModels(dirs, { config: opts.config, store: opts.store, since }),
     candidate.kind === 'autoencoder' && active ? judgeEpisodes(dirs, { config: opts.config, store: opts.store }) : Promise.resolve([]),
   ]);
-  return judgeGate(evaluation, `${candidate.name}@${candidate.version}`, active ? `${active.name}@${active.version}` : null, opts.gate, verdicts, { candidate: candidate.eligibility });
+  return judgeGate(evaluation, `${candidate.name}@${candidate.version}`, active ? `${active.name}@${active.version}` : null, opts.gate, verdicts, candidate.eligibility);
 }
 
 /** One line for the log and the model_events reason. */

@@ -256,7 +256,7 @@ export function createPromoter(ctx: PromotionContext) {
     const beside = againstShadow !== null && w.previousRecent !== undefined ? recentFigures(w.previousRecent) : undefined;
     const judgedBeside = beside !== undefined && (w.kind === 'autoencoder' ? beside.windows >= rollback.minSamples : Object.values(beside.skill).some((f) => f.n >= rollback.minSamples));
     const againstBeside = judgedBeside && beside ? judgeRollback(w.kind, recentNow, beside, rollback, 'beside it on the same windows') : null;
-    const why = againstShadow === null ? null : !judgedBeside ? againstShadow : againstBeside === null ? null : `${againstShadow}; ${againstBeside}`;
+    const why = againstShadow === null || !judgedBeside ? againstShadow : againstBeside && `${againstShadow}; ${againstBeside}`;
     if (why) {
       rollBack(w, why);
       return;

@@ -38,8 +38,10 @@ export function aerationCsv(start: number, days: number, nitrate: (m: number, da
 }
 
 /** `wwtp-edge ARGS` as a child process (log level warn), with its exit code and both outputs. */
-export async function runCli(args: readonly string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WWTP_EDGE_LOG__LEVEL: 'warn', ...env } });
+export async function runCli(args: readonly string[], env: Record<string, string>, nice?: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  const command = [process.execPath, binPath, ...args];
+  const [file, ...rest] = nice === undefined ? command : ['nice', '-n', String(nice), ...command];
+  const child = spawn(file ?? process.execPath, rest, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WWTP_EDGE_LOG__LEVEL: 'warn', ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

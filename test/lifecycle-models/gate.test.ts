@@ -33,9 +33,8 @@ describe('quality gate: candidate against the active version on one block', () =
     const persistent = judgeGate(evaluation([target('p@2', 0.02, -0.1)]), 'p@2', null, gate);
     expect(persistent.reasons).toEqual(['aerobic.no3_n@60: MSE skill over persistence -0.100 must be above 0']);
     // Better on the block, but none of its targets met the skill bar on its own held-out block: it would publish nothing.
-    const silent = judgeGate(evaluation([target('p@2', 0.005, 0.8), target('p@1', 0.01, 0.6)]), 'p@2', 'p@1', gate, [], {
-      candidate: { bar: 0.3, barHorizonsMin: [60, 240], targets: { 'aerobic.no3_n@+60m': { eligible: false, mseSkill: 0.1, reason: 'aerobic.no3_n misses the bar' } } },
-    });
+    const silent = judgeGate(evaluation([target('p@2', 0.005, 0.8), target('p@1', 0.01, 0.6)]), 'p@2', 'p@1', gate, [],
+      { bar: 0.3, barHorizonsMin: [60, 240], targets: { 'aerobic.no3_n@+60m': { eligible: false, mseSkill: 0.1, reason: 'aerobic.no3_n misses the bar' } } });
     expect(silent.reasons).toEqual(['publishes none of its 1 targets: none met the skill bar on its held-out block (aerobic.no3_n misses the bar)']);
     const unjudged = judgeGate(evaluation([target('p@2', Number.NaN, Number.NaN, 0)]), 'p@2', null, gate);
     expect(unjudged.reasons).toEqual(['aerobic.no3_n@60: no prediction could be compared on the block']);
