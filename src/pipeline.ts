@@ -12,13 +12,25 @@ import { systemClock, type Clock } from './lib/clock.js';
 import { createLeftOutLog } from './windows/late-log.js';
 import { alignPlant, stagesWithSignals, toWindowRow, windowStages } from './windows/index.js';
 
+/** What the active models made of a window, as the pipeline hands it on. */
+export interface ModelsOutcome {
+  readonly anomalies: AnomalyRow[];
+  readonly untrusted: AnomalyRow[];
+  readonly predictions: PredictionRow[];
+}
+
 /** What the pipeline needs from the model, alarm and control stages. */
-export interface WindowConsumers {
-  readonly inference: { onWindow(plant: PlantWindow): Promise<{ anomalies: AnomalyRow[]; untrusted: AnomalyRow[]; predictions: PredictionRow[] }> };
+export interface WindowConsumers<O extends ModelsOutcome = ModelsOutcome> {
+  readonly inference: { onWindow(plant: PlantWindow): Promise<O> };
   readonly alarms: { onWindow(plant: PlantWindow, extras: { anomalies: readonly AnomalyRow[]; predictions: readonly PredictionRow[] }): void };
   readonly control: {
     onWindow(plant: PlantWindow, extras: { indicators: readonly IndicatorRow[]; predictions: readonly PredictionRow[]; anomalies: readonly AnomalyRow[] }): void;
   };
+  /**
+   * Work on the window once its setpoints went out (models in shadow, live skill, promotion): it never
+   * delays control, and the next window waits for it, so it sees the windows in order.
+   */
+  readonly after?: { onWindow(plant: PlantWindow, outcome: O): Promise<void> } | undefined;
 }
 
 export interface PlantPipeline extends Component {
@@ -34,7 +46,7 @@ export interface PlantPipeline extends Component {
  * Committed readings -> per-stage windows (event time) -> one PlantWindow per window end ->
  * indicators, models, alarms, control, one window at a time, in order.
  */
-export function createPlantPipeline(ctx: WindowConsumers & {
+export function createPlantPipeline<O extends ModelsOutcome>(ctx: WindowConsumers<O> & {
   readonly config: Readonly<EdgeConfig>;
   readonly publisher: Publisher;
   readonly tables: TableWriter;
@@ -74,16 +86,27 @@ export function createPlantPipeline(ctx: WindowConsumers & {
       const indicators = computeIndicators(plant, geometry);
       if (indicators.length > 0) ctx.tables.insert('indicators', indicators);
       for (const row of indicators) ctx.publisher.publish('indicator', { stage: row.stage, name: row.name }, { value: row.value, unit: row.unit, ts: row.ts });
-      const { anomalies, untrusted, predictions } = await ctx.inference.onWindow(plant);
+      const outcome = await ctx.inference.onWindow(plant);
+      const { anomalies, untrusted, predictions } = outcome;
       ctx.alarms.onWindow(plant, { anomalies, predictions });
       // Loops fall back on stages whose readings are in doubt; a process alarm (membrane fouling) is theirs to answer.
       ctx.control.onWindow(plant, { indicators, predictions, anomalies: untrusted });
       const ms = performance.now() - closedAt;
       latency.observe(ms / 1000);
       ctx.onProcessed?.(plant, ms);
+      await after(plant, outcome);
     } catch (error) {
       ctx.metrics.handlerErrors.inc({ component: 'pipeline' });
       ctx.logger.error({ err: error instanceof Error ? error.stack : String(error), windowEnd: plant.end }, 'window processing failed');
+    }
+  };
+  const after = async (plant: PlantWindow, outcome: O): Promise<void> => {
+    if (!ctx.after) return;
+    try {
+      await ctx.after.onWindow(plant, outcome);
+    } catch (error) {
+      ctx.metrics.handlerErrors.inc({ component: 'lifecycle' });
+      ctx.logger.error({ err: error instanceof Error ? error.stack : String(error), windowEnd: plant.end }, 'window work after control failed');
     }
   };
 

@@ -6,7 +6,7 @@ import { createBroker } from './broker/index.js';
 import { createControl, SetpointHistory } from './control/index.js';
 import { createIngest } from './ingest/index.js';
 import { plantTopicFilter } from './mapping/pattern.js';
-import { createInference } from './inference/index.js';
+import { createInference, type ActiveOutcome } from './inference/index.js';
 import { createHttpServer, type RouteHandler } from './http/server.js';
 import { historyRequest } from './http/history.js';
 import { systemClock, type Clock } from './lib/clock.js';
@@ -169,15 +169,15 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
     },
   });
   lifecycle.onRetrainingRequested((request) => retrain.request(request));
-  const judged = {
-    onWindow: async (plant: PlantWindow) => {
-      const outcome = await inference.onWindow(plant);
+  // Once a window's setpoints went out: the models in shadow, live skill and drift, promotion and rollback.
+  const judge = {
+    onWindow: async (plant: PlantWindow, active: ActiveOutcome) => {
+      const outcome = await inference.shadowWindow(plant, active);
       const judged = lifecycle.onWindow(plant, outcome);
       promoter.onWindow(plant, outcome, judged);
-      return outcome;
     },
   };
-  const pipeline = createPlantPipeline({ config, publisher, tables: store, inference: judged, alarms, control, logger: logger.child({ component: 'pipeline' }), metrics, clock, onProcessed: deps.onWindowProcessed });
+  const pipeline = createPlantPipeline({ config, publisher, tables: store, inference, alarms, control, after: judge, logger: logger.child({ component: 'pipeline' }), metrics, clock, onProcessed: deps.onWindowProcessed });
 
   const commissioning = createCommissioningLog(logger.child({ component: 'ingest' }), config.signals.length);
   const ingest = createIngest({

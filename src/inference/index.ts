@@ -42,7 +42,8 @@ export interface InferenceContext {
   readonly setpoints?: SetpointView | undefined;
 }
 
-export interface WindowOutcome {
+/** What the active models made of a window: what alarms and control act on. */
+export interface ActiveOutcome {
   readonly anomalies: AnomalyRow[];
   /**
    * The anomalous rows whose stage's readings are in doubt (the autoencoder's verdict, or a sensor check
@@ -56,6 +57,10 @@ export interface WindowOutcome {
   readonly sensorFlags: SensorFlag[];
   /** Active models whose run failed on this window (`name`, `name@version`). */
   readonly failures: readonly ModelRunFailure[];
+}
+
+/** A window's active outcome with what the candidates in shadow made of it (live skill, promotion, rollback). */
+export interface WindowOutcome extends ActiveOutcome {
   /** What the candidates in shadow computed on the window: stored in shadow_outputs, never published. */
   readonly shadow: {
     readonly predictions: readonly PredictionRow[];
@@ -71,7 +76,13 @@ export interface ModelRunFailure {
 }
 
 export interface Inference extends Component {
-  onWindow(plant: PlantWindow): Promise<WindowOutcome>;
+  /** The active models on a window: its alarms and the outcome control acts on. */
+  onWindow(plant: PlantWindow): Promise<ActiveOutcome>;
+  /**
+   * The candidates in shadow on the same window, after its setpoints went out (their work never delays
+   * control). Call once per window, after `onWindow` of that window and before the next one's.
+   */
+  shadowWindow(plant: PlantWindow, outcome: ActiveOutcome): Promise<WindowOutcome>;
   models(): ModelInfo[];
   activate(name: string, version: string): Promise<ModelActivationEvent>;
   /** `reason`: an automatic rollback by the daemon (recorded with the event). */
@@ -226,6 +237,7 @@ export function createInference(ctx: InferenceContext): Inference {
     registry.reconcile().then(pollShadowRequests).catch((error: unknown) => log.error({ err: error }, 'registry poll failed'));
   };
   const NO_RUNS: ModelRuns = { scores: [], predictions: [], skipped: [], failures: [], succeeded: [] };
+  const NO_SHADOW: WindowOutcome['shadow'] = { predictions: [], anomalies: [], failures: [] };
   const failuresOf = (runs: ModelRuns): ModelRunFailure[] => runs.failures.map((f) => ({ name: f.name, model: f.model, error: f.error.message }));
   const warnedUnconfigured = new Set<string>();
   const missingLog = new MissingInputsLog(log, () => ctx.clock.now());
@@ -270,7 +282,6 @@ export function createInference(ctx: InferenceContext): Inference {
       const past = windowHistory(history, ctx.config.windows.slideSec * 1000);
       const runs = cfg.enabled ? await runModels(registry, plant, unitOf, detectors, past) : NO_RUNS;
       runSeconds.observe((performance.now() - started) / 1000);
-      const shadowRuns = cfg.enabled && registry.shadowNames().length > 0 ? await runShadows(registry, plant, unitOf, shadowDetectors, past) : NO_RUNS;
       const ts = plant.end;
       const flagged = new Map<StageId, SensorFlag[]>();
       for (const f of flags) flagged.set(f.stage, [...(flagged.get(f.stage) ?? []), f]);
@@ -328,6 +339,15 @@ export function createInference(ctx: InferenceContext): Inference {
         ctx.publisher.publish('prediction', { stage: p.stage, signal: p.signal }, { value: p.value, unit: p.unit, ts: p.ts, horizonMin: p.horizonMin, model: p.model });
       }
       const untrusted = anomalies.filter((a) => a.isAnomaly && doubted.has(a.stage));
+      return { anomalies, untrusted, predictions: runs.predictions, skipped: runs.skipped, sensorFlags: flags, failures: failuresOf(runs) };
+    },
+    async shadowWindow(plant, outcome) {
+      if (!cfg.enabled || registry.shadowNames().length === 0) return { ...outcome, shadow: NO_SHADOW };
+      const unitOf = (stage: StageId, signal: string): string => units.get(`${stage}.${signal}`) ?? '';
+      const past = windowHistory(history, ctx.config.windows.slideSec * 1000);
+      const shadowRuns = await runShadows(registry, plant, unitOf, shadowDetectors, past);
+      const ts = plant.end;
+      const flagged = new Set(outcome.sensorFlags.map((f) => f.stage));
       const shadowAnomalies = shadowRuns.scores.map((score) => anomalyRow(score, ts, score.verdict !== 'none' && flagged.has(score.stage)));
       const shadowRows: ShadowOutputRow[] = [
         ...shadowRuns.predictions.map((p) => ({ model: p.model, stage: p.stage, signal: p.signal, ts: p.ts, horizonMin: p.horizonMin, value: p.value, unit: p.unit, persistence: p.persistence ?? null, threshold: null, isAnomaly: false })),
@@ -335,10 +355,7 @@ export function createInference(ctx: InferenceContext): Inference {
       ];
       if (shadowRows.length > 0) ctx.tables.insert('shadow_outputs', shadowRows);
       for (const failure of shadowRuns.failures) log.warn({ model: failure.model, err: failure.error.message }, 'model in shadow failed');
-      return {
-        anomalies, untrusted, predictions: runs.predictions, skipped: runs.skipped, sensorFlags: flags, failures: failuresOf(runs),
-        shadow: { predictions: shadowRuns.predictions, anomalies: shadowAnomalies, failures: failuresOf(shadowRuns) },
-      };
+      return { ...outcome, shadow: { predictions: shadowRuns.predictions, anomalies: shadowAnomalies, failures: failuresOf(shadowRuns) } };
     },
     models: () => registry.list(),
     activate: (name, version) => registry.activate(name, version),
