@@ -117,7 +117,8 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
 
   const alarms = createAlarms({ config: config.alarms, site, publisher, tables: store, state: store, logger, clock, signals: config.signals });
   const setpoints = new SetpointHistory();
-  const inference = createInference({ config, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, metrics, clock, setpoints });
+  const storedWindows = (rows: number) => store.readAfter('windows', Math.max(0, store.maxSeq('windows') - rows), rows).rows;
+  const inference = createInference({ config, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, metrics, clock, setpoints, storedWindows });
   const control = createControl({ config: config.control, site, publisher, tables: store, state: store, alarms: alarms.sink, logger, clock, history: setpoints });
   // Live skill, drift and retraining triggers (src/lifecycle), fed after inference on every window.
   const lifecycle = createModelLifecycle({ config: config.models.lifecycle, publisher, tables: store, state: store, logger, clock, models: () => inference.loaded(), shadows: () => inference.shadows() });

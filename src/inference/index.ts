@@ -2,13 +2,14 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { EdgeConfig } from '../config/schema.js';
 import type { AlarmSink, PlantWindow, Publisher, SetpointView, StateStore, TableWriter } from '../contract/ports.js';
 import type { StageId } from '../contract/plant.js';
-import type { AnomalyRow, PredictionRow, ShadowOutputRow } from '../contract/rows.js';
+import type { AnomalyRow, PredictionRow, ShadowOutputRow, WindowRow } from '../contract/rows.js';
+import { fromWindowRows } from '../windows/rows.js';
 import type { Clock } from '../lib/clock.js';
 import type { Component } from '../lib/lifecycle.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import { readRegistry, type ModelActivationEvent, type ShadowRequest } from './registry-file.js';
-import { ModelRegistry, type ModelInfo } from './registry.js';
+import { ModelRegistry, type ModelInfo, type ShadowRole } from './registry.js';
 import { inactiveTargets, isEligible } from './eligibility.js';
 import { windowHistory } from './features.js';
 import { anomalyRow, DetectorStates, runModels, runShadows, type ModelRuns, type SkippedModel } from './run.js';
@@ -40,6 +41,11 @@ export interface InferenceContext {
   readonly clock: Clock;
   /** The setpoints control published (loop-deviation check); without it that check is off. */
   readonly setpoints?: SetpointView | undefined;
+  /**
+   * The last `rows` stage windows the store holds (table `windows`, in storing order): at start they fill
+   * the predictors' recent history, so a restart does not leave the `mean@-Nm` inputs empty for hours.
+   */
+  readonly storedWindows?: ((rows: number) => readonly WindowRow[]) | undefined;
 }
 
 /** What the active models made of a window: what alarms and control act on. */
@@ -88,8 +94,8 @@ export interface Inference extends Component {
   /** `reason`: an automatic rollback by the daemon (recorded with the event). */
   rollback(name: string, reason?: string): Promise<ModelActivationEvent>;
   /** Loads a candidate (activation gate) to run in shadow beside the active version of its name. */
-  startShadow(name: string, version: string, dir: string): Promise<LoadedModel>;
-  stopShadow(name: string): void;
+  startShadow(name: string, version: string, dir: string, role?: ShadowRole): Promise<LoadedModel>;
+  stopShadow(name: string, role?: ShadowRole): void;
   /** The shadow candidate becomes the active version (atomic swap, recorded in registry.json). */
   promote(name: string, version: string, reason: string): Promise<ModelActivationEvent>;
   /** The candidates in shadow, as loaded. */
@@ -165,7 +171,13 @@ export function createInference(ctx: InferenceContext): Inference {
   let shifts = new LevelShifts(shiftsConfig);
   // Recent plant windows for the predictors' history inputs (`mean@-60m`), as far back as the longest lag.
   const history = new Map<number, PlantWindow>();
-  let historyMs = 0;
+  /** The longest history input of the models running, active or in shadow (a candidate may look further back). */
+  const longestLagMs = (): number => {
+    const running = [...registry.names().flatMap((n) => registry.get(n) ?? []), ...registry.shadowNames().flatMap((k) => registry.getShadow(k) ?? [])];
+    let lag = 0;
+    for (const m of running) for (const i of m.inputs) lag = Math.max(lag, i.lagMin * 60_000);
+    return lag;
+  };
   const activeAlarms = new Set<string>();
   let detectors = new DetectorStates();
   let shadowDetectors = new DetectorStates();
@@ -191,7 +203,6 @@ export function createInference(ctx: InferenceContext): Inference {
       ctx.state.setState(MODELS_STATE_KEY, { active, events: recent });
       const loaded = registry.names().flatMap((n) => registry.get(n) ?? []);
       checks.setBands(learnedBands(loaded));
-      historyMs = Math.max(0, ...loaded.flatMap((m) => m.inputs.map((i) => i.lagMin * 60_000)));
       const model = registry.get(event.name);
       const inactive = model ? inactiveTargets(model) : [];
       if (model && !isEligible(model)) log.warn({ model: model.id, inactive }, 'predictor not active on this plant: no target met the skill bar on its held-out data');
@@ -209,6 +220,7 @@ export function createInference(ctx: InferenceContext): Inference {
 
   /** Keeps the window and drops those older than the longest lag (at most HISTORY_LIMIT windows). */
   const remember = (plant: PlantWindow): void => {
+    const historyMs = longestLagMs();
     if (historyMs === 0) {
       history.clear();
       return;
@@ -217,6 +229,23 @@ export function createInference(ctx: InferenceContext): Inference {
     for (const end of history.keys()) {
       if (end >= plant.end - historyMs && history.size <= HISTORY_LIMIT) break;
       history.delete(end);
+    }
+  };
+
+  /** The windows stored before this start, as far back as the longest lag: the history inputs are there from the first window. */
+  const warmHistory = (): void => {
+    const historyMs = longestLagMs();
+    if (!ctx.storedWindows || historyMs === 0) return;
+    const stages = new Set(ctx.config.signals.map((s) => s.stage)).size;
+    const wanted = Math.min(HISTORY_LIMIT, Math.ceil(historyMs / (ctx.config.windows.slideSec * 1000)) + 2) * Math.max(1, stages);
+    try {
+      const windows = fromWindowRows(ctx.storedWindows(wanted));
+      const newest = windows.at(-1)?.end;
+      if (newest === undefined) return;
+      for (const w of windows) if (w.end >= newest - historyMs) history.set(w.end, w);
+      log.info({ windows: history.size, from: new Date(windows.find((w) => history.has(w.end))?.end ?? newest).toISOString(), to: new Date(newest).toISOString() }, 'recent history for the predictors taken from the store');
+    } catch (error) {
+      log.warn({ err: String(error) }, 'recent history not read from the store: the predictors wait for live windows');
     }
   };
 
@@ -262,6 +291,7 @@ export function createInference(ctx: InferenceContext): Inference {
       if (!cfg.enabled) return;
       await registry.reconcile();
       if (signal.aborted) return;
+      warmHistory();
       timer = ctx.clock.setInterval(poll, cfg.registryPollSec * 1000);
     },
     stop() {
@@ -360,8 +390,8 @@ export function createInference(ctx: InferenceContext): Inference {
     models: () => registry.list(),
     activate: (name, version) => registry.activate(name, version),
     rollback: (name, reason) => registry.rollback(name, reason),
-    startShadow: (name, version, dir) => registry.startShadow(name, version, dir),
-    stopShadow: (name) => registry.stopShadow(name),
+    startShadow: (name, version, dir, role) => registry.startShadow(name, version, dir, role),
+    stopShadow: (name, role) => registry.stopShadow(name, role),
     promote: (name, version, reason) => registry.promote(name, version, reason),
     shadows: () => registry.shadowNames().flatMap((n) => registry.getShadow(n) ?? []),
     onShadowRequest(listener) {

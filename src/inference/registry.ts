@@ -50,9 +50,21 @@ export interface RegistryOptions extends SessionOptions {
  * Active models by name. A swap replaces the map entry (one reference): runs that already took the
  * old slot finish on the old session, which is released once its last run returns.
  */
+/** A version in shadow: a candidate for promotion, or the version a promotion replaced, run beside it while it is watched. */
+export type ShadowRole = 'candidate' | 'previous';
+
+/** The shadow slot key of a name and role (a candidate's is the name itself). */
+export function shadowKey(name: string, role: ShadowRole): string {
+  return role === 'candidate' ? name : `${name}#previous`;
+}
+
 export class ModelRegistry {
   private readonly slots = new Map<string, ModelSlot>();
-  /** Candidates running in shadow beside the active version of the same name (at most one per name). */
+  /**
+   * Versions running in shadow beside the active version of the same name, by slot key: per name one
+   * candidate (key: the name) and, while a promoted version is watched, the version it replaced (key:
+   * `shadowKey(name, 'previous')`), so a new candidate never displaces the rollback's comparison.
+   */
   private readonly shadowSlots = new Map<string, ModelSlot>();
   private queue: Promise<unknown> = Promise.resolve();
   /** `name@version` that failed the gate during reconcile: not retried every poll. */
@@ -74,26 +86,28 @@ export class ModelRegistry {
     return slot;
   }
 
-  /** Takes the shadow slot of a model for one run; pair with `release`. */
-  acquireShadow(name: string): ModelSlot | undefined {
-    const slot = this.shadowSlots.get(name);
+  /** Takes a shadow slot (by its key, see `shadowNames`) for one run; pair with `release`. */
+  acquireShadow(key: string): ModelSlot | undefined {
+    const slot = this.shadowSlots.get(key);
     if (slot) slot.inFlight += 1;
     return slot;
   }
 
+  /** The keys of the shadow slots in use (a candidate's is its model name). */
   shadowNames(): string[] {
     return [...this.shadowSlots.keys()].sort();
   }
 
-  getShadow(name: string): LoadedModel | undefined {
-    return this.shadowSlots.get(name)?.model;
+  getShadow(key: string): LoadedModel | undefined {
+    return this.shadowSlots.get(key)?.model;
   }
 
   /**
-   * Loads a candidate through the activation gate (sha256, inputs, reference outputs) into the shadow slot
-   * of its name; a candidate already in shadow there is released.
+   * Loads a version through the activation gate (sha256, inputs, reference outputs) into a shadow slot of
+   * its name: the candidate's, or (`role: 'previous'`) that of the version a promotion replaced; what ran in
+   * that slot before is released.
    */
-  startShadow(name: string, version: string, dir: string): Promise<LoadedModel> {
+  startShadow(name: string, version: string, dir: string, role: ShadowRole = 'candidate'): Promise<LoadedModel> {
     return this.serial(async () => {
       if (this.slots.get(name)?.model.version === version) throw new ModelError('MODEL_GATE_FAILED', `${name}@${version} is the active version`);
       const model = await loadVerifiedModel(dir, this.options);
@@ -101,16 +115,17 @@ export class ModelRegistry {
         await model.session.release();
         throw new ModelError('MODEL_GATE_FAILED', `bundle in ${dir} names itself ${model.id}, not ${name}@${version}`);
       }
-      this.retireShadow(name);
-      this.shadowSlots.set(name, { model, inFlight: 0, retired: false });
-      this.options.logger.info({ model: model.id, dir, referenceDiff: model.referenceDiff }, 'model in shadow');
+      const key = shadowKey(name, role);
+      this.retireShadow(key);
+      this.shadowSlots.set(key, { model, inFlight: 0, retired: false });
+      this.options.logger.info({ model: model.id, dir, role, referenceDiff: model.referenceDiff }, 'model in shadow');
       return model;
     });
   }
 
   /** Ends a shadow run: the session goes once its last run returned. */
-  stopShadow(name: string): void {
-    this.retireShadow(name);
+  stopShadow(name: string, role: ShadowRole = 'candidate'): void {
+    this.retireShadow(shadowKey(name, role));
   }
 
   private retireShadow(name: string): void {

@@ -75,6 +75,8 @@ interface Persisted {
 
 /** The rings are saved this often (wall ms) and at stop: their JSON grows to a few hundred kB in a week. */
 const SAVE_EVERY_MS = 600_000;
+/** ... and at least every this much plant time (a replay or a catch-up runs plant time faster than the wall's). */
+const SAVE_EVERY_PLANT_MS = 15 * 60_000;
 
 /** Undefined figures (no samples, no variance) go out as null. */
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -112,6 +114,9 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
   let timer: { clear(): void } | undefined;
   let last: ModelsMessage | undefined;
   let savedAt = Number.NEGATIVE_INFINITY;
+  /** An event was recorded since the last save: the next publish saves, so `lastEvent` and the retired versions survive a crash. */
+  let eventsUnsaved = false;
+  let savedPlantTs: number | undefined;
 
   function restore(): void {
     const saved = ctx.state.getState<Persisted>(LIFECYCLE_STATE_KEY);
@@ -139,9 +144,12 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
     };
     ctx.state.setState(LIFECYCLE_STATE_KEY, data);
     savedAt = ctx.clock.now();
+    savedPlantTs = plantTs;
+    eventsUnsaved = false;
   }
 
   function record(row: ModelEventRow): void {
+    eventsUnsaved = true;
     lastEvents.set(row.model, { ts: row.ts, event: row.event, by: row.by, previous: row.previous, reason: row.reason });
     try {
       ctx.tables.insert('model_events', [row]);
@@ -268,7 +276,8 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
   function publishNow(): void {
     try {
       ctx.publisher.publish('models', {}, snapshot());
-      if (ctx.clock.now() - savedAt >= SAVE_EVERY_MS) save();
+      const plantDue = plantTs !== undefined && (savedPlantTs === undefined || plantTs - savedPlantTs >= SAVE_EVERY_PLANT_MS);
+      if (eventsUnsaved || plantDue || ctx.clock.now() - savedAt >= SAVE_EVERY_MS) save();
     } catch (error) {
       log.error({ err: String(error) }, 'models figures not published');
     }
@@ -344,8 +353,8 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       const event = rollback ? 'rollback' : e.action === 'promote' ? 'promotion' : 'activation';
       record({ ts: e.ts, model: id, event, by: e.by, previous: e.previous, reason, detail: JSON.stringify(detail === undefined ? e : { ...e, shadow: detail }) });
       log.info({ model: id, event, previous: e.previous, by: e.by }, `${id}: ${reason}`);
-      newWindows.set(id, 0);
-      // a restart loads the same version again: its time on this site goes on
+      // a restart loads the same version again: its new windows and its time on this site go on
+      if (e.action !== 'initial' || !newWindows.has(id)) newWindows.set(id, 0);
       if (e.action !== 'initial' || !activatedAt.has(id)) {
         if (plantTs !== undefined) activatedAt.set(id, plantTs);
         else activatedUnseen.add(id);

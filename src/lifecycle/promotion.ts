@@ -11,6 +11,11 @@ import {
 import type { JudgedPrediction } from './tracker.js';
 
 export const PROMOTION_STATE_KEY = 'models.promotion';
+/** The shadow runs' and watches' figures are saved (StateStore, with the next group commit) this often. */
+const SAVE_EVERY_PLANT_MS = 15 * 60_000;
+const SAVE_EVERY_WALL_MS = 60_000;
+/** A shadow run with too few samples at the end of its period goes on up to this many periods. */
+const EXTEND_FACTOR = 2;
 const HOUR_MS = 3_600_000;
 /** Shadow requests of registry.json already handled, kept to skip them after a restart. */
 const MAX_HANDLED = 50;
@@ -66,6 +71,8 @@ interface ShadowRun {
   active: VersionTally;
   /** A decision was taken; the swap or release is under way. */
   decided?: boolean;
+  /** Went on past its period for want of samples (logged once). */
+  extended?: boolean;
 }
 
 interface Watch {
@@ -118,9 +125,12 @@ export function createPromoter(ctx: PromotionContext) {
   const eventTs = (): number => plantTs ?? ctx.now();
   const activeOf = (name: string): LoadedModel | undefined => ctx.inference.loaded().find((m) => m.name === name);
 
+  /** Plant and wall ms of the last save: the figures of a run survive a crash up to SAVE_EVERY of either. */
+  let savedAt = { plant: Number.NEGATIVE_INFINITY, wall: Number.NEGATIVE_INFINITY };
   function save(): void {
     const data: Persisted = { shadows: [...runs.values()].filter((r) => !r.decided), watches: [...watches.values()], handled };
     ctx.state.setState(PROMOTION_STATE_KEY, data);
+    savedAt = { plant: plantTs ?? Number.NEGATIVE_INFINITY, wall: ctx.now() };
   }
 
   function reject(run: ShadowRun, reason: string, detail: unknown): void {
@@ -137,6 +147,12 @@ export function createPromoter(ctx: PromotionContext) {
     const active = run.activeId ? tallyFigures(run.active) : null;
     const verdict: ShadowVerdict = judgeShadow(run.kind, candidate, active, shadow);
     const detail = { candidate: run.id, active: run.activeId, since: run.startedAt, until: plantTs, hours: shadow.hours, checks: verdict.checks, figures: { candidate, active } };
+    // Too few samples (an analyzer out, a restart): the run goes on, up to twice its period, before it is rejected.
+    if (!verdict.judged && run.startedAt !== null && plantTs !== undefined && plantTs - run.startedAt < EXTEND_FACTOR * shadow.hours * HOUR_MS) {
+      if (!run.extended) log.info({ model: run.id, why: verdict.summary }, `${run.id}: shadow run goes on past ${shadow.hours} h: ${verdict.summary}`);
+      run.extended = true;
+      return;
+    }
     if (!verdict.promote) {
       reject(run, verdict.summary, detail);
       return;
@@ -162,15 +178,18 @@ export function createPromoter(ctx: PromotionContext) {
   }
 
   /**
-   * The previous version runs in shadow beside the promoted one during the watch, so the rollback judges both
-   * on the same windows; a candidate offered meanwhile takes the slot (the watch then falls back to the
-   * previous version's shadow-period figures).
+   * The previous version runs in shadow beside the promoted one during the watch (its own shadow slot, role
+   * `previous`: a candidate offered meanwhile runs in the candidate's), so the rollback judges both on the
+   * same windows; only a previous version that cannot be loaded leaves its shadow-period figures to judge.
    */
   function runBeside(w: Watch): void {
-    if (!w.previousDir || runs.has(w.name)) return;
+    if (!w.previousDir) return;
     const previousId = `${w.name}@${w.previous}`;
-    ctx.inference.startShadow(w.name, w.previous, w.previousDir).then(() => {
-      if (watches.get(w.name) !== w || runs.has(w.name)) return;
+    ctx.inference.startShadow(w.name, w.previous, w.previousDir, 'previous').then(() => {
+      if (watches.get(w.name) !== w) {
+        ctx.inference.stopShadow(w.name, 'previous');
+        return;
+      }
       w.previousRecent ??= emptyRecent();
       log.info({ model: `${w.name}@${w.version}`, previous: previousId }, `${previousId} runs in shadow beside ${w.name}@${w.version} while it is watched`);
     }, (error: unknown) => {
@@ -182,7 +201,7 @@ export function createPromoter(ctx: PromotionContext) {
   /** The watch is over (ended, rolled back, replaced): the previous version's shadow run beside it stops. */
   function endWatch(w: Watch): void {
     watches.delete(w.name);
-    if (w.previousRecent !== undefined && !runs.has(w.name)) ctx.inference.stopShadow(w.name);
+    if (w.previousDir !== undefined) ctx.inference.stopShadow(w.name, 'previous');
     w.previousRecent = undefined;
   }
 
@@ -242,21 +261,24 @@ export function createPromoter(ctx: PromotionContext) {
     const row = outcome.anomalies.find((a) => a.model === id && a.verdict !== 'none');
     const since = plant.end - rollback.hours * HOUR_MS;
     addRecent(w.recent, judged.filter((p) => p.model === id), row ? { ts: row.ts, flagged: row.isAnomaly } : undefined, since);
-    // Beside it on the same windows while the previous version runs in shadow (a candidate may have taken the slot).
+    // Beside it on the same windows while the previous version runs in shadow.
     const previousId = `${w.name}@${w.previous}`;
-    if (w.previousRecent !== undefined && runs.has(w.name)) w.previousRecent = undefined;
     if (w.previousRecent !== undefined) {
       const prev = outcome.shadow.anomalies.find((a) => a.model === previousId && a.verdict !== 'none');
       addRecent(w.previousRecent, judged.filter((p) => p.model === previousId), prev ? { ts: prev.ts, flagged: prev.isAnomaly } : undefined, since);
     }
-    // Worse than the previous version was over the shadow period; and, where the previous one ran beside it, worse
-    // than it on the same recent windows too: a stretch of plant that no version forecasts well rolls nothing back.
+    // Worse than the previous version was over the shadow period; and, while the previous one runs beside it,
+    // worse than it on the same recent windows too, judged once it has minSamples there: a stretch of plant that
+    // no version forecasts well rolls nothing back. Only a previous version that could not be loaded beside it
+    // leaves the shadow-period figures alone to judge.
     const recentNow = recentFigures(w.recent);
     const againstShadow = judgeRollback(w.kind, recentNow, tallyFigures(w.baseline), rollback);
-    const beside = againstShadow !== null && w.previousRecent !== undefined ? recentFigures(w.previousRecent) : undefined;
-    const judgedBeside = beside !== undefined && (w.kind === 'autoencoder' ? beside.windows >= rollback.minSamples : Object.values(beside.skill).some((f) => f.n >= rollback.minSamples));
-    const againstBeside = judgedBeside && beside ? judgeRollback(w.kind, recentNow, beside, rollback, 'beside it on the same windows') : null;
-    const why = againstShadow === null || !judgedBeside ? againstShadow : againstBeside && `${againstShadow}; ${againstBeside}`;
+    let why = againstShadow;
+    if (againstShadow !== null && (w.previousRecent !== undefined || w.previousDir !== undefined)) {
+      const beside = w.previousRecent !== undefined ? recentFigures(w.previousRecent) : undefined;
+      const againstBeside = beside !== undefined ? judgeRollback(w.kind, recentNow, beside, rollback, 'beside it on the same windows', rollback.minSamples) : null;
+      why = againstBeside && `${againstShadow}; ${againstBeside}`;
+    }
     if (why) {
       rollBack(w, why);
       return;
@@ -334,6 +356,8 @@ export function createPromoter(ctx: PromotionContext) {
       } catch (error) {
         log.error({ err: String(error), windowEnd: plant.end }, 'shadow and rollback figures not updated for the window');
       }
+      // a kill -9 or a power cut loses at most the last SAVE_EVERY of a shadow run's or a watch's figures
+      if ((runs.size > 0 || watches.size > 0) && (plant.end - savedAt.plant >= SAVE_EVERY_PLANT_MS || ctx.now() - savedAt.wall >= SAVE_EVERY_WALL_MS)) save();
     },
     /** A confirmed event on a stage's anomaly alarm counts for the detectors in shadow on that stage, and their active ones. */
     onVerdict(v: { readonly alarmId: string; readonly stage: string; readonly verdict: 'false_alarm' | 'confirmed' }): void {

@@ -67,6 +67,8 @@ export interface ShadowVerdict {
   readonly checks: readonly JudgedCheck[];
   /** One line: the failed checks when refused, every check when promoted. */
   readonly summary: string;
+  /** False when the candidate had too few samples to be judged at all (`minSamples`). */
+  readonly judged: boolean;
 }
 
 const fig = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? 'none' : v.toFixed(3));
@@ -110,7 +112,8 @@ export function judgeShadow(kind: string, candidate: TallyFigures, active: Tally
   const checks = kind === 'autoencoder' ? detectorChecks(candidate, active, cfg) : predictorChecks(candidate, active, cfg);
   const promote = checks.every((c) => c.passed);
   const shown = promote ? checks : checks.filter((c) => !c.passed);
-  return { promote, checks, summary: shown.map((c) => c.why).join('; ') };
+  const judged = !checks.some((c) => c.target === 'all' || c.target === 'windows');
+  return { promote, checks, summary: shown.map((c) => c.why).join('; '), judged };
 }
 
 /** A promoted version's recent live figures: samples of the last `hours` of plant time. */
@@ -142,16 +145,16 @@ export function recentFigures(r: RecentState): TallyFigures {
  * Why a promoted version must go back, or null: its recent figures against the previous version's, over the
  * same recent windows when the previous one runs beside it, else over the shadow period (`where` says which).
  */
-export function judgeRollback(kind: string, recent: TallyFigures, baseline: TallyFigures, cfg: LifecycleConfig['rollback'], where = 'in shadow'): string | null {
+export function judgeRollback(kind: string, recent: TallyFigures, baseline: TallyFigures, cfg: LifecycleConfig['rollback'], where = 'in shadow', baselineMin = 1): string | null {
   if (kind === 'autoencoder') {
-    if (recent.windows < cfg.minSamples || !Number.isFinite(baseline.flagRate)) return null;
+    if (recent.windows < cfg.minSamples || baseline.windows < baselineMin || !Number.isFinite(baseline.flagRate)) return null;
     const bar = baseline.flagRate + cfg.flagRateSlack;
     return recent.flagRate > bar ? `flag rate ${fig(recent.flagRate)} over the last ${recent.windows} windows above the previous version's ${fig(baseline.flagRate)} + ${cfg.flagRateSlack} ${where}` : null;
   }
   const worse: string[] = [];
   for (const [key, f] of Object.entries(recent.skill)) {
     const b = baseline.skill[key];
-    if (f.n < cfg.minSamples || b === undefined || b.n === 0 || !Number.isFinite(b.mseSkill)) continue;
+    if (f.n < cfg.minSamples || b === undefined || b.n < Math.max(1, baselineMin) || !Number.isFinite(b.mseSkill)) continue;
     if (!(f.mseSkill >= b.mseSkill - cfg.skillSlack)) worse.push(`${key}: live MSE skill ${fig(f.mseSkill)} over ${f.n} compared below the previous version's ${fig(b.mseSkill)} ${where}${cfg.skillSlack > 0 ? ` less ${cfg.skillSlack}` : ''}`);
   }
   return worse.length > 0 ? worse.join('; ') : null;

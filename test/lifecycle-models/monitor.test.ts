@@ -107,9 +107,9 @@ describe('model lifecycle component', () => {
     expect(restored?.models.find((m) => m.model === 'anomaly-aerobic@1.0.0')?.detector).toEqual(last?.models.find((m) => m.model === 'anomaly-aerobic@1.0.0')?.detector);
     // the triggers that fired before the restart are not recorded again
     expect(again.tables.rows.model_events).toHaveLength(0);
-    // loaded again at the restart: its time on the site goes on (the schedule still fires; new windows count from the start)
+    // loaded again at the restart: its time on the site and its new windows go on (both triggers still fire)
     again.lifecycle.onActivation({ ts: T0 + 40 * W, name: 'predict-aerobic', version: '1.0.0', previous: null, action: 'initial', by: 'daemon' });
-    expect(again.published().at(-1)?.models.find((m) => m.model === 'predict-aerobic@1.0.0')?.triggers.map((t) => t.trigger)).toEqual(['schedule']);
+    expect(again.published().at(-1)?.models.find((m) => m.model === 'predict-aerobic@1.0.0')?.triggers.map((t) => t.trigger).sort()).toEqual(['new_windows', 'schedule']);
     expect(again.tables.rows.model_events.map((r) => r.event)).toEqual(['activation']);
     await again.lifecycle.stop();
   });
