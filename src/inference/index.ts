@@ -242,8 +242,9 @@ export function createInference(ctx: InferenceContext): Inference {
       const windows = fromWindowRows(ctx.storedWindows(wanted));
       const newest = windows.at(-1)?.end;
       if (newest === undefined) return;
-      for (const w of windows) if (w.end >= newest - historyMs) history.set(w.end, w);
-      log.info({ windows: history.size, from: new Date(windows.find((w) => history.has(w.end))?.end ?? newest).toISOString(), to: new Date(newest).toISOString() }, 'recent history for the predictors taken from the store');
+      const kept = windows.filter((w) => w.end >= newest - historyMs);
+      for (const w of kept) history.set(w.end, w);
+      log.info({ windows: kept.length, from: new Date(kept[0]?.end ?? newest).toISOString(), to: new Date(newest).toISOString() }, 'recent history for the predictors taken from the store');
     } catch (error) {
       log.warn({ err: String(error) }, 'recent history not read from the store: the predictors wait for live windows');
     }

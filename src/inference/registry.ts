@@ -46,10 +46,6 @@ export interface RegistryOptions extends SessionOptions {
   readonly onFailure: (name: string, error: Error, version: string) => void;
 }
 
-/**
- * Active models by name. A swap replaces the map entry (one reference): runs that already took the
- * old slot finish on the old session, which is released once its last run returns.
- */
 /** A version in shadow: a candidate for promotion, or the version a promotion replaced, run beside it while it is watched. */
 export type ShadowRole = 'candidate' | 'previous';
 
@@ -58,6 +54,10 @@ export function shadowKey(name: string, role: ShadowRole): string {
   return role === 'candidate' ? name : `${name}#previous`;
 }
 
+/**
+ * Active models by name. A swap replaces the map entry (one reference): runs that already took the
+ * old slot finish on the old session, which is released once its last run returns.
+ */
 export class ModelRegistry {
   private readonly slots = new Map<string, ModelSlot>();
   /**

@@ -13,6 +13,7 @@ import { driftJudged, evaluateTriggers, type TriggerOutcome } from './triggers.j
 import { DAY_MS, type DriftFigures } from './drift.js';
 import type { CandidateNotice, GateNotice, RetrainRequest } from './retrain.js';
 import type { ShadowNotice } from './promotion.js';
+import { SaveCadence } from './save-cadence.js';
 
 export const LIFECYCLE_STATE_KEY = 'models.lifecycle';
 /** Versions no longer active (rolled back, rejected) still listed with their figures. */
@@ -73,9 +74,8 @@ interface Persisted {
   activatedAt?: Record<string, number>;
 }
 
-/** The rings are saved this often (wall ms) and at stop: their JSON grows to a few hundred kB in a week. */
+/** The rings are saved every 10 minutes or 15 plant minutes and at stop: their JSON grows to a few hundred kB in a week. */
 const SAVE_EVERY_MS = 600_000;
-/** ... and at least every this much plant time (a replay or a catch-up runs plant time faster than the wall's). */
 const SAVE_EVERY_PLANT_MS = 15 * 60_000;
 
 /** Undefined figures (no samples, no variance) go out as null. */
@@ -113,10 +113,9 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
   const retrainListeners: ((r: RetrainRequest) => void)[] = [];
   let timer: { clear(): void } | undefined;
   let last: ModelsMessage | undefined;
-  let savedAt = Number.NEGATIVE_INFINITY;
+  const cadence = new SaveCadence(SAVE_EVERY_MS, SAVE_EVERY_PLANT_MS);
   /** An event was recorded since the last save: the next publish saves, so `lastEvent` and the retired versions survive a crash. */
   let eventsUnsaved = false;
-  let savedPlantTs: number | undefined;
 
   function restore(): void {
     const saved = ctx.state.getState<Persisted>(LIFECYCLE_STATE_KEY);
@@ -143,8 +142,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       activatedAt: Object.fromEntries(activatedAt),
     };
     ctx.state.setState(LIFECYCLE_STATE_KEY, data);
-    savedAt = ctx.clock.now();
-    savedPlantTs = plantTs;
+    cadence.saved(ctx.clock.now(), plantTs);
     eventsUnsaved = false;
   }
 
@@ -276,8 +274,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
   function publishNow(): void {
     try {
       ctx.publisher.publish('models', {}, snapshot());
-      const plantDue = plantTs !== undefined && (savedPlantTs === undefined || plantTs - savedPlantTs >= SAVE_EVERY_PLANT_MS);
-      if (eventsUnsaved || plantDue || ctx.clock.now() - savedAt >= SAVE_EVERY_MS) save();
+      if (eventsUnsaved || cadence.due(ctx.clock.now(), plantTs)) save();
     } catch (error) {
       log.error({ err: String(error) }, 'models figures not published');
     }

@@ -9,6 +9,7 @@ import {
   type RecentState, type ShadowVerdict, type VersionTally,
 } from './shadow.js';
 import type { JudgedPrediction } from './tracker.js';
+import { SaveCadence } from './save-cadence.js';
 
 export const PROMOTION_STATE_KEY = 'models.promotion';
 /** The shadow runs' and watches' figures are saved (StateStore, with the next group commit) this often. */
@@ -125,12 +126,11 @@ export function createPromoter(ctx: PromotionContext) {
   const eventTs = (): number => plantTs ?? ctx.now();
   const activeOf = (name: string): LoadedModel | undefined => ctx.inference.loaded().find((m) => m.name === name);
 
-  /** Plant and wall ms of the last save: the figures of a run survive a crash up to SAVE_EVERY of either. */
-  let savedAt = { plant: Number.NEGATIVE_INFINITY, wall: Number.NEGATIVE_INFINITY };
+  const cadence = new SaveCadence(SAVE_EVERY_WALL_MS, SAVE_EVERY_PLANT_MS);
   function save(): void {
     const data: Persisted = { shadows: [...runs.values()].filter((r) => !r.decided), watches: [...watches.values()], handled };
     ctx.state.setState(PROMOTION_STATE_KEY, data);
-    savedAt = { plant: plantTs ?? Number.NEGATIVE_INFINITY, wall: ctx.now() };
+    cadence.saved(ctx.now(), plantTs);
   }
 
   function reject(run: ShadowRun, reason: string, detail: unknown): void {
@@ -274,7 +274,7 @@ export function createPromoter(ctx: PromotionContext) {
     const recentNow = recentFigures(w.recent);
     const againstShadow = judgeRollback(w.kind, recentNow, tallyFigures(w.baseline), rollback);
     let why = againstShadow;
-    if (againstShadow !== null && (w.previousRecent !== undefined || w.previousDir !== undefined)) {
+    if (againstShadow !== null && w.previousDir !== undefined) {
       const beside = w.previousRecent !== undefined ? recentFigures(w.previousRecent) : undefined;
       const againstBeside = beside !== undefined ? judgeRollback(w.kind, recentNow, beside, rollback, 'beside it on the same windows', rollback.minSamples) : null;
       why = againstBeside && `${againstShadow}; ${againstBeside}`;
@@ -357,7 +357,7 @@ export function createPromoter(ctx: PromotionContext) {
         log.error({ err: String(error), windowEnd: plant.end }, 'shadow and rollback figures not updated for the window');
       }
       // a kill -9 or a power cut loses at most the last SAVE_EVERY of a shadow run's or a watch's figures
-      if ((runs.size > 0 || watches.size > 0) && (plant.end - savedAt.plant >= SAVE_EVERY_PLANT_MS || ctx.now() - savedAt.wall >= SAVE_EVERY_WALL_MS)) save();
+      if ((runs.size > 0 || watches.size > 0) && cadence.due(ctx.now(), plant.end)) save();
     },
     /** A confirmed event on a stage's anomaly alarm counts for the detectors in shadow on that stage, and their active ones. */
     onVerdict(v: { readonly alarmId: string; readonly stage: string; readonly verdict: 'false_alarm' | 'confirmed' }): void {
