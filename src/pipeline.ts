@@ -10,7 +10,7 @@ import type { Logger } from './lib/logger.js';
 import type { Metrics } from './lib/metrics.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLeftOutLog } from './windows/late-log.js';
-import { alignPlant, stagesWithSignals, toWindowRow, windowStages } from './windows/index.js';
+import { alignPlant, stagesWithSignals, toWindowRow, windowStages, type WindowResume } from './windows/index.js';
 
 /** What the active models made of a window, as the pipeline hands it on. */
 export interface ModelsOutcome {
@@ -54,6 +54,8 @@ export function createPlantPipeline<O extends ModelsOutcome>(ctx: WindowConsumer
   readonly metrics: Metrics;
   /** Paces the per-minute summary of late and dropped readings. */
   readonly clock?: Clock | undefined;
+  /** The windows a hard stop left open, read from the store when the pipeline starts (windowsOpenAtStop). */
+  readonly resume?: (() => WindowResume | undefined) | undefined;
   /** Called after each PlantWindow went through the whole chain, with ms from its close (tests, benchmarks). */
   readonly onProcessed?: ((plant: PlantWindow, latencyMs: number) => void) | undefined;
 }): PlantPipeline {
@@ -143,6 +145,7 @@ export function createPlantPipeline<O extends ModelsOutcome>(ctx: WindowConsumer
                   leftOut.dropped(reading, reason);
                 },
               },
+              ctx.resume,
             ),
             alignPlant(stagesWithSignals(ctx.config.signals)),
             map((plant) => {

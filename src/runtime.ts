@@ -19,6 +19,7 @@ import { createStatusReporter } from './status/status.js';
 import { createStore } from './store/index.js';
 import { createSync } from './sync/index.js';
 import { createPlantPipeline } from './pipeline.js';
+import { windowsOpenAtStop } from './windows/index.js';
 import type { Publisher } from './contract/ports.js';
 import { isLoop } from './contract/plant.js';
 import { createHmi } from './hmi/index.js';
@@ -63,6 +64,8 @@ function httpTls(config: Readonly<EdgeConfig>): { certFile: string; keyFile: str
 
 /** How long stopping waits for the broker to take `offline` (the entry exits 1 after 4.5 s in all). */
 const OFFLINE_WAIT_MS = 1_500;
+/** The newest readings searched for those of the windows open at a hard stop. */
+const RESUME_READINGS = 100_000;
 
 const packageVersion = (): string => (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -178,7 +181,13 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
       promoter.onWindow(plant, outcome, judged);
     },
   };
-  const pipeline = createPlantPipeline({ config, publisher, tables: store, inference, alarms, control, after: judge, logger: logger.child({ component: 'pipeline' }), metrics, clock, onProcessed: deps.onWindowProcessed });
+  // The windows go on after the last stored one; those a kill -9 or a power cut left open are refilled from the store.
+  const resume = () => {
+    const open = windowsOpenAtStop(store, config.windows, RESUME_READINGS);
+    if (open && open.readings.length > 0) logger.info({ lastWindowEnd: new Date(open.lastEnd).toISOString(), readings: open.readings.length }, `windows open at the last stop refilled with ${open.readings.length} stored readings`);
+    return open;
+  };
+  const pipeline = createPlantPipeline({ config, publisher, tables: store, inference, alarms, control, after: judge, resume, logger: logger.child({ component: 'pipeline' }), metrics, clock, onProcessed: deps.onWindowProcessed });
 
   const commissioning = createCommissioningLog(logger.child({ component: 'ingest' }), config.signals.length);
   const ingest = createIngest({

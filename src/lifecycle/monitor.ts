@@ -369,14 +369,14 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
       retire(id, { name: e.name, version: e.version, kind: ctx.models().find((m) => m.name === e.name)?.kind ?? 'model', state: 'rejected' });
       if (timer) publishNow();
     },
-    /** A candidate trained in the background: one `candidate` row, listed as `candidate` on edge/models. */
+    /** A candidate trained in the background: one `candidate` row (stamped with the last window's plant time, as triggers are), listed as `candidate` on edge/models. */
     onCandidate(e: CandidateNotice): void {
-      record({ ts: e.ts, model: `${e.name}@${e.version}`, event: 'candidate', by: 'daemon', previous: null, reason: e.reason, detail: JSON.stringify(e.detail) });
+      record({ ts: plantTs ?? e.ts, model: `${e.name}@${e.version}`, event: 'candidate', by: 'daemon', previous: null, reason: e.reason, detail: JSON.stringify(e.detail) });
       listCandidate(e, 'candidate');
     },
     /** The gate's verdict on a background candidate: one `gate` row; a failed candidate is listed as rejected. */
     onGate(e: GateNotice): void {
-      record({ ts: e.ts, model: `${e.name}@${e.version}`, event: 'gate', by: 'daemon', previous: null, reason: e.reason, detail: JSON.stringify(e.detail) });
+      record({ ts: plantTs ?? e.ts, model: `${e.name}@${e.version}`, event: 'gate', by: 'daemon', previous: null, reason: e.reason, detail: JSON.stringify(e.detail) });
       listCandidate(e, e.passed ? 'candidate' : 'rejected');
     },
     /** A candidate started running in shadow: one `shadow` row, listed as `shadow` on edge/models. */

@@ -4,15 +4,28 @@ import type { PlantWindow, StageWindow } from '../contract/ports.js';
 import type { Reading } from '../contract/reading.js';
 import { StageWindower, type WindowHooks, type WindowingConfig } from './windower.js';
 
+/** Where the windows go on after a stop: the last stored window's end and the readings a hard stop left in the windows after it. */
+export interface WindowResume {
+  readonly lastEnd: number;
+  /** In event-time order, each at or after the start of the window that follows `lastEnd`. */
+  readonly readings: readonly Reading[];
+}
+
 /**
- * Readings in, closed stage windows out (event time, see StageWindower). When the readings complete
+ * Readings in, closed stage windows out (event time, see StageWindower). With `resume`, the windows
+ * left open by a hard stop are refilled from the store first and close as they would have. When the readings complete
  * (intake stopped at shutdown) the open windows are flushed before completing, so SIGTERM keeps the
  * last partial windows. A source error is passed on without a flush.
  */
-export function windowStages(config: WindowingConfig, hooks?: WindowHooks): OperatorFunction<Reading, StageWindow> {
+export function windowStages(config: WindowingConfig, hooks?: WindowHooks, resume?: () => WindowResume | undefined): OperatorFunction<Reading, StageWindow> {
   return (source) =>
     new Observable<StageWindow>((subscriber) => {
       const windower = new StageWindower(config, hooks);
+      const open = resume?.();
+      if (open) {
+        windower.resumeAfter(open.lastEnd);
+        for (const reading of open.readings) for (const window of windower.push(reading)) subscriber.next(window);
+      }
       return source.subscribe({
         next(reading) {
           for (const window of windower.push(reading)) subscriber.next(window);

@@ -79,6 +79,8 @@ export class StageWindower {
   private maxTs = -Infinity;
   private nextEnd: number | undefined;
   private closedAny = false;
+  /** The earliest window end still to come (after a restart: one slide past the last stored window). */
+  private firstEnd = -Infinity;
   private idleRun = 0;
 
   constructor(
@@ -101,6 +103,14 @@ export class StageWindower {
           return state;
         }),
     }));
+  }
+
+  /**
+   * Goes on after a stop whose last stored window ended at `lastEnd`: no window ends before one slide
+   * later, and readings of the windows that had closed count as late. Call before the first push.
+   */
+  resumeAfter(lastEnd: number): void {
+    this.firstEnd = lastEnd + this.grid.slideMs;
   }
 
   /** Latest event time windowed minus the allowed lateness; -Infinity before the first reading. */
@@ -142,13 +152,14 @@ export class StageWindower {
   private enter(reading: Reading): StageWindow[] {
     const signal = this.bySignal.get(`${reading.stage}/${reading.signal}`);
     if (!signal) return [];
-    if (this.closedAny && this.nextEnd !== undefined && reading.ts < this.nextEnd - this.grid.sizeMs) {
-      this.hooks.onLate?.(reading, this.watermark - reading.ts);
+    const closedBefore = this.closedAny && this.nextEnd !== undefined ? this.nextEnd : this.firstEnd;
+    if (reading.ts < closedBefore - this.grid.sizeMs) {
+      this.hooks.onLate?.(reading, (Number.isFinite(this.watermark) ? this.watermark : closedBefore - this.grid.sizeMs) - reading.ts);
       return [];
     }
     if (reading.ts > this.maxTs) this.maxTs = reading.ts;
     if (!this.closedAny) {
-      const first = firstEndHolding(this.grid, reading.ts);
+      const first = Math.max(firstEndHolding(this.grid, reading.ts), this.firstEnd);
       if (this.nextEnd === undefined || first < this.nextEnd) this.nextEnd = first;
     }
     if (reading.quality === 'bad') this.drop(reading, 'bad_quality');
