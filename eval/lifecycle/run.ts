@@ -1,6 +1,6 @@
 /**
  * The model lifecycle on the twin, end to end (eval/lifecycle/scenario.ts, interventions.ts):
- *   npx tsx eval/lifecycle/run.ts [--days D] [--change-day C] [--delta -8] [--ramp 2] [--broken-day B] [--analyzer-day A] [--speed S] [--models a,b] [--dry]
+ *   npx tsx eval/lifecycle/run.ts [--days D] [--change-day C] [--delta=-8] [--ramp 2] [--broken-day B] [--analyzer-day A] [--speed S] [--models a,b] [--dry]
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -103,14 +103,12 @@ const WALL_EVENTS = new Set(['activation', 'promotion', 'rollback']);
 const day = (ts: number): string => ((ts - r.startPlantMs) / DAY_MS).toFixed(2);
 /** The plant time of the first edge/models message published at or after a wall time (rows stamped with the wall clock). */
 const plantAtWall = (wallMs: number): number | undefined => r.messages.find((m) => m.ts >= wallMs && m.plantTs !== null)?.plantTs ?? undefined;
-const seenAt = (model: string, event: string): number | undefined => {
-  const row = r.stored.find((e) => e.model === model && e.event === event);
-  return row ? plantAtWall(row.ts) : undefined;
-};
+/** The plant time of a row stamped with the wall clock: each row by its own time (two rollbacks to one version are two rows). */
+const seenAt = (row: { ts: number }): number | undefined => plantAtWall(row.ts);
 const plantEvents = r.stored.filter((e) => e.event !== 'activation' || e.by !== 'daemon' || !e.reason.startsWith('loaded at start'));
 const when = (e: { ts: number; model: string; event: string }): string => {
   if (!WALL_EVENTS.has(e.event)) return day(e.ts);
-  const seen = seenAt(e.model, e.event);
+  const seen = seenAt(e);
   return seen !== undefined ? `${day(seen)} (wall ${new Date(e.ts).toISOString().slice(11, 19)})` : `wall ${new Date(e.ts).toISOString().slice(11, 19)}`;
 };
 const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : 'n/a');
@@ -123,7 +121,7 @@ const detection = r.messages.find((m) => m.plantTs !== null && m.plantTs >= chan
 const detectedWith = detection?.models.find((x) => x.model === `${PREDICTOR}@1.0.0`);
 const promotions = r.stored.filter((e) => e.event === 'promotion' && e.model.startsWith(`${PREDICTOR}@`) && !e.model.endsWith(TRAP_VERSION));
 const firstPromotion = promotions[0];
-const promotedAt = firstPromotion ? seenAt(firstPromotion.model, 'promotion') : undefined;
+const promotedAt = firstPromotion ? seenAt(firstPromotion) : undefined;
 const rollbacks = r.stored.filter((e) => e.event === 'rollback' && e.model.startsWith(`${PREDICTOR}@`));
 const trapEvents = r.stored.filter((e) => e.model === `${PREDICTOR}@${TRAP_VERSION}` && e.event !== 'trigger');
 
@@ -143,7 +141,7 @@ const afterPromotion = firstPromotion ? lastFigures(beforeAnalyzer, firstPromoti
 const oldBefore = lastFigures(r.messages.filter((m) => m.plantTs !== null && promotedAt !== undefined && m.plantTs < promotedAt), `${PREDICTOR}@1.0.0`);
 const liveRows = afterPromotion ? Object.keys(afterPromotion.skill).sort().map((k) => `| ${k} | ${fig(oldBefore?.skill[k]?.['24h'].mseSkill)} | ${fig(afterPromotion.skill[k]?.['24h'].mseSkill)} (${afterPromotion.skill[k]?.['24h'].n ?? 0}) |`) : [];
 
-const command = `npx tsx eval/lifecycle/run.ts --days ${values.days} --change-day ${values['change-day']} --delta ${values.delta} --ramp ${values.ramp} --broken-day ${brokenDay} --analyzer-day ${analyzerDay} --speed ${values.speed} --seed ${values.seed} --models ${values.models}`;
+const command = `npx tsx eval/lifecycle/run.ts --days ${values.days} --change-day ${values['change-day']} --delta=${values.delta} --ramp ${values.ramp} --broken-day ${brokenDay} --analyzer-day ${analyzerDay} --speed ${values.speed} --seed ${values.seed} --models ${values.models}`;
 const cliLine = (run: CliRun | undefined): string => (run ? `exit ${run.code}; ${(run.stderr.trim().split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn')).slice(-3).join(' / ') || run.stdout.trim().split('\n').slice(-1)[0] || '').replace(/\|/g, '/').slice(0, 700)}` : '');
 const markdown = `## Model lifecycle on the twin, end to end
 
