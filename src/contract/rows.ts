@@ -47,6 +47,12 @@ export interface AnomalyRow {
   readonly score: number | null;
   readonly threshold: number;
   readonly isAnomaly: boolean;
+  /**
+   * Stage detectors, live rows only (not stored): the model's own flag (its score, or an input beyond its
+   * limit), without the stage's sensor checks that `isAnomaly` adds. The lifecycle judges a version by it:
+   * a sensor check flags every version of a stage alike.
+   */
+  readonly modelFlag?: boolean | undefined;
   /** JSON array [{ signal, share }]. */
   readonly contributors: string;
   readonly model: string;

@@ -188,6 +188,7 @@ export function anomalyRow(score: StageScore, ts: number, sensorAnomalous: boole
     score: score.score,
     threshold: score.threshold,
     isAnomaly: score.flag || sensorAnomalous,
+    modelFlag: score.flag,
     contributors: JSON.stringify(score.contributors),
     model: score.model,
     verdict: score.verdict,

@@ -1,7 +1,7 @@
 /**
  * Live figures of an anomaly detector per day of plant time, in a 7-day ring: windows scored, windows
- * the daemon flagged (the anomaly row's isAnomaly: score or one input beyond its limit for the bundle's
- * persistence, or a sensor check on the stage), flag episodes (a flagged window after one that was not), and the
+ * the model flagged (its score, or one input beyond its limit for the bundle's persistence; not the
+ * stage's sensor checks, which flag every version alike and which its training rate never saw), flag episodes (a flagged window after one that was not), and the
  * operators' verdicts on the stage's anomaly alarm (confirmed, false alarm).
  */
 

@@ -239,9 +239,9 @@ export function createPromoter(ctx: PromotionContext) {
       if (p.model === run.id) addJudged(run.candidate, p);
       else if (p.model === run.activeId) addJudged(run.active, p);
     }
-    // a window without a verdict (inputs missing) counts for neither
-    for (const a of outcome.shadow.anomalies) if (a.model === run.id && a.verdict !== 'none') addWindow(run.candidate, a.isAnomaly, shadow.eventWindows);
-    for (const a of outcome.anomalies) if (a.model === run.activeId && a.verdict !== 'none') addWindow(run.active, a.isAnomaly, shadow.eventWindows);
+    // a window without a verdict (inputs missing) counts for neither; each version by its own flag (a sensor check flags every version alike)
+    for (const a of outcome.shadow.anomalies) if (a.model === run.id && a.verdict !== 'none') addWindow(run.candidate, a.modelFlag ?? a.isAnomaly, shadow.eventWindows);
+    for (const a of outcome.anomalies) if (a.model === run.activeId && a.verdict !== 'none') addWindow(run.active, a.modelFlag ?? a.isAnomaly, shadow.eventWindows);
     if (plant.end - run.startedAt >= shadow.hours * HOUR_MS) decide(run);
   }
 
@@ -260,12 +260,12 @@ export function createPromoter(ctx: PromotionContext) {
     }
     const row = outcome.anomalies.find((a) => a.model === id && a.verdict !== 'none');
     const since = plant.end - rollback.hours * HOUR_MS;
-    addRecent(w.recent, judged.filter((p) => p.model === id), row ? { ts: row.ts, flagged: row.isAnomaly } : undefined, since);
+    addRecent(w.recent, judged.filter((p) => p.model === id), row ? { ts: row.ts, flagged: row.modelFlag ?? row.isAnomaly } : undefined, since);
     // Beside it on the same windows while the previous version runs in shadow.
     const previousId = `${w.name}@${w.previous}`;
     if (w.previousRecent !== undefined) {
       const prev = outcome.shadow.anomalies.find((a) => a.model === previousId && a.verdict !== 'none');
-      addRecent(w.previousRecent, judged.filter((p) => p.model === previousId), prev ? { ts: prev.ts, flagged: prev.isAnomaly } : undefined, since);
+      addRecent(w.previousRecent, judged.filter((p) => p.model === previousId), prev ? { ts: prev.ts, flagged: prev.modelFlag ?? prev.isAnomaly } : undefined, since);
     }
     // Worse than the previous version was over the shadow period; and, while the previous one runs beside it,
     // worse than it on the same recent windows too, judged once it has minSamples there: a stretch of plant that

@@ -114,6 +114,23 @@ describe('model lifecycle component', () => {
     await again.lifecycle.stop();
   });
 
+  it('counts a detector\'s own flags, not the sensor checks that flag its stage whatever the version', async () => {
+    const { lifecycle, clock, published } = setup();
+    await lifecycle.start();
+    for (let i = 0; i < 40; i += 1) {
+      const plant = windowAt(i);
+      const own = i % 10 < 2;
+      // windows 5 and 6 of every 10: a sensor check on the stage (the row is anomalous, the model's score is not)
+      const sensor = i % 10 === 5 || i % 10 === 6;
+      const anomalies: AnomalyRow[] = [{ stage: 'aerobic', ts: plant.end, score: own ? 200 : 10, threshold: 115, isAnomaly: own || sensor, modelFlag: own, contributors: '[]', model: 'anomaly-aerobic@1.0.0', verdict: 'scored' }];
+      lifecycle.onWindow(plant, { predictions: [], anomalies });
+    }
+    clock.advance(60_000);
+    const detector = published().at(-1)?.models.find((m) => m.model === 'anomaly-aerobic@1.0.0')?.detector;
+    expect(detector?.['1d']).toMatchObject({ windows: 40, flagged: 8, flagRate: 0.2 });
+    await lifecycle.stop();
+  });
+
   it('asks for a version again while its triggers keep firing, retryDays of plant time after the last request, and not while a candidate of it runs in shadow', async () => {
     const publisher = new RecordingPublisher('lc');
     const tables = new MemoryTables();
