@@ -103,12 +103,10 @@ const WALL_EVENTS = new Set(['activation', 'promotion', 'rollback']);
 const day = (ts: number): string => ((ts - r.startPlantMs) / DAY_MS).toFixed(2);
 /** The plant time of the first edge/models message published at or after a wall time (rows stamped with the wall clock). */
 const plantAtWall = (wallMs: number): number | undefined => r.messages.find((m) => m.ts >= wallMs && m.plantTs !== null)?.plantTs ?? undefined;
-/** The plant time of a row stamped with the wall clock: each row by its own time (two rollbacks to one version are two rows). */
-const seenAt = (row: { ts: number }): number | undefined => plantAtWall(row.ts);
 const plantEvents = r.stored.filter((e) => e.event !== 'activation' || e.by !== 'daemon' || !e.reason.startsWith('loaded at start'));
 const when = (e: { ts: number; model: string; event: string }): string => {
   if (!WALL_EVENTS.has(e.event)) return day(e.ts);
-  const seen = seenAt(e);
+  const seen = plantAtWall(e.ts); // each row by its own time: two rollbacks to one version are two rows
   return seen !== undefined ? `${day(seen)} (wall ${new Date(e.ts).toISOString().slice(11, 19)})` : `wall ${new Date(e.ts).toISOString().slice(11, 19)}`;
 };
 const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : 'n/a');
@@ -121,7 +119,7 @@ const detection = r.messages.find((m) => m.plantTs !== null && m.plantTs >= chan
 const detectedWith = detection?.models.find((x) => x.model === `${PREDICTOR}@1.0.0`);
 const promotions = r.stored.filter((e) => e.event === 'promotion' && e.model.startsWith(`${PREDICTOR}@`) && !e.model.endsWith(TRAP_VERSION));
 const firstPromotion = promotions[0];
-const promotedAt = firstPromotion ? seenAt(firstPromotion) : undefined;
+const promotedAt = firstPromotion ? plantAtWall(firstPromotion.ts) : undefined;
 const rollbacks = r.stored.filter((e) => e.event === 'rollback' && e.model.startsWith(`${PREDICTOR}@`));
 const trapEvents = r.stored.filter((e) => e.model === `${PREDICTOR}@${TRAP_VERSION}` && e.event !== 'trigger');
 

@@ -5,7 +5,13 @@
  * operators' verdicts on the stage's anomaly alarm (confirmed, false alarm).
  */
 
+import type { AnomalyRow } from '../contract/rows.js';
 import { DAY_MS, RING_DAYS } from './drift.js';
+
+/** Whether the detector version itself flagged the window: the sensor checks flag every version alike, so a version is judged by its own flag (a stored row has only isAnomaly). */
+export function ownFlag(row: Pick<AnomalyRow, 'isAnomaly' | 'modelFlag'>): boolean {
+  return row.modelFlag ?? row.isAnomaly;
+}
 
 export interface DetectorDay {
   /** Day index: floor(event ms / 1 day). */

@@ -6,7 +6,7 @@ import type { WindowOutcome } from '../inference/index.js';
 import type { LoadedModel } from '../inference/session.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { DetectorRing, type DetectorFigures, type DetectorState } from './detector.js';
+import { DetectorRing, ownFlag, type DetectorFigures, type DetectorState } from './detector.js';
 import type { SkillFigures } from './skill.js';
 import { LiveTracker, type JudgedPrediction, type TrackedModel, type TrackerState } from './tracker.js';
 import { driftJudged, evaluateTriggers, type TriggerOutcome } from './triggers.js';
@@ -324,7 +324,7 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
         const judged = tracker.onWindow(plant, [...models, ...candidates].map(tracked), [...outcome.predictions, ...(outcome.shadow?.predictions ?? [])]);
         for (const m of models) newWindows.set(m.id, (newWindows.get(m.id) ?? 0) + 1);
         const ids = new Set([...models, ...candidates].filter((m) => m.kind === 'autoencoder').map((m) => m.id));
-        for (const row of [...outcome.anomalies, ...(outcome.shadow?.anomalies ?? [])]) if (ids.has(row.model) && row.verdict !== 'none') detector(row.model).addWindow(row.ts, row.modelFlag ?? row.isAnomaly);
+        for (const row of [...outcome.anomalies, ...(outcome.shadow?.anomalies ?? [])]) if (ids.has(row.model) && row.verdict !== 'none') detector(row.model).addWindow(row.ts, ownFlag(row));
         return judged;
       } catch (error) {
         log.error({ err: String(error), windowEnd: plant.end }, 'live figures not updated for the window');

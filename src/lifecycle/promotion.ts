@@ -8,6 +8,7 @@ import {
   addConfirmed, addJudged, addRecent, addWindow, emptyRecent, emptyTally, judgeRollback, judgeShadow, recentFigures, tallyFigures,
   type RecentState, type ShadowVerdict, type VersionTally,
 } from './shadow.js';
+import { ownFlag } from './detector.js';
 import type { JudgedPrediction } from './tracker.js';
 import { SaveCadence } from './save-cadence.js';
 
@@ -240,8 +241,8 @@ export function createPromoter(ctx: PromotionContext) {
       else if (p.model === run.activeId) addJudged(run.active, p);
     }
     // a window without a verdict (inputs missing) counts for neither; each version by its own flag (a sensor check flags every version alike)
-    for (const a of outcome.shadow.anomalies) if (a.model === run.id && a.verdict !== 'none') addWindow(run.candidate, a.modelFlag ?? a.isAnomaly, shadow.eventWindows);
-    for (const a of outcome.anomalies) if (a.model === run.activeId && a.verdict !== 'none') addWindow(run.active, a.modelFlag ?? a.isAnomaly, shadow.eventWindows);
+    for (const a of outcome.shadow.anomalies) if (a.model === run.id && a.verdict !== 'none') addWindow(run.candidate, ownFlag(a), shadow.eventWindows);
+    for (const a of outcome.anomalies) if (a.model === run.activeId && a.verdict !== 'none') addWindow(run.active, ownFlag(a), shadow.eventWindows);
     if (plant.end - run.startedAt >= shadow.hours * HOUR_MS) decide(run);
   }
 
@@ -260,12 +261,12 @@ export function createPromoter(ctx: PromotionContext) {
     }
     const row = outcome.anomalies.find((a) => a.model === id && a.verdict !== 'none');
     const since = plant.end - rollback.hours * HOUR_MS;
-    addRecent(w.recent, judged.filter((p) => p.model === id), row ? { ts: row.ts, flagged: row.modelFlag ?? row.isAnomaly } : undefined, since);
+    addRecent(w.recent, judged.filter((p) => p.model === id), row ? { ts: row.ts, flagged: ownFlag(row) } : undefined, since);
     // Beside it on the same windows while the previous version runs in shadow.
     const previousId = `${w.name}@${w.previous}`;
     if (w.previousRecent !== undefined) {
       const prev = outcome.shadow.anomalies.find((a) => a.model === previousId && a.verdict !== 'none');
-      addRecent(w.previousRecent, judged.filter((p) => p.model === previousId), prev ? { ts: prev.ts, flagged: prev.modelFlag ?? prev.isAnomaly } : undefined, since);
+      addRecent(w.previousRecent, judged.filter((p) => p.model === previousId), prev ? { ts: prev.ts, flagged: ownFlag(prev) } : undefined, since);
     }
     // Worse than the previous version was over the shadow period; and, while the previous one runs beside it,
     // worse than it on the same recent windows too, judged once it has minSamples there: a stretch of plant that
