@@ -26,6 +26,8 @@ const { values } = parseArgs({
 const DAY_MS = 86_400_000;
 const PREDICTOR = 'predict-aerobic';
 const TRAP_VERSION = 'r-trap';
+/** The copy with a fault built in is handed over this many plant days before the analyzer is replaced (12 h of shadow, then watched). */
+const TRAP_LEAD_DAYS = 1.5;
 /** The replaced anoxic NH4 analyzer reads this many mg/L high; the trap adds TRAP_GAIN mg/L per mg/L above its knee. */
 const ANALYZER_OFFSET = 15;
 const TRAP_GAIN = 1;
@@ -59,10 +61,10 @@ function intervene(m: ModelsMessage, run: RunningScenario): void {
       interventions.push({ what: `${PREDICTOR}@${version}: trained on the store's history with the aerobic NH4 and NO3 tags swapped, handed over with \`models shadow --from-store\``, day, run: gated });
     })());
   }
-  // After the daemon's own first promotion of the predictor (a retrained version active): a copy of it with a fault
-  // built in, run in shadow beside it. Its lastEvent may already be the new version's first trigger.
-  const promoted = m.models.find((x) => x.name === PREDICTOR && x.state === 'active' && x.version.startsWith('r') && x.version !== TRAP_VERSION);
-  if (!trapAsked && promoted && day < analyzerDay - 0.6) {
+  // TRAP_LEAD_DAYS before the analyzer is replaced: a copy of the active version with a fault built in, run in
+  // shadow beside it, so that once promoted it is still watched when its fault sets off.
+  const promoted = m.models.find((x) => x.name === PREDICTOR && x.state === 'active' && x.version !== TRAP_VERSION);
+  if (!trapAsked && promoted && day >= analyzerDay - TRAP_LEAD_DAYS && day < analyzerDay - 0.6) {
     trapAsked = true;
     trappedFrom = promoted.model;
     pending.push((async () => {
@@ -149,7 +151,7 @@ skill slack of 0.01, rollback judged over 6 h), and \`wwtp-edge sim\` as the pla
 from day ${values['change-day']} the water cools by ${Math.abs(Number(values.delta))} degC over ${values.ramp} days (temperature_change: nitrification slows, aerobic NH4
 climbs); from day ${analyzerDay} the anoxic NH4 analyzer is replaced by one reading ${ANALYZER_OFFSET} mg/L high (sensor_bias). From the outside, as an
 integrator would: on day ${brokenDay} a deliberately broken candidate (trained with the aerobic NH4 and NO3 tags swapped) is handed over
-with \`wwtp-edge models shadow --from-store\`; after the daemon's first promotion of ${PREDICTOR}, a copy of the promoted version
+with \`wwtp-edge models shadow --from-store\`; ${TRAP_LEAD_DAYS} plant days before the analyzer is replaced, a copy of ${PREDICTOR}'s active version
 with a fault built in (it goes wrong once the anoxic NH4 reads above anything seen so far) is handed over with \`models shadow\`.
 Everything below is read from the outside (the retained \`edge/models\`, \`/metrics\`, the store's \`model_events\`, the CLI's exit
 and stderr). Plant day 0 is the twin's start (approximate: its clock ends at the wall clock's now); activation, promotion and
@@ -159,7 +161,7 @@ rollback rows carry the wall clock, their day is the plant time of the \`edge/mo
 - Change (day ${values['change-day']}) to its detection, the water temperature among ${PREDICTOR}@1.0.0's drifted inputs on \`edge/models\`: ${detection?.plantTs ? `${((detection.plantTs - change) / DAY_MS).toFixed(2)} plant days (drifted: ${detectedWith?.drifted.join(', ') ?? ''})` : 'not detected'}.
 - Change to the first promotion of a retrained ${PREDICTOR}: ${firstPromotion && promotedAt !== undefined ? `${((promotedAt - change) / DAY_MS).toFixed(2)} plant days (${firstPromotion.model})` : 'none in the run'}.
 - Broken candidate: ${interventions.filter((i) => i.what.includes('tags swapped')).map((i) => `day ${i.day.toFixed(2)}, ${cliLine(i.run)}`).join('; ') || 'not handed over'}.
-- Copy with a fault built in: ${trapEvents.length > 0 ? trapEvents.map((e) => `${e.event} (day ${when(e)})`).join(', ') : trapAsked ? 'handed over, no event' : 'not handed over (no promotion early enough)'}${trappedFrom ? `, from ${trappedFrom}` : ''}.
+- Copy with a fault built in: ${trapEvents.length > 0 ? trapEvents.map((e) => `${e.event} (day ${when(e)})`).join(', ') : trapAsked ? 'handed over, no event' : 'not handed over'}${trappedFrom ? `, from ${trappedFrom}` : ''}.
 - Automatic rollbacks: ${rollbacks.length === 0 ? 'none in the run' : rollbacks.map((rb) => {
   const at = plantAtWall(rb.ts);
   const from = /^rolled back from (\S+)/.exec(rb.reason)?.[1] ?? '';

@@ -5,7 +5,7 @@ import type { Inference, ModelActivationEvent, WindowOutcome } from '../inferenc
 import type { LoadedModel } from '../inference/session.js';
 import type { Logger } from '../lib/logger.js';
 import {
-  addConfirmed, addJudged, addRecent, addWindow, emptyRecent, emptyTally, judgeRollback, judgeShadow, recentFigures, tallyFigures,
+  addConfirmed, addJudged, addRecent, addWindow, emptyRecent, emptyTally, judgeRollback, judgeRollbackBeside, judgeShadow, recentFigures, tallyFigures,
   type RecentState, type ShadowVerdict, type VersionTally,
 } from './shadow.js';
 import { ownFlag } from './detector.js';
@@ -93,6 +93,8 @@ interface Watch {
   previousRecent?: RecentState | undefined;
   failuresInRow: number;
   rolling?: boolean;
+  /** Worse than the previous version beside it on some targets but kept (it is better on others): logged once per stretch. */
+  kept?: boolean;
 }
 
 interface Persisted {
@@ -269,16 +271,17 @@ export function createPromoter(ctx: PromotionContext) {
       addRecent(w.previousRecent, judged.filter((p) => p.model === previousId), prev ? { ts: prev.ts, flagged: ownFlag(prev) } : undefined, since);
     }
     // Worse than the previous version was over the shadow period; and, while the previous one runs beside it,
-    // worse than it on the same recent windows too, judged once it has minSamples there: a stretch of plant that
-    // no version forecasts well rolls nothing back. Only a previous version that could not be loaded beside it
+    // worse than it on the same recent windows too, judged once it has minSamples there, and not better than it
+    // on any other target there: a stretch of plant that no version forecasts well rolls nothing back. Only a previous version that could not be loaded beside it
     // leaves the shadow-period figures alone to judge.
     const recentNow = recentFigures(w.recent);
     const againstShadow = judgeRollback(w.kind, recentNow, tallyFigures(w.baseline), rollback);
     let why = againstShadow;
     if (againstShadow !== null && w.previousDir !== undefined) {
-      const beside = w.previousRecent !== undefined ? recentFigures(w.previousRecent) : undefined;
-      const againstBeside = beside !== undefined ? judgeRollback(w.kind, recentNow, beside, rollback, 'beside it on the same windows', rollback.minSamples) : null;
-      why = againstBeside && `${againstShadow}; ${againstBeside}`;
+      const beside = w.previousRecent !== undefined ? judgeRollbackBeside(w.kind, recentNow, recentFigures(w.previousRecent), rollback) : { why: null, kept: null };
+      why = beside.why && `${againstShadow}; ${beside.why}`;
+      if (beside.kept !== null && !w.kept) log.info({ model: id, previous: previousId, why: beside.kept }, `${id} stays active though worse on some targets: ${beside.kept}`);
+      w.kept = beside.kept !== null;
     }
     if (why) {
       rollBack(w, why);

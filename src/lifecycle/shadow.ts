@@ -159,3 +159,28 @@ export function judgeRollback(kind: string, recent: TallyFigures, baseline: Tall
   }
   return worse.length > 0 ? worse.join('; ') : null;
 }
+
+export interface BesideVerdict {
+  /** Why the promoted version must go back, or null. */
+  readonly why: string | null;
+  /** Why it stays although it is worse on some targets: the previous version is worse on others, or null. */
+  readonly kept: string | null;
+}
+
+/**
+ * The rollback judged beside the previous version on the same recent windows. Going back must not trade a
+ * loss for a larger one: a predictor worse than the previous version on some targets goes back only if the
+ * previous version is not worse than it, by more than the slack, on any other (a change of the plant that
+ * every version forecasts badly, one worse here and the other there, rolls nothing back).
+ */
+export function judgeRollbackBeside(kind: string, recent: TallyFigures, beside: TallyFigures, cfg: LifecycleConfig['rollback']): BesideVerdict {
+  const why = judgeRollback(kind, recent, beside, cfg, 'beside it on the same windows', cfg.minSamples);
+  if (why === null || kind === 'autoencoder') return { why, kept: null };
+  const better: string[] = [];
+  for (const [key, f] of Object.entries(recent.skill)) {
+    const b = beside.skill[key];
+    if (f.n < cfg.minSamples || b === undefined || b.n < cfg.minSamples || !Number.isFinite(b.mseSkill)) continue;
+    if (f.mseSkill > b.mseSkill + cfg.skillSlack) better.push(`${key}: live MSE skill ${fig(f.mseSkill)} against the previous version's ${fig(b.mseSkill)}`);
+  }
+  return better.length > 0 ? { why: null, kept: `the previous version does worse beside it on ${better.join('; ')}` } : { why, kept: null };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lifecycleSchema } from '../../src/config/sections/lifecycle.js';
-import { addConfirmed, addJudged, addRecent, addWindow, emptyRecent, emptyTally, judgeRollback, judgeShadow, recentFigures, tallyFigures, type VersionTally } from '../../src/lifecycle/shadow.js';
+import { addConfirmed, addJudged, addRecent, addWindow, emptyRecent, emptyTally, judgeRollback, judgeRollbackBeside, judgeShadow, recentFigures, tallyFigures, type VersionTally } from '../../src/lifecycle/shadow.js';
 
 const cfg = lifecycleSchema.parse({ shadow: { minSamples: 10 }, rollback: { minSamples: 10 } });
 const KEY = 'aerobic.no3_n@15';
@@ -85,6 +85,31 @@ describe('judging a promoted version for rollback', () => {
     addRecent(fresh, [{ model: 'm', key: KEY, dueMs: 0, predicted: 9, measured: 6, persistence: 6.5 }], undefined, 0);
     addRecent(fresh, [], undefined, 1);
     expect(fresh.samples).toEqual([]);
+  });
+
+  it('beside the previous version, rolls back only when the previous one is not worse on any other target', () => {
+    const OTHER = 'aerobic.nh4_n@60';
+    /** n samples per target, each off the measured value by its error, persistence off by 0.5. */
+    const recentOf = (errors: Record<string, number>, n = 10): ReturnType<typeof recentFigures> => {
+      const r = emptyRecent();
+      for (let i = 0; i < n; i += 1) {
+        const sign = i % 2 ? 1 : -1;
+        for (const [key, error] of Object.entries(errors)) {
+          addRecent(r, [{ model: 'm', key, dueMs: i * 300_000, predicted: 6 + sign * error, measured: 6, persistence: 6 - sign * 0.5 }], undefined, 0);
+        }
+      }
+      return recentFigures(r);
+    };
+    // worse on nitrate, far better on ammonium: going back would trade a small loss for a large one
+    const traded = judgeRollbackBeside('predictor', recentOf({ [KEY]: 0.4, [OTHER]: 0.1 }), recentOf({ [KEY]: 0.25, [OTHER]: 2 }), cfg.rollback);
+    expect(traded.why).toBeNull();
+    expect(traded.kept).toBe("the previous version does worse beside it on aerobic.nh4_n@60: live MSE skill 0.960 against the previous version's -15.000");
+    // worse on nitrate, as good on ammonium: it goes back
+    const worse = judgeRollbackBeside('predictor', recentOf({ [KEY]: 0.4, [OTHER]: 0.1 }), recentOf({ [KEY]: 0.25, [OTHER]: 0.1 }), cfg.rollback);
+    expect(worse.kept).toBeNull();
+    expect(worse.why).toBe("aerobic.no3_n@15: live MSE skill 0.360 over 10 compared below the previous version's 0.750 beside it on the same windows less 0.05");
+    // too few samples of the previous version beside it: nothing judged yet
+    expect(judgeRollbackBeside('predictor', recentOf({ [KEY]: 0.4 }), recentOf({ [KEY]: 0.25 }, 9), cfg.rollback)).toEqual({ why: null, kept: null });
   });
 
   it('rolls back a detector whose flag rate rose above the previous version\'s', () => {
