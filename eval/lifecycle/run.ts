@@ -123,7 +123,9 @@ const promotions = r.stored.filter((e) => e.event === 'promotion' && e.model.sta
 const firstPromotion = promotions[0];
 const promotedAt = firstPromotion ? plantAtWall(firstPromotion.ts) : undefined;
 const rollbacks = r.stored.filter((e) => e.event === 'rollback' && e.model.startsWith(`${PREDICTOR}@`));
-const trapEvents = r.stored.filter((e) => e.model === `${PREDICTOR}@${TRAP_VERSION}` && e.event !== 'trigger');
+// its own rows, and the rollback away from it (a row of the version rolled back to, `previous` the copy)
+const trapEvents = r.stored.filter((e) => e.event !== 'trigger' && (e.model === `${PREDICTOR}@${TRAP_VERSION}` || (e.event === 'rollback' && e.model.startsWith(`${PREDICTOR}@`) && e.previous === TRAP_VERSION)));
+const trapEvent = (e: { model: string; event: string }): string => (e.event !== 'rollback' ? e.event : e.model.endsWith(`@${TRAP_VERSION}`) ? 'rolled back to it' : `rolled back from it to ${e.model.slice(PREDICTOR.length + 1)}`);
 
 interface ShadowDetail { figures?: { candidate?: { skill?: Record<string, { n: number; mseSkill: number }> }; active?: { skill?: Record<string, { n: number; mseSkill: number }> } } }
 const shadowSkill = (row: { detail: string } | undefined): string => {
@@ -161,7 +163,7 @@ rollback rows carry the wall clock, their day is the plant time of the \`edge/mo
 - Change (day ${values['change-day']}) to its detection, the water temperature among ${PREDICTOR}@1.0.0's drifted inputs on \`edge/models\`: ${detection?.plantTs ? `${((detection.plantTs - change) / DAY_MS).toFixed(2)} plant days (drifted: ${detectedWith?.drifted.join(', ') ?? ''})` : 'not detected'}.
 - Change to the first promotion of a retrained ${PREDICTOR}: ${firstPromotion && promotedAt !== undefined ? `${((promotedAt - change) / DAY_MS).toFixed(2)} plant days (${firstPromotion.model})` : 'none in the run'}.
 - Broken candidate: ${interventions.filter((i) => i.what.includes('tags swapped')).map((i) => `day ${i.day.toFixed(2)}, ${cliLine(i.run)}`).join('; ') || 'not handed over'}.
-- Copy with a fault built in: ${trapEvents.length > 0 ? trapEvents.map((e) => `${e.event} (day ${when(e)})`).join(', ') : trapAsked ? 'handed over, no event' : 'not handed over'}${trappedFrom ? `, from ${trappedFrom}` : ''}.
+- Copy with a fault built in: ${trapEvents.length > 0 ? trapEvents.map((e) => `${trapEvent(e)} (day ${when(e)})`).join(', ') : trapAsked ? 'handed over, no event' : 'not handed over'}${trappedFrom ? `, from ${trappedFrom}` : ''}.
 - Automatic rollbacks: ${rollbacks.length === 0 ? 'none in the run' : rollbacks.map((rb) => {
   const at = plantAtWall(rb.ts);
   const from = /^rolled back from (\S+)/.exec(rb.reason)?.[1] ?? '';
