@@ -142,6 +142,15 @@ export function recentFigures(r: RecentState): TallyFigures {
 }
 
 /**
+ * How far below a reference skill a version's may fall before it counts as worse: `skillSlack`, or, where the
+ * reference is poor, `mseTolerance` of its MSE (skill is 1 - MSE / persistence MSE, so an MSE that much higher
+ * is a drop of mseTolerance x (1 - skill)), whichever is larger.
+ */
+function allowedDrop(reference: number, cfg: LifecycleConfig['rollback']): number {
+  return Math.max(cfg.skillSlack, (cfg.mseTolerance ?? 0) * (1 - reference));
+}
+
+/**
  * Why a promoted version must go back, or null: its recent figures against the previous version's, over the
  * same recent windows when the previous one runs beside it, else over the shadow period (`where` says which).
  */
@@ -155,7 +164,8 @@ export function judgeRollback(kind: string, recent: TallyFigures, baseline: Tall
   for (const [key, f] of Object.entries(recent.skill)) {
     const b = baseline.skill[key];
     if (f.n < cfg.minSamples || b === undefined || b.n < Math.max(1, baselineMin) || !Number.isFinite(b.mseSkill)) continue;
-    if (!(f.mseSkill >= b.mseSkill - cfg.skillSlack)) worse.push(`${key}: live MSE skill ${fig(f.mseSkill)} over ${f.n} compared below the previous version's ${fig(b.mseSkill)} ${where}${cfg.skillSlack > 0 ? ` less ${cfg.skillSlack}` : ''}`);
+    const allowed = allowedDrop(b.mseSkill, cfg);
+    if (!(f.mseSkill >= b.mseSkill - allowed)) worse.push(`${key}: live MSE skill ${fig(f.mseSkill)} over ${f.n} compared below the previous version's ${fig(b.mseSkill)} ${where}${allowed > 0 ? ` less ${fig(allowed)}` : ''}`);
   }
   return worse.length > 0 ? worse.join('; ') : null;
 }
@@ -170,7 +180,7 @@ export interface BesideVerdict {
 /**
  * The rollback judged beside the previous version on the same recent windows. Going back must not trade a
  * loss for a larger one: a predictor worse than the previous version on some targets goes back only if the
- * previous version is not worse than it, by more than the slack, on any other (a change of the plant that
+ * previous version is not worse than it, by more than the allowed drop, on any other (a change of the plant that
  * every version forecasts badly, one worse here and the other there, rolls nothing back).
  */
 export function judgeRollbackBeside(kind: string, recent: TallyFigures, beside: TallyFigures, cfg: LifecycleConfig['rollback']): BesideVerdict {
@@ -180,7 +190,7 @@ export function judgeRollbackBeside(kind: string, recent: TallyFigures, beside: 
   for (const [key, f] of Object.entries(recent.skill)) {
     const b = beside.skill[key];
     if (f.n < cfg.minSamples || b === undefined || b.n < cfg.minSamples || !Number.isFinite(b.mseSkill)) continue;
-    if (f.mseSkill > b.mseSkill + cfg.skillSlack) better.push(`${key}: live MSE skill ${fig(f.mseSkill)} against the previous version's ${fig(b.mseSkill)}`);
+    if (f.mseSkill > b.mseSkill + allowedDrop(f.mseSkill, cfg)) better.push(`${key}: live MSE skill ${fig(f.mseSkill)} against the previous version's ${fig(b.mseSkill)}`);
   }
   return better.length > 0 ? { why: null, kept: `the previous version does worse beside it on ${better.join('; ')}` } : { why, kept: null };
 }

@@ -79,7 +79,7 @@ describe('judging a promoted version for rollback', () => {
     add(9, 2, 0);
     expect(judgeRollback('predictor', recentFigures(recent), baseline, cfg.rollback)).toBeNull();
     add(1, 0.3, 9);
-    expect(judgeRollback('predictor', recentFigures(recent), baseline, cfg.rollback)).toMatch(/^aerobic\.no3_n@15: live MSE skill -\d+\.\d+ over 10 compared below the previous version's 0\.360 in shadow less 0\.05$/);
+    expect(judgeRollback('predictor', recentFigures(recent), baseline, cfg.rollback)).toMatch(/^aerobic\.no3_n@15: live MSE skill -\d+\.\d+ over 10 compared below the previous version's 0\.360 in shadow less 0\.064$/);
     // the period slides: old samples leave it
     const fresh = emptyRecent();
     addRecent(fresh, [{ model: 'm', key: KEY, dueMs: 0, predicted: 9, measured: 6, persistence: 6.5 }], undefined, 0);
@@ -107,7 +107,11 @@ describe('judging a promoted version for rollback', () => {
     // worse on nitrate, as good on ammonium: it goes back
     const worse = judgeRollbackBeside('predictor', recentOf({ [KEY]: 0.4, [OTHER]: 0.1 }), recentOf({ [KEY]: 0.25, [OTHER]: 0.1 }), cfg.rollback);
     expect(worse.kept).toBeNull();
-    expect(worse.why).toBe("aerobic.no3_n@15: live MSE skill 0.360 over 10 compared below the previous version's 0.750 beside it on the same windows less 0.05");
+    expect(worse.why).toBe("aerobic.no3_n@15: live MSE skill 0.360 over 10 compared below the previous version's 0.750 beside it on the same windows less 0.050");
+    // both forecast worse than persistence: 0.09 of skill apart is 4 % of MSE, within mseTolerance (10 %), nothing to go back for
+    expect(judgeRollbackBeside('predictor', recentOf({ [KEY]: 0.735 }), recentOf({ [KEY]: 0.72 }), cfg.rollback)).toEqual({ why: null, kept: null });
+    // the same version beside one far better: worse by more than 10 % of its MSE
+    expect(judgeRollbackBeside('predictor', recentOf({ [KEY]: 0.735 }), recentOf({ [KEY]: 0.6 }), cfg.rollback).why).toMatch(/below the previous version's -0\.440 beside it on the same windows less 0\.144$/);
     // too few samples of the previous version beside it: nothing judged yet
     expect(judgeRollbackBeside('predictor', recentOf({ [KEY]: 0.4 }), recentOf({ [KEY]: 0.25 }, 9), cfg.rollback)).toEqual({ why: null, kept: null });
   });

@@ -133,7 +133,7 @@ export const lifecycleSchema = z
     /**
      * Automatic rollback of a promoted version: judged on every window for `watchHours` of plant time after
      * the promotion; its live skill over the last `hours` below the previous version's over the shadow period
-     * (by more than `skillSlack`), a detector's flag rate above it (by more than `flagRateSlack`), or
+     * (by more than `skillSlack` and more than `mseTolerance` of its MSE), a detector's flag rate above it (by more than `flagRateSlack`), or
      * `failures` failed inferences in a row roll it back to the previous version, with the alarm
      * `model.rollback.<name>`.
      */
@@ -147,6 +147,12 @@ export const lifecycleSchema = z
         /** Compared predictions per target (or scored windows) over `hours` before the skill is judged. */
         minSamples: z.number().int().positive().default(50),
         skillSlack: z.number().nonnegative().default(0.05),
+        /**
+         * A target counts as worse only if its MSE is also above the previous version's by more than this share
+         * (in skill: a drop of more than mseTolerance x (1 - the previous skill)), so two versions that both
+         * forecast a stretch of plant badly are not told apart by noise.
+         */
+        mseTolerance: z.number().nonnegative().default(0.1),
         flagRateSlack: z.number().nonnegative().default(0.02),
         /** Failed inferences in a row (windows) that roll back at once. */
         failures: z.number().int().positive().default(1),
