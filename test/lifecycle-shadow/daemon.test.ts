@@ -143,7 +143,7 @@ describe('shadow, promotion and automatic rollback in the daemon', () => {
     // The DO rises past the candidate's knee: its forecasts go 3 mg/L off and it goes back to v1.
     await feed(40, true);
     const rolled = await retained((m) => stateOf(m, 'r-better') === 'rolled_back' && stateOf(m, 'v1') === 'active', 'r-better rolled back');
-    expect(rolled.models.find((x) => x.model === `${NAME}@v1`)?.lastEvent?.reason).toMatch(/^rolled back from r-better to v1: aerobic\.no3_n@15: live MSE skill -\d+\.\d+ over \d+ compared below the previous version's -\d+\.\d+ in shadow less 0\.05; aerobic\.no3_n@15: live MSE skill -\d+\.\d+ over \d+ compared below the previous version's -?\d+\.\d+ beside it on the same windows/);
+    expect(rolled.models.find((x) => x.model === `${NAME}@v1`)?.lastEvent?.reason).toMatch(/^rolled back from r-better to v1: aerobic\.no3_n@15: live MSE skill -\d+\.\d+ over \d+ compared below the previous version's -\d+\.\d+ in shadow less \d+\.\d+; aerobic\.no3_n@15: live MSE skill -\d+\.\d+ over \d+ compared below the previous version's -?\d+\.\d+ beside it on the same windows/);
     let alarms = (await (await fetch(`http://127.0.0.1:${daemon.httpPort}/api/v1/alarms`)).json()) as { alarms: { id: string; severity: string; message: string }[] };
     expect(alarms.alarms.find((a) => a.id === `model.rollback.${NAME}`)).toMatchObject({ severity: 'medium', message: expect.stringContaining(`${NAME}@r-better rolled back to v1: aerobic.no3_n@15: live MSE skill`) as string });
     const failuresBefore = /wwtp_edge_model_failures_total\{model="predict-no3"\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${daemon.httpPort}/metrics`)).text())?.[1];
