@@ -272,8 +272,8 @@ export function createPromoter(ctx: PromotionContext) {
     }
     // Worse than the previous version was over the shadow period; and, while the previous one runs beside it,
     // worse than it on the same recent windows too, judged once it has minSamples there, and not better than it
-    // on any other target there: a stretch of plant that no version forecasts well rolls nothing back. Only a previous version that could not be loaded beside it
-    // leaves the shadow-period figures alone to judge.
+    // on any other target there: a stretch of plant that no version forecasts well rolls nothing back. Only a
+    // previous version that could not be loaded beside it leaves the shadow-period figures alone to judge.
     const recentNow = recentFigures(w.recent);
     const againstShadow = judgeRollback(w.kind, recentNow, tallyFigures(w.baseline), rollback);
     let why = againstShadow;

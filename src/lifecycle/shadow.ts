@@ -147,7 +147,7 @@ export function recentFigures(r: RecentState): TallyFigures {
  * is a drop of mseTolerance x (1 - skill)), whichever is larger.
  */
 function allowedDrop(reference: number, cfg: LifecycleConfig['rollback']): number {
-  return Math.max(cfg.skillSlack, (cfg.mseTolerance ?? 0) * (1 - reference));
+  return Math.max(cfg.skillSlack, cfg.mseTolerance * (1 - reference));
 }
 
 /**
