@@ -96,8 +96,8 @@ export interface Inference extends Component {
   /** Loads a candidate (activation gate) to run in shadow beside the active version of its name. */
   startShadow(name: string, version: string, dir: string, role?: ShadowRole): Promise<LoadedModel>;
   stopShadow(name: string, role?: ShadowRole): void;
-  /** The shadow candidate becomes the active version (atomic swap, recorded in registry.json). */
-  promote(name: string, version: string, reason: string): Promise<ModelActivationEvent>;
+  /** The shadow candidate (or, `role: 'previous'`, the version beside a watched one) becomes the active version (atomic swap, recorded in registry.json). */
+  promote(name: string, version: string, reason: string, role?: ShadowRole): Promise<ModelActivationEvent>;
   /** The candidates in shadow, as loaded. */
   shadows(): LoadedModel[];
   /** Shadow runs asked for in registry.json (`wwtp-edge models shadow`), each once per daemon run. */
@@ -393,7 +393,7 @@ export function createInference(ctx: InferenceContext): Inference {
     rollback: (name, reason) => registry.rollback(name, reason),
     startShadow: (name, version, dir, role) => registry.startShadow(name, version, dir, role),
     stopShadow: (name, role) => registry.stopShadow(name, role),
-    promote: (name, version, reason) => registry.promote(name, version, reason),
+    promote: (name, version, reason, role) => registry.promote(name, version, reason, role),
     shadows: () => registry.shadowNames().flatMap((n) => registry.getShadow(n) ?? []),
     onShadowRequest(listener) {
       shadowListeners.add(listener);

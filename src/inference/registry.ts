@@ -140,10 +140,12 @@ export class ModelRegistry {
    * The shadow candidate becomes the active version: its bundle is copied into `<models.dir>/<name>/<version>`
    * (one rename), registry.json records the promotion (so `models rollback` and a restart know it), then the
    * slot is swapped. The session that ran in shadow goes on serving: no load, no gap between windows.
+   * `role: 'previous'`: the version running beside a watched one (the reversal of an automatic rollback).
    */
-  promote(name: string, version: string, reason: string): Promise<ModelActivationEvent> {
+  promote(name: string, version: string, reason: string, role: ShadowRole = 'candidate'): Promise<ModelActivationEvent> {
     return this.serial(async () => {
-      const shadow = this.shadowSlots.get(name);
+      const key = shadowKey(name, role);
+      const shadow = this.shadowSlots.get(key);
       if (!shadow || shadow.model.version !== version) throw new ModelError('MODEL_NOT_FOUND', `${name}@${version} is not in shadow`, 2);
       const target = resolve(bundleDir(this.options.modelsDir, name, version));
       if (resolve(shadow.model.dir) !== target && !existsSync(target)) {
@@ -159,7 +161,7 @@ export class ModelRegistry {
       const event: ModelActivationEvent = { ts: this.options.now(), name, version, previous, action: 'promote', by: 'daemon', reason };
       await this.record(name, event, previous);
       // The shadow slot is handed over, not retired: its session is the active one now.
-      this.shadowSlots.delete(name);
+      this.shadowSlots.delete(key);
       this.install({ ...shadow.model, dir: target });
       this.options.logger.info({ model: shadow.model.id, previous, reason }, 'model promoted');
       this.options.onActivation(event);

@@ -76,6 +76,8 @@ interface Persisted {
 
 /** The rings are saved every 10 minutes or 15 plant minutes and at stop: their JSON grows to a few hundred kB in a week. */
 const SAVE_EVERY_MS = 600_000;
+/** The states of a version in shadow beside a watched one, not as a candidate. */
+const BESIDE_STATES: ReadonlySet<string | undefined> = new Set(['inactive', 'rolled_back']);
 const SAVE_EVERY_PLANT_MS = 15 * 60_000;
 
 /** Undefined figures (no samples, no variance) go out as null. */
@@ -212,7 +214,8 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
     const active = ctx.models();
     const models = active.map((m) => live(m, 'active', m, now));
     const inShadow = shadows().filter((s) => !active.some((m) => m.id === s.id));
-    models.push(...inShadow.map((m) => live(m, 'shadow', m, now)));
+    // a version rolled back from, run beside the restored one while that is watched, stays listed as rolled back
+    models.push(...inShadow.map((m) => live(m, retired.get(m.id)?.state === 'rolled_back' ? 'rolled_back' : 'shadow', m, now)));
     for (const [id, r] of retired) if (!active.some((m) => m.id === id) && !inShadow.some((m) => m.id === id)) models.push(live({ id, ...r }, r.state, undefined, now));
     for (const m of models) {
       const before = fired.get(m.model) ?? new Set<string>();
@@ -251,8 +254,8 @@ export function createModelLifecycle(ctx: ModelLifecycleContext) {
     const retry = ctx.config.retrain.retryDays;
     const asked = requestedAt.get(m.model);
     if (m.triggers.length === 0 || retry === null || asked === undefined || now - asked < retry * DAY_MS) return false;
-    // a candidate of it in shadow is its answer; the version it replaced running beside it (the rollback watch) is not
-    return !shadows().some((s) => s.name === m.name && retired.get(s.id)?.state !== 'inactive');
+    // a candidate of it in shadow is its answer; a version run beside it while it is watched (replaced or rolled back from) is not
+    return !shadows().some((s) => s.name === m.name && !BESIDE_STATES.has(retired.get(s.id)?.state));
   }
 
   function requestRetraining(r: RetrainRequest): void {

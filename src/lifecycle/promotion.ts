@@ -5,7 +5,7 @@ import type { Inference, ModelActivationEvent, WindowOutcome } from '../inferenc
 import type { LoadedModel } from '../inference/session.js';
 import type { Logger } from '../lib/logger.js';
 import {
-  addConfirmed, addJudged, addRecent, addWindow, emptyRecent, emptyTally, judgeRollback, judgeRollbackBeside, judgeShadow, recentFigures, tallyFigures,
+  addConfirmed, addJudged, addRecent, addWindow, emptyRecent, emptyTally, judgeRollback, judgeRollbackBeside, judgeShadow, recentFigures, recentTally, tallyFigures,
   type RecentState, type ShadowVerdict, type VersionTally,
 } from './shadow.js';
 import { ownFlag } from './detector.js';
@@ -84,7 +84,7 @@ interface Watch {
   kind: string;
   stage: string;
   promotedAt: number;
-  /** The previous version's figures over the shadow period. */
+  /** The previous version's figures over the shadow period (a restoration watch: its recent figures at the rollback). */
   baseline: VersionTally;
   recent: RecentState;
   /** The previous version's bundle, run in shadow beside the promoted one during the watch. */
@@ -95,6 +95,12 @@ interface Watch {
   rolling?: boolean;
   /** Worse than the previous version beside it on some targets but kept (it is better on others): logged once per stretch. */
   kept?: boolean;
+  /**
+   * The watch of the version an automatic rollback went back to, with the version rolled back from (`previous`)
+   * beside it: judged the same way, so a rollback decided on a stretch both forecast badly is reversed when the
+   * restored version turns out the worse one. A reversal (the version beside promoted again) starts no watch.
+   */
+  restores?: boolean;
 }
 
 interface Persisted {
@@ -112,7 +118,9 @@ interface Persisted {
  * over the last `rollback.hours` below the previous version's over the shadow period, and below the previous
  * version's on the same recent windows once that one has enough samples (a stretch no version forecasts
  * well rolls nothing back), or `rollback.failures` failed runs in a row, roll it back to the previous version
- * at once, with the alarm `model.rollback.<name>`.
+ * at once, with the alarm `model.rollback.<name>`. A version restored for its skill is watched the same way
+ * for `rollback.watchHours`, with the version rolled back from beside it and that one's figures before the
+ * rollback as the baseline: worse than both, it gives way to that version again (once; no further watch).
  */
 export function createPromoter(ctx: PromotionContext) {
   const log = ctx.logger.child({ component: 'promotion' });
@@ -208,16 +216,30 @@ export function createPromoter(ctx: PromotionContext) {
     w.previousRecent = undefined;
   }
 
-  function rollBack(w: Watch, why: string): void {
+  /**
+   * Back to the previous version; a watch that restored one goes forward to the version it replaced (the
+   * rollback reversed). After a rollback for skill (not for failed runs) the restored version is watched with
+   * the version rolled back from beside it.
+   */
+  function rollBack(w: Watch, why: string, failed = false): void {
     if (w.rolling) return;
     w.rolling = true;
     const id = `${w.name}@${w.version}`;
-    const reason = `${id} rolled back to ${w.previous}: ${why}`;
+    const reversal = `the rollback from ${w.previous} to ${w.version} reversed`;
+    const reason = w.restores ? `${id} replaced by ${w.previous} again, ${reversal}: ${why}` : `${id} rolled back to ${w.previous}: ${why}`;
     log.error({ model: id, previous: w.previous, why }, reason);
     const ts = eventTs();
-    ctx.inference.rollback(w.name, why).then((event) => {
+    const fromDir = activeOf(w.name)?.dir;
+    const before = recentTally(w.recent);
+    const swap = w.restores ? ctx.inference.promote(w.name, w.previous, `${reversal}: ${why}`, 'previous') : ctx.inference.rollback(w.name, why);
+    swap.then((event) => {
       endWatch(w);
-      ctx.alarms.raise(rollbackCondition(w.name, w.stage, w.version, event.version, why), ts);
+      ctx.alarms.raise(rollbackCondition(w.name, w.stage, w.version, event.version, w.restores ? `${reversal}: ${why}` : why), ts);
+      if (!w.restores && !failed && fromDir !== undefined) {
+        const restored: Watch = { name: w.name, version: event.version, previous: w.version, kind: w.kind, stage: w.stage, promotedAt: plantTs ?? ts, baseline: before, recent: emptyRecent(), failuresInRow: 0, previousDir: fromDir, restores: true };
+        watches.set(w.name, restored);
+        runBeside(restored);
+      }
       save();
     }, (error: unknown) => {
       w.rolling = false;
@@ -258,7 +280,7 @@ export function createPromoter(ctx: PromotionContext) {
     const failed = outcome.failures.find((f) => f.name === w.name);
     w.failuresInRow = failed ? w.failuresInRow + 1 : 0;
     if (failed && w.failuresInRow >= rollback.failures) {
-      rollBack(w, `failed at inference ${w.failuresInRow} window${w.failuresInRow > 1 ? 's' : ''} in a row: ${failed.error}`);
+      rollBack(w, `failed at inference ${w.failuresInRow} window${w.failuresInRow > 1 ? 's' : ''} in a row: ${failed.error}`, true);
       return;
     }
     const row = outcome.anomalies.find((a) => a.model === id && a.verdict !== 'none');
@@ -275,7 +297,7 @@ export function createPromoter(ctx: PromotionContext) {
     // on any other target there: a stretch of plant that no version forecasts well rolls nothing back. Only a
     // previous version that could not be loaded beside it leaves the shadow-period figures alone to judge.
     const recentNow = recentFigures(w.recent);
-    const againstShadow = judgeRollback(w.kind, recentNow, tallyFigures(w.baseline), rollback);
+    const againstShadow = judgeRollback(w.kind, recentNow, tallyFigures(w.baseline), rollback, w.restores ? 'before the rollback' : 'in shadow');
     let why = againstShadow;
     if (againstShadow !== null && w.previousDir !== undefined) {
       const beside = w.previousRecent !== undefined ? judgeRollbackBeside(w.kind, recentNow, recentFigures(w.previousRecent), rollback) : { why: null, kept: null };
@@ -289,7 +311,7 @@ export function createPromoter(ctx: PromotionContext) {
     }
     if (plant.end - w.promotedAt >= rollback.watchHours * HOUR_MS) {
       endWatch(w);
-      log.info({ model: id }, `${id}: watched ${rollback.watchHours} h after its promotion without a rollback`);
+      log.info({ model: id }, `${id}: watched ${rollback.watchHours} h after its ${w.restores ? 'restoration' : 'promotion'} without a rollback`);
     }
   }
 

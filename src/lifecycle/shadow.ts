@@ -134,11 +134,16 @@ export function addRecent(r: RecentState, judged: readonly JudgedPrediction[], w
   r.windows = r.windows.filter((w) => w.ts >= sinceMs).slice(-MAX_RECENT);
 }
 
-export function recentFigures(r: RecentState): TallyFigures {
+/** A watch's recent samples and windows summed as one tally (the baseline a restored version is judged against). */
+export function recentTally(r: RecentState): VersionTally {
   const t = emptyTally();
   for (const s of r.samples) addSample((t.skill[s.key] ??= emptySums()), s.predicted, s.measured, s.persistence);
   for (const w of r.windows) addWindow(t, w.flagged, 1);
-  return tallyFigures(t);
+  return t;
+}
+
+export function recentFigures(r: RecentState): TallyFigures {
+  return tallyFigures(recentTally(r));
 }
 
 /**

@@ -146,6 +146,8 @@ describe('shadow, promotion and automatic rollback in the daemon', () => {
     expect(rolled.models.find((x) => x.model === `${NAME}@v1`)?.lastEvent?.reason).toMatch(/^rolled back from r-better to v1: aerobic\.no3_n@15: live MSE skill -\d+\.\d+ over \d+ compared below the previous version's -\d+\.\d+ in shadow less \d+\.\d+; aerobic\.no3_n@15: live MSE skill -\d+\.\d+ over \d+ compared below the previous version's -?\d+\.\d+ beside it on the same windows/);
     let alarms = (await (await fetch(`http://127.0.0.1:${daemon.httpPort}/api/v1/alarms`)).json()) as { alarms: { id: string; severity: string; message: string }[] };
     expect(alarms.alarms.find((a) => a.id === `model.rollback.${NAME}`)).toMatchObject({ severity: 'medium', message: expect.stringContaining(`${NAME}@r-better rolled back to v1: aerobic.no3_n@15: live MSE skill`) as string });
+    // the restored v1 is watched in turn, with r-better beside it (listed as rolled back, not as a candidate)
+    await expect.poll(() => daemon.logs.some((l) => l.includes(`${NAME}@r-better runs in shadow beside ${NAME}@v1 while it is watched`)), { timeout: 10_000 }).toBe(true);
     const failuresBefore = /wwtp_edge_model_failures_total\{model="predict-no3"\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${daemon.httpPort}/metrics`)).text())?.[1];
     expect(failuresBefore).toBeUndefined();
 
@@ -188,11 +190,14 @@ describe('shadow, promotion and automatic rollback in the daemon', () => {
     expect(stored.map((r) => r.model)).toEqual([`${NAME}@r-better`, `${NAME}@r-fragile`, `${NAME}@r-worse`, `${NAME}@v1`]);
     // the candidates over their shadow hour; v1 beside r-better at least the minSamples its rollback is judged on
     expect(stored.every((r) => r.n >= (r.model === `${NAME}@v1` ? 6 : 10)), JSON.stringify(stored)).toBe(true);
+    // (r-better runs in shadow again after its rollback, beside the restored v1 while that is watched)
     for (const version of ['r-better', 'r-fragile']) {
-      const lastInShadow = (local.prepare('SELECT MAX(ts) AS ts FROM shadow_outputs WHERE model = ?').get(`${NAME}@${version}`) as { ts: number }).ts;
-      const out = published.filter((p) => p.model === `${NAME}@${version}`);
+      const inShadow = (local.prepare('SELECT ts FROM shadow_outputs WHERE model = ? ORDER BY ts').all(`${NAME}@${version}`) as { ts: number }[]).map((r) => r.ts);
+      const out = published.filter((p) => p.model === `${NAME}@${version}`).map((p) => p.ts);
       expect(out.length).toBeGreaterThan(0);
-      expect(Math.min(...out.map((p) => p.ts))).toBeGreaterThan(lastInShadow);
+      const [from, to] = [Math.min(...out), Math.max(...out)];
+      expect(inShadow[0]).toBeLessThan(from);
+      expect(inShadow.filter((ts) => ts >= from && ts <= to)).toEqual([]);
     }
     expect(local.prepare('SELECT COUNT(*) AS n FROM shadow_outputs WHERE persistence IS NULL').get()).toEqual({ n: 0 });
     // No gap in the predictions across the promotions, the rollbacks and the crash: one per window, every
