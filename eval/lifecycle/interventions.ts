@@ -132,3 +132,14 @@ export function storedMax(store: string, stage: string, signal: string): number 
     db.close();
   }
 }
+
+/** The median usable reading of a signal in the store between two times (ms), or NaN. */
+export function storedMedian(store: string, stage: string, signal: string, from: number, to: number): number {
+  const db = new Database(store, { readonly: true });
+  try {
+    const values = (db.prepare("SELECT value FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ? AND quality != 'bad' ORDER BY value").all(stage, signal, from, to) as { value: number }[]).map((r) => r.value);
+    return values.length === 0 ? Number.NaN : (values[Math.floor(values.length / 2)] ?? Number.NaN);
+  } finally {
+    db.close();
+  }
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ModelsMessage } from '../../src/contract/topics.js';
 import { writeReportSection } from '../lib/report.js';
-import { cli, storedMax, trainBroken, writeTrap, type CliRun } from './interventions.js';
+import { cli, storedMax, storedMedian, trainBroken, writeTrap, type CliRun } from './interventions.js';
 import { lastFigures, runLifecycleScenario, type RunningScenario } from './scenario.js';
 
 const { values } = parseArgs({
@@ -123,9 +123,23 @@ const promotions = r.stored.filter((e) => e.event === 'promotion' && e.model.sta
 const firstPromotion = promotions[0];
 const promotedAt = firstPromotion ? plantAtWall(firstPromotion.ts) : undefined;
 const rollbacks = r.stored.filter((e) => e.event === 'rollback' && e.model.startsWith(`${PREDICTOR}@`));
-// its own rows, and the rollback away from it (a row of the version rolled back to, `previous` the copy)
-const trapEvents = r.stored.filter((e) => e.event !== 'trigger' && (e.model === `${PREDICTOR}@${TRAP_VERSION}` || (e.event === 'rollback' && e.model.startsWith(`${PREDICTOR}@`) && e.previous === TRAP_VERSION)));
-const trapEvent = (e: { model: string; event: string }): string => (e.event !== 'rollback' ? e.event : e.model.endsWith(`@${TRAP_VERSION}`) ? 'rolled back to it' : `rolled back from it to ${e.model.slice(PREDICTOR.length + 1)}`);
+// its own rows, and the rollback away from it (a row of the version rolled back to, `previous` the copy), or the reversal of a rollback to it
+const awayFromTrap = (e: { event: string; model: string; previous: string | null }): boolean => (e.event === 'rollback' || e.event === 'promotion') && e.model.startsWith(`${PREDICTOR}@`) && e.previous === TRAP_VERSION;
+const trapEvents = r.stored.filter((e) => e.event !== 'trigger' && (e.model === `${PREDICTOR}@${TRAP_VERSION}` || awayFromTrap(e)));
+const trapEvent = (e: { model: string; event: string; reason: string }): string => {
+  const other = e.model.slice(PREDICTOR.length + 1);
+  if (e.model.endsWith(`@${TRAP_VERSION}`)) return e.event === 'rollback' ? 'rolled back to it' : e.event;
+  return e.event === 'rollback' ? `rolled back from it to ${other}` : e.reason.startsWith('the rollback from') ? `the rollback to it reversed, back to ${other}` : `replaced by ${other}`;
+};
+// What the daemon had of the replaced analyzer: the stored anoxic NH4 after the change, against the copy's knee.
+const analyzerMs = r.startPlantMs + analyzerDay * DAY_MS;
+const anoxicBefore = storedMedian(r.store, 'anoxic', 'nh4_n', analyzerMs - DAY_MS, analyzerMs);
+const anoxicAfter = storedMedian(r.store, 'anoxic', 'nh4_n', analyzerMs, analyzerMs + 10 * DAY_MS);
+// Every version of the predictor on the last edge/models message: its state and live 24 h skill.
+const lastMessage = r.messages.at(-1);
+const finalVersions = (lastMessage?.models ?? []).filter((m) => m.name === PREDICTOR && (m.state === 'active' || m.state === 'shadow' || m.state === 'rolled_back' || m.model.endsWith(TRAP_VERSION)));
+const finalKeys = [...new Set(finalVersions.flatMap((m) => Object.keys(m.skill)))].sort();
+const finalRows = finalVersions.map((m) => `| ${m.model} | ${m.state} | ${finalKeys.map((k) => `${fig(m.skill[k]?.['24h'].mseSkill)} (${m.skill[k]?.['24h'].n ?? 0})`).join(' | ')} |`);
 
 interface ShadowDetail { figures?: { candidate?: { skill?: Record<string, { n: number; mseSkill: number }> }; active?: { skill?: Record<string, { n: number; mseSkill: number }> } } }
 const shadowSkill = (row: { detail: string } | undefined): string => {
@@ -139,7 +153,8 @@ const shadowSkill = (row: { detail: string } | undefined): string => {
 };
 // Live skill after the promotion: the promoted version's 24 h figures just before the analyzer was replaced (or at the end).
 const beforeAnalyzer = r.messages.filter((m) => m.plantTs !== null && m.plantTs < r.startPlantMs + analyzerDay * DAY_MS);
-const afterPromotion = firstPromotion ? lastFigures(beforeAnalyzer, firstPromotion.model) : undefined;
+// while it was active: a version replaced before the analyzer change has no figures once it is retired
+const afterPromotion = firstPromotion ? lastFigures(beforeAnalyzer.filter((m) => m.models.some((x) => x.model === firstPromotion.model && x.state === 'active')), firstPromotion.model) : undefined;
 const oldBefore = lastFigures(r.messages.filter((m) => m.plantTs !== null && promotedAt !== undefined && m.plantTs < promotedAt), `${PREDICTOR}@1.0.0`);
 const liveRows = afterPromotion ? Object.keys(afterPromotion.skill).sort().map((k) => `| ${k} | ${fig(oldBefore?.skill[k]?.['24h'].mseSkill)} | ${fig(afterPromotion.skill[k]?.['24h'].mseSkill)} (${afterPromotion.skill[k]?.['24h'].n ?? 0}) |`) : [];
 
@@ -163,7 +178,7 @@ rollback rows carry the wall clock, their day is the plant time of the \`edge/mo
 - Change (day ${values['change-day']}) to its detection, the water temperature among ${PREDICTOR}@1.0.0's drifted inputs on \`edge/models\`: ${detection?.plantTs ? `${((detection.plantTs - change) / DAY_MS).toFixed(2)} plant days (drifted: ${detectedWith?.drifted.join(', ') ?? ''})` : 'not detected'}.
 - Change to the first promotion of a retrained ${PREDICTOR}: ${firstPromotion && promotedAt !== undefined ? `${((promotedAt - change) / DAY_MS).toFixed(2)} plant days (${firstPromotion.model})` : 'none in the run'}.
 - Broken candidate: ${interventions.filter((i) => i.what.includes('tags swapped')).map((i) => `day ${i.day.toFixed(2)}, ${cliLine(i.run)}`).join('; ') || 'not handed over'}.
-- Copy with a fault built in: ${trapEvents.length > 0 ? trapEvents.map((e) => `${trapEvent(e)} (day ${when(e)})`).join(', ') : trapAsked ? 'handed over, no event' : 'not handed over'}${trappedFrom ? `, from ${trappedFrom}` : ''}.
+- Copy with a fault built in${Number.isFinite(trapKnee) ? ` (knee ${trapKnee.toFixed(1)} mg/L of anoxic NH4; stored anoxic NH4, median of the day before the analyzer change ${fig(anoxicBefore)}, after it ${fig(anoxicAfter)} mg/L)` : ''}: ${trapEvents.length > 0 ? trapEvents.map((e) => `${trapEvent(e)} (day ${when(e)})`).join(', ') : trapAsked ? 'handed over, no event' : 'not handed over'}${trappedFrom ? `, from ${trappedFrom}` : ''}.
 - Automatic rollbacks: ${rollbacks.length === 0 ? 'none in the run' : rollbacks.map((rb) => {
   const at = plantAtWall(rb.ts);
   const from = /^rolled back from (\S+)/.exec(rb.reason)?.[1] ?? '';
@@ -178,11 +193,17 @@ ${firstPromotion ? `Live MSE skill over persistence of the first promotion, both
 
 ${shadowSkill(firstPromotion)}
 
-The promoted version's live 24 h MSE skill (samples) as last published before the analyzer was replaced (from its shadow run on, so its shadow windows count), against the shipped version's 24 h figures just before the promotion:
+The promoted version's live 24 h MSE skill (samples) as last published while it was active, before the analyzer was replaced (from its shadow run on, so its shadow windows count), against the shipped version's 24 h figures just before the promotion:
 
 | target | ${PREDICTOR}@1.0.0 before | ${firstPromotion.model} after |
 |---|---|---|
 ${liveRows.join('\n')}
+` : ''}
+${finalRows.length > 0 ? `Every version of ${PREDICTOR} on the last \`edge/models\` message (plant day ${lastMessage?.plantTs ? day(lastMessage.plantTs) : '-'}), live 24 h MSE skill (samples):
+
+| version | state | ${finalKeys.join(' | ')} |
+|---|---|${finalKeys.map(() => '---|').join('')}
+${finalRows.join('\n')}
 ` : ''}
 | plant day | model | event | reason |
 |---|---|---|---|

@@ -77,6 +77,8 @@ export interface LatencyShare {
 
 export interface ScenarioResult {
   readonly dir: string;
+  /** The daemon's SQLite file, kept after the run. */
+  readonly store: string;
   readonly startPlantMs: number;
   readonly changePlantMs: number;
   readonly events: readonly SeenEvent[];
@@ -215,6 +217,7 @@ export async function runLifecycleScenario(o: ScenarioOptions): Promise<Scenario
   const startPlantMs = endPlant - o.days * 86_400_000;
   return {
     dir,
+    store: db,
     startPlantMs,
     changePlantMs: startPlantMs + o.changeDay * 86_400_000,
     events,
