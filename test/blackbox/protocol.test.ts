@@ -168,7 +168,8 @@ describe('MQTT 3.1.1 against the embedded broker (built daemon)', () => {
     if (!codec) throw new Error('no Sparkplug codec');
     const born = Date.now() - 5_000;
     const will = Buffer.from(codec.encodePayload({ timestamp: born, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 0 }] }));
-    const node = await connect(PLC, { will: { topic: 'spBv1.0/bbplant/NDEATH/bbdeath', payload: will, qos: 1, retain: false } });
+    // a keepalive long enough that a busy machine's stalls do not end the session before the node drops off
+    const node = await connect(PLC, { keepalive: 30, will: { topic: 'spBv1.0/bbplant/NDEATH/bbdeath', payload: will, qos: 1, retain: false } });
     await node.publishAsync('spBv1.0/bbplant/NBIRTH/bbdeath', Buffer.from(codec.encodePayload({ timestamp: born, seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 0 }, { name: 'DO3', alias: 1, type: 'Double', value: 2, timestamp: born }] })), { qos: 0 });
     await sleep(1_000);
     const last = Date.now();
