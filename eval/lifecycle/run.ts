@@ -116,6 +116,8 @@ const fig = (v: number | null | undefined): string => (v === null || v === undef
 
 // Detection, promotion and rollback, from the outside.
 const change = r.changePlantMs;
+const analyzerMs = r.startPlantMs + analyzerDay * DAY_MS;
+
 // Detection: the first edge/models message after the change that names the water temperature among the predictor's drifted inputs.
 const detection = r.messages.find((m) => m.plantTs !== null && m.plantTs >= change && m.models.some((x) => x.model === `${PREDICTOR}@1.0.0` && x.drifted.some((d) => d.startsWith('aerobic.temperature.'))));
 const detectedWith = detection?.models.find((x) => x.model === `${PREDICTOR}@1.0.0`);
@@ -132,7 +134,6 @@ const trapEvent = (e: { model: string; event: string; reason: string }): string 
   return e.event === 'rollback' ? `rolled back from it to ${other}` : e.reason.startsWith('the rollback from') ? `the rollback to it reversed, back to ${other}` : `replaced by ${other}`;
 };
 // What the daemon had of the replaced analyzer: the stored anoxic NH4 after the change, against the copy's knee.
-const analyzerMs = r.startPlantMs + analyzerDay * DAY_MS;
 const anoxicBefore = storedMedian(r.store, 'anoxic', 'nh4_n', analyzerMs - DAY_MS, analyzerMs);
 const anoxicAfter = storedMedian(r.store, 'anoxic', 'nh4_n', analyzerMs, analyzerMs + 10 * DAY_MS);
 // Every version of the predictor on the last edge/models message: its state and live 24 h skill.
@@ -152,7 +153,7 @@ const shadowSkill = (row: { detail: string } | undefined): string => {
     ...keys.map((k) => `| ${k} | ${candidate[k]?.n ?? 0} | ${fig(active[k]?.mseSkill)} | ${fig(candidate[k]?.mseSkill)} |`)].join('\n');
 };
 // Live skill after the promotion: the promoted version's 24 h figures just before the analyzer was replaced (or at the end).
-const beforeAnalyzer = r.messages.filter((m) => m.plantTs !== null && m.plantTs < r.startPlantMs + analyzerDay * DAY_MS);
+const beforeAnalyzer = r.messages.filter((m) => m.plantTs !== null && m.plantTs < analyzerMs);
 // while it was active: a version replaced before the analyzer change has no figures once it is retired
 const afterPromotion = firstPromotion ? lastFigures(beforeAnalyzer.filter((m) => m.models.some((x) => x.model === firstPromotion.model && x.state === 'active')), firstPromotion.model) : undefined;
 const oldBefore = lastFigures(r.messages.filter((m) => m.plantTs !== null && promotedAt !== undefined && m.plantTs < promotedAt), `${PREDICTOR}@1.0.0`);
@@ -184,8 +185,7 @@ rollback rows carry the wall clock, their day is the plant time of the \`edge/mo
   const from = /^rolled back from (\S+)/.exec(rb.reason)?.[1] ?? '';
   const promotedFrom = r.stored.find((e) => e.event === 'promotion' && e.model === `${PREDICTOR}@${from}`);
   const since = promotedFrom ? plantAtWall(promotedFrom.ts) : undefined;
-  const analyzer = r.startPlantMs + analyzerDay * DAY_MS;
-  const timing = at === undefined ? '' : `day ${day(at)}, ${since !== undefined ? `${((at - since) / DAY_MS * 24).toFixed(1)} plant hours after its promotion, ` : ''}${at >= analyzer ? `${((at - analyzer) / DAY_MS * 24).toFixed(1)} plant hours after the analyzer was replaced` : `before the analyzer was replaced (day ${analyzerDay})`}`;
+  const timing = at === undefined ? '' : `day ${day(at)}, ${since !== undefined ? `${((at - since) / DAY_MS * 24).toFixed(1)} plant hours after its promotion, ` : ''}${at >= analyzerMs ? `${((at - analyzerMs) / DAY_MS * 24).toFixed(1)} plant hours after the analyzer was replaced` : `before the analyzer was replaced (day ${analyzerDay})`}`;
   return `${timing}: ${rb.reason.replace(/\|/g, '/').slice(0, 500)}`;
 }).join('; ')}.
 

@@ -76,9 +76,9 @@ interface Persisted {
 
 /** The rings are saved every 10 minutes or 15 plant minutes and at stop: their JSON grows to a few hundred kB in a week. */
 const SAVE_EVERY_MS = 600_000;
+const SAVE_EVERY_PLANT_MS = 15 * 60_000;
 /** The states of a version in shadow beside a watched one, not as a candidate. */
 const BESIDE_STATES: ReadonlySet<string | undefined> = new Set(['inactive', 'rolled_back']);
-const SAVE_EVERY_PLANT_MS = 15 * 60_000;
 
 /** Undefined figures (no samples, no variance) go out as null. */
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);

@@ -24,8 +24,8 @@ class FakeRegistry {
   private model(version: string): LoadedModel {
     return { name: NAME, version, id: `${NAME}@${version}`, dir: `/models/${NAME}/${version}`, kind: 'predictor' } as unknown as LoadedModel;
   }
-  private swap(version: string, action: ModelActivationEvent['action'], reason: string): ModelActivationEvent {
-    const event: ModelActivationEvent = { ts: 0, name: NAME, version, previous: this.history.at(-1) ?? null, action, by: 'daemon', reason };
+  private swap(version: string, action: ModelActivationEvent['action'], reason: string, previous = this.history.at(-1) ?? null): ModelActivationEvent {
+    const event: ModelActivationEvent = { ts: 0, name: NAME, version, previous, action, by: 'daemon', reason };
     this.events.push(event);
     this.onActivation(event);
     return event;
@@ -48,9 +48,8 @@ class FakeRegistry {
       return Promise.resolve(event);
     },
     rollback: (_name: string, reason?: string): Promise<ModelActivationEvent> => {
-      const from = this.history.pop();
-      const event = this.swap(this.history.at(-1) ?? 'v1', 'rollback', reason ?? '');
-      return Promise.resolve({ ...event, previous: from ?? null });
+      const from = this.history.pop() ?? null;
+      return Promise.resolve(this.swap(this.history.at(-1) ?? 'v1', 'rollback', reason ?? '', from));
     },
   };
 }
