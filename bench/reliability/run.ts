@@ -137,7 +137,7 @@ ${missingParts.length > 0 ? `\nNo figures from ${missingParts.join(', ')} in thi
 through the daemon's persistent session) and whose row is not there. "Unexplained" counts messages that ended
 neither as a reading (row with its key and value) nor as a dead letter (a \`deadletters\` row and a message on
 \`edge/deadletter\`) nor, where MQTT 3.1.1 requires the server to close the connection (a PUBLISH to a topic with
-\`+\` or \`#\`, or to an empty topic), as a closed connection counted in
+\`+\` or \`#\`, to an empty topic, or to one with ill-formed UTF-8 or U+0000), as a closed connection counted in
 \`wwtp_edge_broker_connections_refused_total\` with its \`connection refused\` log line.
 
 ## What each part does
@@ -152,10 +152,11 @@ neither as a reading (row with its key and value) nor as a dead letter (a \`dead
   date, far in the future, too old, month 13, 24:30, impossible days; bad quality; empty and whitespace payloads;
   binary garbage and invalid UTF-8 (MQTT.js and \`mosquitto_pub\`); a payload over \`maxPayloadBytes\`; unknown
   signal, stage, site and tree; too many levels; daemon output and HMI topics from a PLC account and readings from
-  an HMI account; topics with invalid UTF-8 or U+0000 (raw packets); Sparkplug garbage, JSON instead of protobuf,
+  an HMI account; Sparkplug garbage, JSON instead of protobuf,
   unmapped metrics, unknown message types, missing node, mapped metrics out of range, empty NDATA/NBIRTH/DDATA;
   HMI acks and mode changes with bad bodies, unknown loops, bad alarm ids, unknown verbs; exact and conflicting
-  duplicates of a stored key; PUBLISH to \`+\`, \`#\`, wildcard and empty topics (raw packets). Valid readings (JSON,
+  duplicates of a stored key; PUBLISH to \`+\`, \`#\`, wildcard and empty topics and to topics with invalid UTF-8, an
+  encoded surrogate or U+0000 (raw packets: the connection is closed, counted and logged, the message not acted on). Valid readings (JSON,
   ISO-8601 with offset, QoS 0, from \`mosquitto_pub\`, Sparkplug NBIRTH + NDATA) are mixed in, the order of kinds
   shuffled in every copy. Every kind has topics of its own, so each outcome is counted apart, and each kind is a
   test case of its own with the outcome it must have.
@@ -189,9 +190,6 @@ The corpus's ${n(corpus['kinds'])} per-kind cases are listed above only when one
 
 ## Known deviations
 
-- MQTT 3.1.1 section 1.5.3 says a server closes the connection of a client that sends ill-formed UTF-8 or U+0000
-  in a topic. The embedded broker (aedes) decodes such a topic (U+FFFD for the bad bytes) and the daemon
-  dead-letters the message as \`unknown_signal\`: nothing is lost or unexplained, but the connection stays open.
 - kill -9 takes the embedded broker down with the daemon, so no broker is left to send the daemon's last will:
   an HMI sees \`offline\` only on a clean stop. It detects a killed daemon by the age of the retained health summary
   on \`edge/status\` (its \`ts\`, republished every \`status.intervalSec\`) and by the \`validUntil\` of the setpoints.

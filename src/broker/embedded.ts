@@ -27,7 +27,7 @@ const CLOSE_GRACE_MS = 1_000;
 const MAX_OUTBOUND_QUEUE = 10_000;
 
 /** Why the broker closed or refused a connection (`wwtp_edge_broker_connections_refused_total{reason}`). */
-type ConnectionRefusal = GuardRefusal | 'keepalive' | 'keepalive_timeout' | 'client_id' | 'invalid_topic' | 'drain_timeout';
+type ConnectionRefusal = GuardRefusal | 'keepalive' | 'keepalive_timeout' | 'client_id' | 'drain_timeout';
 
 const enum ReturnCode {
   IdentifierRejected = 2,
@@ -65,6 +65,7 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
   const users = new Map(config.users.map((u) => [u.username, u]));
   const roles = new WeakMap<Client, Role>();
   const throttles = new Map<Client, PublishThrottle>();
+  const guards = new WeakMap<Client, GuardedConnection>();
   /** Clients whose connection failed: what they still had waiting is not taken in. */
   const gone = new WeakSet<Client>();
   /** Clients whose connection was closed for a counted reason. */
@@ -163,6 +164,8 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
     // aedes passes no client only for the will of a client from an earlier session: its role is unknown.
     if (!client) return callback(new Error('publisher unknown'));
     if (!intakeOpen) return callback(new Error('intake closed'));
+    // Read in the same chunk as a packet that closed the connection (an ill-formed topic): not acted on.
+    if (guards.get(client)?.closed) return callback(new Error('connection closed by the broker'));
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const message: InboundMessage = { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain, clientId: client.id };
     const refusal = check(client, message);
@@ -305,6 +308,7 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
         const guarded = new GuardedConnection(stream, limits.maxPacketBytes, clock.now(), (_connection, reason, detail) => refuseConnection(reason, detail, client?.id));
         sweep.add(guarded);
         client = broker.handle(stream, request);
+        guards.set(client, guarded);
         guarded.watch();
       };
       try {

@@ -1,8 +1,9 @@
+import { isUtf8 } from 'node:buffer';
 import { Duplex } from 'node:stream';
 import type { Clock } from '../lib/clock.js';
 
 /** Why the guard closed a connection. */
-export type GuardRefusal = 'packet_too_large' | 'malformed_header' | 'connect_timeout' | 'idle_timeout';
+export type GuardRefusal = 'packet_too_large' | 'malformed_header' | 'connect_timeout' | 'idle_timeout' | 'invalid_topic';
 
 const PUBLISH = 3;
 
@@ -13,7 +14,10 @@ const PUBLISH = 3;
  * length is known from its first bytes and a packet larger than `maxPacketBytes` is refused before
  * the rest of its body is read (the broker's parser would otherwise hold the whole packet in memory
  * first); complete packets are counted, so the broker can close a connection that sent no CONNECT in
- * time or no packet at all for too long, whatever keepalive it asked for.
+ * time or no packet at all for too long, whatever keepalive it asked for. A PUBLISH's topic is read
+ * from the raw bytes too (MQTT 3.1.1 section 1.5.3: well-formed UTF-8 without U+0000, which the broker's
+ * parser would decode into U+FFFD and pass on): such a topic closes the connection. The tap sees a
+ * chunk before the broker parses it, so `refused` is already set when the broker authorizes that publish.
  */
 export class GuardedConnection {
   /** Complete packets received so far. */
@@ -28,6 +32,8 @@ export class GuardedConnection {
   private lengthBytes = 0;
   private remaining = 0;
   private refused = false;
+  /** The topic of the PUBLISH being read: its two length bytes, then the topic itself. */
+  private topic: { header: number[]; bytes: Buffer | undefined; filled: number } | undefined;
 
   constructor(
     readonly stream: Duplex,
@@ -46,6 +52,11 @@ export class GuardedConnection {
     });
   }
 
+  /** The connection was closed by the guard (its later packets, already read, are not to be acted on). */
+  get closed(): boolean {
+    return this.refused;
+  }
+
   /** Closes the connection for `reason` (counted and logged by the broker), once. */
   refuse(reason: GuardRefusal, detail: string): void {
     if (this.refused) return;
@@ -61,6 +72,7 @@ export class GuardedConnection {
     while (i < chunk.length) {
       if (this.state === 'body') {
         const step = Math.min(this.remaining, chunk.length - i);
+        if (this.topic && !this.readTopic(chunk, i, step)) return false;
         i += step;
         this.remaining -= step;
         if (this.remaining === 0) this.completed();
@@ -90,14 +102,43 @@ export class GuardedConnection {
         return false;
       }
       this.remaining = this.length;
+      if (this.type === PUBLISH) this.topic = { header: [], bytes: undefined, filled: 0 };
       if (this.remaining === 0) this.completed();
       else this.state = 'body';
     }
     return true;
   }
 
+  /** Takes the topic's bytes among `count` body bytes at `from`; false when the topic closed the connection. */
+  private readTopic(chunk: Buffer, from: number, count: number): boolean {
+    const t = this.topic;
+    if (!t) return true;
+    let k = from;
+    const end = from + count;
+    while (k < end && t.header.length < 2) t.header.push(chunk[k++] as number);
+    if (t.header.length < 2) return true;
+    if (!t.bytes) {
+      const length = (t.header[0] as number) * 256 + (t.header[1] as number);
+      // A topic longer than its packet is the parser's to refuse (a malformed packet).
+      if (length > this.remaining - (k - from)) {
+        this.topic = undefined;
+        return true;
+      }
+      t.bytes = Buffer.alloc(length);
+    }
+    const take = Math.min(end - k, t.bytes.length - t.filled);
+    chunk.copy(t.bytes, t.filled, k, k + take);
+    t.filled += take;
+    if (t.filled < t.bytes.length) return true;
+    this.topic = undefined;
+    if (!isUtf8(t.bytes)) this.refuse('invalid_topic', 'PUBLISH topic is not well-formed UTF-8');
+    else if (t.bytes.includes(0)) this.refuse('invalid_topic', 'PUBLISH topic contains U+0000');
+    return !this.refused;
+  }
+
   private completed(): void {
     this.state = 'type';
+    this.topic = undefined;
     this.packets += 1;
   }
 }

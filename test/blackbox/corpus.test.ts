@@ -142,8 +142,9 @@ describe('bad-input corpus mixed with valid readings (built daemon)', () => {
         else explained += 1;
       } else if (e.as === 'deadletter') {
         letterTopics.set(s.message.topic, (letterTopics.get(s.message.topic) ?? 0) + 1);
-      } else if (s.acked) explained += 1;
-      else wrong.push(`connection to ${s.message.topic} not closed`);
+      } else if (!s.acked) wrong.push(`connection to ${s.message.topic} not closed`);
+      else if (rows.deadletters.some((r) => r.topic === s.message.topic)) wrong.push(`${s.message.topic}: dead-lettered although its connection was closed`);
+      else explained += 1;
     }
     for (const [topic, count] of letterTopics) {
       const expectedReasons = new Set(mine.filter((s) => s.message.topic === topic && s.message.expect.as === 'deadletter').map((s) => (s.message.expect as { reason: string }).reason));

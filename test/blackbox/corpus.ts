@@ -150,10 +150,10 @@ export function buildCorpus(ctx: CorpusContext): CorpusKind[] {
     one('HMI command from a PLC account', 'roles: plc publishes readings only', `${S}/hmi/loops/do/mode`, () => json({ mode: 'manual', value: 2, by: 'plc' }), dead('not_authorized')),
     one('reading from an HMI account', 'roles: hmi publishes hmi/# only', `${S}/membrane/permeability`, () => text('5'), dead('not_authorized'), 1, 'hmi'),
 
-    // MQTT 3.1.1 section 1.5.3 wants the connection closed for ill-formed UTF-8 or U+0000 in a topic;
-    // the broker decodes the topic (U+FFFD) and the daemon dead-letters it as an unknown signal.
-    rawTopicKind('topic with invalid UTF-8', Buffer.concat([text(`${S}/aerobic/`), Buffer.from([0xc3, 0x28])]), dead('unknown_signal')),
-    rawTopicKind('topic with U+0000', Buffer.concat([text(`${S}/aerobic/do`), Buffer.from([0])]), dead('unknown_signal')),
+    // MQTT 3.1.1 section 1.5.3: ill-formed UTF-8 or U+0000 in a topic closes the connection; counted and logged.
+    rawTopicKind('topic with invalid UTF-8', Buffer.concat([text(`${S}/aerobic/`), Buffer.from([0xc3, 0x28])]), { as: 'closed' }),
+    rawTopicKind('topic with an encoded surrogate', Buffer.concat([text(`${S}/aerobic/`), Buffer.from([0xed, 0xa0, 0x80])]), { as: 'closed' }),
+    rawTopicKind('topic with U+0000', Buffer.concat([text(`${S}/aerobic/do`), Buffer.from([0])]), { as: 'closed' }),
 
     // Sparkplug B.
     {
