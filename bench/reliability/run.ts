@@ -177,8 +177,9 @@ neither as a reading (row with its key and value) nor as a dead letter (a \`dead
   \`maxKeepaliveSec\` refused with "identifier rejected", keepalive 0 taken; 20 connections that never send CONNECT
   and \`maxClients\` connections that go silent (keepalive 0 or 60 s) or stall a publish are closed by the idle
   timeout, after which a PLC gets a slot; a
-  zero-length client id with cleanSession 0 refused, with cleanSession 1 accepted; a Sparkplug NDEATH delivered as
-  the MQTT will dated no earlier than the node's last data.
+  zero-length client id with cleanSession 0 refused, with cleanSession 1 accepted; a PUBLISH written a byte at a time
+  (its topic split over many reads: a well-formed one acknowledged, an ill-formed one closing the connection); a
+  Sparkplug NDEATH delivered as the MQTT will dated no earlier than the node's last data.
 
 ## Every case
 

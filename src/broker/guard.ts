@@ -32,8 +32,14 @@ export class GuardedConnection {
   private lengthBytes = 0;
   private remaining = 0;
   private refused = false;
-  /** The topic of the PUBLISH being read: its two length bytes, then the topic itself. */
-  private topic: { header: number[]; bytes: Buffer | undefined; filled: number } | undefined;
+  /**
+   * The topic of the PUBLISH being read: 'none' (not a PUBLISH, or past its topic), its two length bytes,
+   * then its bytes. A topic within one chunk is checked where it lies; only one split across chunks is copied.
+   */
+  private topicState: 'none' | 'high' | 'low' | 'bytes' = 'none';
+  private topicLength = 0;
+  private topicCopy: Buffer | undefined;
+  private topicFilled = 0;
 
   constructor(
     readonly stream: Duplex,
@@ -72,7 +78,7 @@ export class GuardedConnection {
     while (i < chunk.length) {
       if (this.state === 'body') {
         const step = Math.min(this.remaining, chunk.length - i);
-        if (this.topic && !this.readTopic(chunk, i, step)) return false;
+        if (this.topicState !== 'none' && !this.readTopic(chunk, i, step)) return false;
         i += step;
         this.remaining -= step;
         if (this.remaining === 0) this.completed();
@@ -102,7 +108,7 @@ export class GuardedConnection {
         return false;
       }
       this.remaining = this.length;
-      if (this.type === PUBLISH) this.topic = { header: [], bytes: undefined, filled: 0 };
+      if (this.type === PUBLISH) this.topicState = 'high';
       if (this.remaining === 0) this.completed();
       else this.state = 'body';
     }
@@ -111,34 +117,49 @@ export class GuardedConnection {
 
   /** Takes the topic's bytes among `count` body bytes at `from`; false when the topic closed the connection. */
   private readTopic(chunk: Buffer, from: number, count: number): boolean {
-    const t = this.topic;
-    if (!t) return true;
     let k = from;
     const end = from + count;
-    while (k < end && t.header.length < 2) t.header.push(chunk[k++] as number);
-    if (t.header.length < 2) return true;
-    if (!t.bytes) {
-      const length = (t.header[0] as number) * 256 + (t.header[1] as number);
+    if (this.topicState === 'high' && k < end) {
+      this.topicLength = (chunk[k++] as number) * 256;
+      this.topicState = 'low';
+    }
+    if (this.topicState === 'low' && k < end) {
+      this.topicLength += chunk[k++] as number;
+      this.topicState = 'bytes';
+      this.topicFilled = 0;
       // A topic longer than its packet is the parser's to refuse (a malformed packet).
-      if (length > this.remaining - (k - from)) {
-        this.topic = undefined;
+      if (this.topicLength > this.remaining - (k - from)) {
+        this.topicState = 'none';
         return true;
       }
-      t.bytes = Buffer.alloc(length);
+      if (end - k >= this.topicLength) {
+        this.topicState = 'none';
+        return this.checkTopic(chunk.subarray(k, k + this.topicLength));
+      }
+      this.topicCopy = Buffer.allocUnsafe(this.topicLength);
     }
-    const take = Math.min(end - k, t.bytes.length - t.filled);
-    chunk.copy(t.bytes, t.filled, k, k + take);
-    t.filled += take;
-    if (t.filled < t.bytes.length) return true;
-    this.topic = undefined;
-    if (!isUtf8(t.bytes)) this.refuse('invalid_topic', 'PUBLISH topic is not well-formed UTF-8');
-    else if (t.bytes.includes(0)) this.refuse('invalid_topic', 'PUBLISH topic contains U+0000');
+    if (this.topicState !== 'bytes' || !this.topicCopy || k >= end) return true;
+    const take = Math.min(end - k, this.topicLength - this.topicFilled);
+    chunk.copy(this.topicCopy, this.topicFilled, k, k + take);
+    this.topicFilled += take;
+    if (this.topicFilled < this.topicLength) return true;
+    const topic = this.topicCopy;
+    this.topicState = 'none';
+    this.topicCopy = undefined;
+    return this.checkTopic(topic);
+  }
+
+  /** MQTT 3.1.1 section 1.5.3: a topic is well-formed UTF-8 without U+0000, or the connection closes. */
+  private checkTopic(topic: Buffer): boolean {
+    if (!isUtf8(topic)) this.refuse('invalid_topic', 'PUBLISH topic is not well-formed UTF-8');
+    else if (topic.includes(0)) this.refuse('invalid_topic', 'PUBLISH topic contains U+0000');
     return !this.refused;
   }
 
   private completed(): void {
     this.state = 'type';
-    this.topic = undefined;
+    this.topicState = 'none';
+    this.topicCopy = undefined;
     this.packets += 1;
   }
 }

@@ -5,14 +5,15 @@ import { join } from 'node:path';
 import { get as getSparkplug } from 'sparkplug-payload';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { edgeEnv, HMI, metricSum, PLC, scrape, sleep, startEdge, tempDir, uniqueSite, usersYaml, waitFor, type Edge } from './harness.js';
-import { connectPacket, rawClient, remainingLength } from './raw-mqtt.js';
+import { connectPacket, publishPacket, rawClient, remainingLength } from './raw-mqtt.js';
 
 /**
  * MQTT 3.1.1 from the outside, against the embedded broker of the built daemon (issue 11, items 9
  * and 11-14; item 10, `offline` on SIGTERM, is in sigterm.test.ts): overlapping subscriptions,
  * an oversized PUBLISH refused from its declared length, silent clients and stalled publishes that
- * must not hold connection slots, the date of a Sparkplug death delivered as the MQTT will, and a
- * zero-length client id with a persistent session.
+ * must not hold connection slots, the date of a Sparkplug death delivered as the MQTT will, a
+ * zero-length client id with a persistent session, and a PUBLISH topic checked for well-formed UTF-8
+ * (1.5.3) when it arrives split over many reads.
  */
 const site = uniqueSite('p');
 const S = `wwtp/${site}`;
@@ -111,6 +112,30 @@ describe('MQTT 3.1.1 against the embedded broker (built daemon)', () => {
     expect(written).toBeLessThan(32 * 1_048_576);
     expect(await refused('packet_too_large')).toBe(before + 1);
     await waitFor('the refusal logged', () => edge.logs.some((l) => l.includes('"connection refused"') && l.includes('packet_too_large')) || undefined, 5_000);
+  });
+
+  it('reads a PUBLISH topic that arrives a byte at a time: a well-formed one is taken, an ill-formed one closes the connection (1.5.3)', async () => {
+    const before = await refused('invalid_topic');
+    const trickle = async (bytes: Buffer): Promise<Awaited<ReturnType<typeof rawClient>>> => {
+      const raw = await rawClient(edge.mqttPort);
+      raw.socket.setNoDelay(true);
+      raw.socket.write(connectPacket({ clientId: `bb-trickle-${Math.random().toString(36).slice(2)}`, ...PLC }));
+      expect(await raw.connack(5_000)).toBe(0);
+      for (const byte of bytes) {
+        if (raw.closed()) break;
+        raw.socket.write(Buffer.from([byte]));
+        await sleep(2);
+      }
+      return raw;
+    };
+    const good = await trickle(publishPacket(`${S}/aerobic/do`, JSON.stringify({ value: 2.1, ts: Date.now() - 1_000 }), 1));
+    await waitFor('PUBACK of the trickled publish', () => good.types().includes(4) || undefined, 5_000);
+    expect(good.closed()).toBe(false);
+    good.socket.destroy();
+    const bad = await trickle(publishPacket(Buffer.concat([Buffer.from(`${S}/aerobic/`), Buffer.from([0xe2, 0x28, 0xa1])]), '1', 1));
+    expect(await bad.waitClosed(5_000)).toBe(true);
+    expect(bad.types()).not.toContain(4);
+    expect(await refused('invalid_topic')).toBe(before + 1);
   });
 
   it('refuses a keepalive over the maximum with identifier rejected, counted, and takes keepalive 0 (item 12)', async () => {
