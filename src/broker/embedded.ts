@@ -257,12 +257,15 @@ export function createEmbeddedBroker(config: BrokerConfig['embedded'], ctx: Brok
         // The sweep closes silent connections first; aedes' own timer is the backstop.
         connectTimeout: limits.connectTimeoutSec * 2000,
         preConnect: (client, packet, callback) => {
+          // A CONNECT whose strings closed the connection (ill-formed UTF-8): no session is opened or taken over.
+          if (guards.get(client)?.closed) return callback(new Error('connection closed by the broker'), false);
           connects.set(client, { keepalive: packet.keepalive ?? 0, emptyId: !packet.clientId, clean: packet.clean !== false });
           callback(null, true);
         },
         authenticate,
         authorizePublish,
         authorizeSubscribe: (client, subscription, callback) => {
+          if (guards.get(client)?.closed) return callback(new Error('connection closed by the broker'), null);
           if (maySubscribe(roles.get(client) ?? 'viewer', subscription.topic)) callback(null, subscription);
           // A null subscription answers with a failure code (0x80) instead of dropping the client.
           else callback(null, null);

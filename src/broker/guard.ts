@@ -3,9 +3,14 @@ import { Duplex } from 'node:stream';
 import type { Clock } from '../lib/clock.js';
 
 /** Why the guard closed a connection. */
-export type GuardRefusal = 'packet_too_large' | 'malformed_header' | 'connect_timeout' | 'idle_timeout' | 'invalid_topic';
+export type GuardRefusal = 'packet_too_large' | 'malformed_header' | 'connect_timeout' | 'idle_timeout' | 'invalid_topic' | 'invalid_string';
 
+const CONNECT = 1;
 const PUBLISH = 3;
+const SUBSCRIBE = 8;
+const UNSUBSCRIBE = 10;
+/** Packets whose strings are checked once the packet is whole: one or a few per connection, so their bodies are copied. */
+const COPIED = new Set([CONNECT, SUBSCRIBE, UNSUBSCRIBE]);
 
 /**
  * One client connection, seen through the MQTT fixed header only. The guard taps the bytes the broker
@@ -16,8 +21,11 @@ const PUBLISH = 3;
  * first); complete packets are counted, so the broker can close a connection that sent no CONNECT in
  * time or no packet at all for too long, whatever keepalive it asked for. A PUBLISH's topic is read
  * from the raw bytes too (MQTT 3.1.1 section 1.5.3: well-formed UTF-8 without U+0000, which the broker's
- * parser would decode into U+FFFD and pass on): such a topic closes the connection. The tap sees a
- * chunk before the broker parses it, so `refused` is already set when the broker authorizes that publish.
+ * parser would decode into U+FFFD and pass on): such a topic closes the connection. So do such strings in
+ * a SUBSCRIBE's or UNSUBSCRIBE's topic filters and a CONNECT's protocol name, client id, will topic and user
+ * name (the section covers every UTF-8 string of a packet; the password and will message are binary).
+ * The tap sees a chunk before the broker parses it, so `refused` is already set when the broker
+ * authorizes that connect, publish or subscription.
  */
 export class GuardedConnection {
   /** Complete packets received so far. */
@@ -40,6 +48,9 @@ export class GuardedConnection {
   private topicLength = 0;
   private topicCopy: Buffer | undefined;
   private topicFilled = 0;
+  /** The body of a CONNECT, SUBSCRIBE or UNSUBSCRIBE being read, and how much of it has come. */
+  private bodyCopy: Buffer | undefined;
+  private bodyFilled = 0;
 
   constructor(
     readonly stream: Duplex,
@@ -79,9 +90,10 @@ export class GuardedConnection {
       if (this.state === 'body') {
         const step = Math.min(this.remaining, chunk.length - i);
         if (this.topicState !== 'none' && !this.readTopic(chunk, i, step)) return false;
+        if (this.bodyCopy) this.bodyFilled += chunk.copy(this.bodyCopy, this.bodyFilled, i, i + step);
         i += step;
         this.remaining -= step;
-        if (this.remaining === 0) this.completed();
+        if (this.remaining === 0 && !this.completed()) return false;
         continue;
       }
       const byte = chunk[i] as number;
@@ -109,8 +121,13 @@ export class GuardedConnection {
       }
       this.remaining = this.length;
       if (this.type === PUBLISH) this.topicState = 'high';
-      if (this.remaining === 0) this.completed();
-      else this.state = 'body';
+      else if (COPIED.has(this.type) && this.length > 0) {
+        this.bodyCopy = Buffer.allocUnsafe(this.length);
+        this.bodyFilled = 0;
+      }
+      if (this.remaining === 0) {
+        if (!this.completed()) return false;
+      } else this.state = 'body';
     }
     return true;
   }
@@ -151,16 +168,84 @@ export class GuardedConnection {
 
   /** MQTT 3.1.1 section 1.5.3: a topic is well-formed UTF-8 without U+0000, or the connection closes. */
   private checkTopic(topic: Buffer): boolean {
-    if (!isUtf8(topic)) this.refuse('invalid_topic', 'PUBLISH topic is not well-formed UTF-8');
-    else if (topic.includes(0)) this.refuse('invalid_topic', 'PUBLISH topic contains U+0000');
+    return this.checkString(topic, 'invalid_topic', 'PUBLISH topic');
+  }
+
+  private checkString(text: Buffer, reason: GuardRefusal, what: string): boolean {
+    if (!isUtf8(text)) this.refuse(reason, `${what} is not well-formed UTF-8`);
+    else if (text.includes(0)) this.refuse(reason, `${what} contains U+0000`);
     return !this.refused;
   }
 
-  private completed(): void {
+  /** A whole packet came; false when its strings closed the connection. */
+  private completed(): boolean {
+    const body = this.bodyCopy;
     this.state = 'type';
     this.topicState = 'none';
     this.topicCopy = undefined;
+    this.bodyCopy = undefined;
     this.packets += 1;
+    return !body || this.checkStrings(body);
+  }
+
+  /**
+   * The UTF-8 strings of a whole CONNECT (MQTT 3.1 and 3.1.1), SUBSCRIBE or UNSUBSCRIBE. A packet whose
+   * lengths run past its end is left to the broker's parser, which refuses it as malformed.
+   */
+  private checkStrings(body: Buffer): boolean {
+    const reader = new StringReader(body);
+    if (this.type === CONNECT) {
+      const protocol = reader.next();
+      if (!protocol || !this.checkString(protocol, 'invalid_string', 'CONNECT protocol name')) return !this.refused;
+      const level = reader.byte();
+      const flags = reader.byte();
+      reader.skip(2);
+      // MQTT 5 puts properties before the payload: the broker refuses that protocol level itself.
+      if (level !== 3 && level !== 4) return true;
+      const clientId = reader.next();
+      if (!clientId || !this.checkString(clientId, 'invalid_string', 'CONNECT client id')) return !this.refused;
+      if (flags & 0x04) {
+        const willTopic = reader.next();
+        if (!willTopic || !this.checkString(willTopic, 'invalid_topic', 'CONNECT will topic')) return !this.refused;
+        reader.next();
+      }
+      const username = flags & 0x80 ? reader.next() : undefined;
+      if (username) this.checkString(username, 'invalid_string', 'CONNECT user name');
+      return !this.refused;
+    }
+    const what = this.type === SUBSCRIBE ? 'SUBSCRIBE topic filter' : 'UNSUBSCRIBE topic filter';
+    reader.skip(2);
+    for (let filter = reader.next(); filter; filter = reader.next()) {
+      if (!this.checkString(filter, 'invalid_topic', what)) return false;
+      if (this.type === SUBSCRIBE) reader.skip(1);
+    }
+    return true;
+  }
+}
+
+/** Length-prefixed fields of a packet body, read in order; `next()` is undefined past the end. */
+class StringReader {
+  private at = 0;
+
+  constructor(private readonly body: Buffer) {}
+
+  byte(): number {
+    const value = this.body[this.at] ?? 0;
+    this.at += 1;
+    return value;
+  }
+
+  skip(count: number): void {
+    this.at += count;
+  }
+
+  next(): Buffer | undefined {
+    if (this.at + 2 > this.body.length) return undefined;
+    const length = (this.body[this.at] as number) * 256 + (this.body[this.at + 1] as number);
+    const start = this.at + 2;
+    if (start + length > this.body.length) return undefined;
+    this.at = start + length;
+    return this.body.subarray(start, start + length);
   }
 }
 

@@ -5,15 +5,16 @@ import { join } from 'node:path';
 import { get as getSparkplug } from 'sparkplug-payload';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { edgeEnv, HMI, metricSum, PLC, scrape, sleep, startEdge, tempDir, uniqueSite, usersYaml, waitFor, type Edge } from './harness.js';
-import { connectPacket, publishPacket, rawClient, remainingLength } from './raw-mqtt.js';
+import { connectPacket, publishPacket, rawClient, remainingLength, subscribePacket, unsubscribePacket } from './raw-mqtt.js';
 
 /**
  * MQTT 3.1.1 from the outside, against the embedded broker of the built daemon (issue 11, items 9
  * and 11-14; item 10, `offline` on SIGTERM, is in sigterm.test.ts): overlapping subscriptions,
  * an oversized PUBLISH refused from its declared length, silent clients and stalled publishes that
  * must not hold connection slots, the date of a Sparkplug death delivered as the MQTT will, a
- * zero-length client id with a persistent session, and a PUBLISH topic checked for well-formed UTF-8
- * (1.5.3) when it arrives split over many reads.
+ * zero-length client id with a persistent session, a PUBLISH topic checked for well-formed UTF-8
+ * (1.5.3) when it arrives split over many reads, and the same check on every other UTF-8 string a
+ * client sends (topic filters, client id, will topic, user name).
  */
 const site = uniqueSite('p');
 const S = `wwtp/${site}`;
@@ -136,6 +137,74 @@ describe('MQTT 3.1.1 against the embedded broker (built daemon)', () => {
     expect(await bad.waitClosed(5_000)).toBe(true);
     expect(bad.types()).not.toContain(4);
     expect(await refused('invalid_topic')).toBe(before + 1);
+  });
+
+  it('closes a connection whose topic filter, client id, will topic or user name is ill-formed UTF-8 or holds U+0000, and takes well-formed ones (1.5.3)', async () => {
+    const badUtf8 = Buffer.from([0xe2, 0x28, 0xa1]);
+    const surrogate = Buffer.from([0xed, 0xa0, 0x80]);
+    const nul = Buffer.from([0]);
+    const id = (): string => `bb-utf-${Math.random().toString(36).slice(2)}`;
+    const session = async (): Promise<Awaited<ReturnType<typeof rawClient>>> => {
+      const raw = await rawClient(edge.mqttPort);
+      raw.socket.write(connectPacket({ clientId: id(), ...HMI }));
+      expect(await raw.connack(5_000)).toBe(0);
+      return raw;
+    };
+    const filtersBefore = await refused('invalid_topic');
+    // A well-formed filter (with a non-ASCII level) gets its SUBACK and UNSUBACK; the connection stays.
+    const good = await session();
+    good.socket.write(subscribePacket([`${S}/aerobic/+`, `${S}/stufe-\u00fc/#`]));
+    await waitFor('SUBACK', () => good.types().includes(9) || undefined, 5_000);
+    good.socket.write(unsubscribePacket([`${S}/stufe-\u00fc/#`]));
+    await waitFor('UNSUBACK', () => good.types().includes(11) || undefined, 5_000);
+    expect(good.closed()).toBe(false);
+    good.socket.destroy();
+    // An ill-formed filter, even second in its packet (and in a packet sent a byte at a time), closes the connection without a SUBACK.
+    for (const [n, bad] of [Buffer.concat([Buffer.from(`${S}/`), badUtf8]), Buffer.concat([Buffer.from(`${S}/`), surrogate, Buffer.from('/#')]), Buffer.concat([Buffer.from(`${S}/a`), nul])].entries()) {
+      const raw = await session();
+      const packet = subscribePacket([`${S}/aerobic/+`, bad]);
+      if (n === 1) {
+        raw.socket.setNoDelay(true);
+        for (const byte of packet) {
+          if (raw.closed()) break;
+          raw.socket.write(Buffer.from([byte]));
+          await sleep(2);
+        }
+      } else raw.socket.write(packet);
+      expect(await raw.waitClosed(5_000)).toBe(true);
+      expect(raw.types()).not.toContain(9);
+    }
+    const unsub = await session();
+    unsub.socket.write(unsubscribePacket([Buffer.concat([Buffer.from(`${S}/`), badUtf8])]));
+    expect(await unsub.waitClosed(5_000)).toBe(true);
+    expect(unsub.types()).not.toContain(11);
+    expect(await refused('invalid_topic')).toBe(filtersBefore + 4);
+
+    const stringsBefore = await refused('invalid_string');
+    const willBefore = await refused('invalid_topic');
+    // A client id that aedes would decode to the id of a connected client must not take over its session.
+    const holder = await connect(HMI, { clientId: 'bb-utf-holder-\ufffd(\ufffd' });
+    for (const options of [
+      { clientId: Buffer.concat([Buffer.from('bb-utf-holder-'), badUtf8]), ...HMI },
+      { clientId: Buffer.concat([Buffer.from('bb-utf-'), nul]), ...HMI },
+      { clientId: id(), username: Buffer.concat([Buffer.from('bb-hmi'), surrogate]), password: HMI.password },
+      { clientId: id(), ...HMI, will: { topic: Buffer.concat([Buffer.from(`${S}/will/`), badUtf8]), message: 'gone' } },
+    ]) {
+      const raw = await rawClient(edge.mqttPort);
+      raw.socket.write(connectPacket(options));
+      expect(await raw.waitClosed(5_000)).toBe(true);
+      expect(raw.types()).not.toContain(2);
+    }
+    expect(await refused('invalid_string')).toBe(stringsBefore + 3);
+    expect(await refused('invalid_topic')).toBe(willBefore + 1);
+    await sleep(300);
+    expect(holder.connected).toBe(true);
+    // A well-formed non-ASCII client id and will topic are taken.
+    const fine = await rawClient(edge.mqttPort);
+    fine.socket.write(connectPacket({ clientId: `bb-utf-\u00e9t\u00e9-${Math.random().toString(36).slice(2)}`, ...HMI, will: { topic: `${S}/will/\u00fc`, message: 'gone' } }));
+    expect(await fine.connack(5_000)).toBe(0);
+    fine.socket.destroy();
+    await waitFor('the refusals logged', () => edge.logs.some((l) => l.includes('"connection refused"') && l.includes('CONNECT client id is not well-formed UTF-8')) || undefined, 5_000);
   });
 
   it('refuses a keepalive over the maximum with identifier rejected, counted, and takes keepalive 0 (item 12)', async () => {

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 
 /**
  * MQTT 3.1.1 packets written byte by byte, for what a well-behaved client library refuses to send:
- * wildcards or invalid UTF-8 in a PUBLISH topic, a zero-length client id with a persistent session,
+ * wildcards or invalid UTF-8 in a PUBLISH topic (or in a filter, client id, will topic or user name), a zero-length client id with a persistent session,
  * a declared length far beyond what is sent.
  */
 export function remainingLength(n: number): Buffer {
@@ -24,17 +24,19 @@ function field(value: Buffer | string): Buffer {
 }
 
 export interface ConnectOptions {
-  clientId: string;
+  clientId: Buffer | string;
   cleanSession?: boolean;
   keepaliveSec?: number;
-  username?: string;
+  username?: Buffer | string;
   password?: string;
+  will?: { topic: Buffer | string; message: string };
 }
 
 export function connectPacket(o: ConnectOptions): Buffer {
   let flags = o.cleanSession === false ? 0 : 0x02;
   if (o.username !== undefined) flags |= 0x80;
   if (o.password !== undefined) flags |= 0x40;
+  if (o.will) flags |= 0x04;
   const keepalive = Buffer.alloc(2);
   keepalive.writeUInt16BE(o.keepaliveSec ?? 60);
   const body = Buffer.concat([
@@ -42,6 +44,7 @@ export function connectPacket(o: ConnectOptions): Buffer {
     Buffer.from([4, flags]),
     keepalive,
     field(o.clientId),
+    ...(o.will ? [field(o.will.topic), field(o.will.message)] : []),
     ...(o.username !== undefined ? [field(o.username)] : []),
     ...(o.password !== undefined ? [field(o.password)] : []),
   ]);
@@ -52,6 +55,18 @@ export function connectPacket(o: ConnectOptions): Buffer {
 export function publishPacket(topic: Buffer | string, payload: Buffer | string, qos: 0 | 1 = 1): Buffer {
   const body = Buffer.concat([field(topic), qos > 0 ? Buffer.from([0, 1]) : Buffer.alloc(0), typeof payload === 'string' ? Buffer.from(payload) : payload]);
   return Buffer.concat([Buffer.from([0x30 | (qos << 1)]), remainingLength(body.length), body]);
+}
+
+/** A SUBSCRIBE (packet id 2) to `filters` at QoS 1, the filters given as raw bytes. */
+export function subscribePacket(filters: readonly (Buffer | string)[]): Buffer {
+  const body = Buffer.concat([Buffer.from([0, 2]), ...filters.flatMap((f) => [field(f), Buffer.from([1])])]);
+  return Buffer.concat([Buffer.from([0x82]), remainingLength(body.length), body]);
+}
+
+/** An UNSUBSCRIBE (packet id 3) from `filters`, given as raw bytes. */
+export function unsubscribePacket(filters: readonly (Buffer | string)[]): Buffer {
+  const body = Buffer.concat([Buffer.from([0, 3]), ...filters.map((f) => field(f))]);
+  return Buffer.concat([Buffer.from([0xa2]), remainingLength(body.length), body]);
 }
 
 /** A raw connection that records what the broker sent and when it closed. */
