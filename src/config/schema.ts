@@ -11,12 +11,15 @@ import { plantGeometrySchema } from './sections/plant-geometry.js';
 import { storageSchema } from './sections/storage.js';
 import { syncSchema } from './sections/sync.js';
 import { tagsSchema } from './sections/tags.js';
+import { timeZoneSchema } from './sections/time-zone.js';
 import { windowsSchema } from './sections/windows.js';
 
 /** The one config schema (PRODUCT 4.5). Types come from it, never written twice. */
 export const configSchema = z
   .object({
     site: z.string().regex(/^[A-Za-z0-9_-]+$/, 'site may use letters, digits, _ and - (it is an MQTT topic level)'),
+    /** The plant's IANA time zone: the regulator's daily report runs from local midnight to midnight. */
+    timezone: timeZoneSchema.default('UTC'),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().prefault({}),
     status: z.object({ intervalSec: z.number().positive().default(30) }).strict().prefault({}),
     signals: signalsSchema,

@@ -1,10 +1,12 @@
 import { STAGES, type StageId } from '../contract/plant.js';
 import type { AlarmEventRow, ReadingRow } from '../contract/rows.js';
 import { maxOf, minOf } from '../lib/extent.js';
+import { zonedToUtc } from '../mapping/time.js';
 
 /**
- * The regulator's daily report (PRODUCT 4.1 `wwtp-edge report`), as a pure function of one UTC day's
- * readings and alarm events from the store and the configured signals and effluent limits.
+ * The regulator's daily report (PRODUCT 4.1 `wwtp-edge report`), as a pure function of one plant day's
+ * readings and alarm events from the store and the configured signals and effluent limits. The day is
+ * the plant's calendar day in its time zone (`timezone`): 23 or 25 hours when the clocks change.
  */
 export interface ReportSignal {
   readonly stage: StageId;
@@ -15,8 +17,10 @@ export interface ReportSignal {
 
 export interface ReportInput {
   readonly site: string;
-  /** YYYY-MM-DD, a UTC day. */
+  /** YYYY-MM-DD, a calendar day in `timezone`. */
   readonly day: string;
+  /** IANA time zone of the plant's day (default UTC). */
+  readonly timezone?: string | undefined;
   readonly signals: readonly ReportSignal[];
   /** Effluent consent limits, mg/L, by signal id. */
   readonly limits: Readonly<Record<string, number>>;
@@ -37,7 +41,7 @@ export interface EffluentFigure {
   readonly limit: number | null;
   /** Hours the signal stood above its limit (each sample holds until the next, at most two periods). */
   readonly hoursAboveLimit: number | null;
-  /** Arithmetic mean per UTC hour (24 values; null for an hour without samples): the plot's line. */
+  /** Arithmetic mean per hour of the day from its midnight (`hours` values; null for an hour without samples): the plot's line. */
   readonly hourly: readonly (number | null)[];
 }
 
@@ -71,11 +75,16 @@ export interface CompletenessFigure {
 export interface DailyReport {
   readonly site: string;
   readonly day: string;
+  /** The time zone the day is a calendar day of. */
+  readonly timezone: string;
+  /** Epoch ms of the day's local midnight and of the next one. */
   readonly from: number;
   readonly to: number;
+  /** Hours in the day: 24, or 23 and 25 on the days the clocks change. */
+  readonly hours: number;
   /** The flow the effluent figures are weighted by: effluent flow, else influent flow, else none. */
   readonly flowSignal: string | null;
-  /** m3 through that flow meter over the day (time-weighted mean m3/d x 1 d). */
+  /** m3 through that flow meter over the day (time-weighted mean m3/d x the day's length in days). */
   readonly volumeM3: number | null;
   readonly effluent: readonly EffluentFigure[];
   readonly loads: readonly LoadFigure[];
@@ -86,13 +95,15 @@ export interface DailyReport {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 const FLOW = 'flow';
 
-export function dayBounds(day: string): { from: number; to: number } | undefined {
+/** A calendar day in `zone` as epoch ms, from its midnight to the next one; undefined for no date. */
+export function dayBounds(day: string, zone = 'UTC'): { from: number; to: number } | undefined {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined;
-  const from = Date.parse(`${day}T00:00:00Z`);
-  if (!Number.isFinite(from) || new Date(from).toISOString().slice(0, 10) !== day) return undefined;
-  return { from, to: from + DAY_MS };
+  const midnight = Date.parse(`${day}T00:00:00Z`);
+  if (!Number.isFinite(midnight) || new Date(midnight).toISOString().slice(0, 10) !== day) return undefined;
+  return { from: zonedToUtc(midnight, zone), to: zonedToUtc(midnight + DAY_MS, zone) };
 }
 
 type Series = readonly { readonly ts: number; readonly value: number }[];
@@ -142,12 +153,12 @@ function load(series: Series | undefined, flow: Series | undefined): number | nu
   return series.reduce((a, s) => a + (s.value * (valueAt(flow, s.ts) ?? 0)) / 1000, 0) / series.length;
 }
 
-function hourlyMeans(series: Series, from: number): (number | null)[] {
-  const sum = new Array<number>(24).fill(0);
-  const n = new Array<number>(24).fill(0);
+function hourlyMeans(series: Series, from: number, hours: number): (number | null)[] {
+  const sum = new Array<number>(hours).fill(0);
+  const n = new Array<number>(hours).fill(0);
   for (const x of series) {
-    const h = Math.floor((x.ts - from) / 3_600_000);
-    if (h < 0 || h > 23) continue;
+    const h = Math.floor((x.ts - from) / HOUR_MS);
+    if (h < 0 || h >= hours) continue;
     sum[h] = (sum[h] ?? 0) + x.value;
     n[h] = (n[h] ?? 0) + 1;
   }
@@ -157,9 +168,12 @@ function hourlyMeans(series: Series, from: number): (number | null)[] {
 const pct = (out: number, into: number): number | null => (into > 0 ? (1 - out / into) * 100 : null);
 
 export function computeReport(input: ReportInput): DailyReport {
-  const bounds = dayBounds(input.day);
+  const timezone = input.timezone ?? 'UTC';
+  const bounds = dayBounds(input.day, timezone);
   if (!bounds) throw new Error(`bad day "${input.day}": YYYY-MM-DD`);
   const { from, to } = bounds;
+  const dayMs = to - from;
+  const hours = Math.round(dayMs / HOUR_MS);
   const series = new Map<string, { ts: number; value: number }[]>();
   for (const r of input.readings) {
     if (r.ts < from || r.ts >= to || !Number.isFinite(r.value)) continue;
@@ -194,7 +208,7 @@ export function computeReport(input: ReportInput): DailyReport {
         max: maxOf(list.map((x) => x.value)),
         limit: limit ?? null,
         hoursAboveLimit: above,
-        hourly: hourlyMeans(list, from),
+        hourly: hourlyMeans(list, from, hours),
       };
     });
 
@@ -237,17 +251,19 @@ export function computeReport(input: ReportInput): DailyReport {
 
   const completeness: CompletenessFigure[] = input.signals.map((s) => {
     const readings = series.get(`${s.stage}.${s.id}`)?.length ?? 0;
-    const expected = DAY_MS / 1000 / s.periodSec;
+    const expected = dayMs / 1000 / s.periodSec;
     return { stage: s.stage, signal: s.id, readings, expected, share: Math.min(1, readings / expected) };
   });
 
   return {
     site: input.site,
     day: input.day,
+    timezone,
     from,
     to,
+    hours,
     flowSignal: flowKey,
-    volumeM3: meanFlow ?? null,
+    volumeM3: meanFlow === undefined ? null : (meanFlow * dayMs) / DAY_MS,
     effluent,
     loads,
     removal,

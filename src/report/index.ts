@@ -17,11 +17,12 @@ export type ReportFormat = 'json' | 'csv' | 'html';
 const MAX_ROWS = 20_000_000;
 
 export function dailyReport(source: ReportSource, config: Readonly<EdgeConfig>, day: string): DailyReport {
-  const bounds = dayBounds(day);
+  const timezone = config.timezone;
+  const bounds = dayBounds(day, timezone);
   if (!bounds) throw new Error(`bad day "${day.slice(0, 20)}": YYYY-MM-DD`);
   const readings = source.readingsBetween(bounds.from, bounds.to, { limit: MAX_ROWS });
   const alarmEvents: AlarmEventRow[] = source.history('alarm_events', undefined, MAX_ROWS, { from: bounds.from, to: bounds.to }).rows;
-  return computeReport({ site: config.site, day, signals: config.signals, limits: config.alarms.effluentLimits, readings, alarmEvents });
+  return computeReport({ site: config.site, day, timezone, signals: config.signals, limits: config.alarms.effluentLimits, readings, alarmEvents });
 }
 
 export function renderReport(report: DailyReport, format: ReportFormat): { body: string; contentType: string } {

@@ -122,7 +122,7 @@ describe('wwtp-edge report', () => {
     const dir = tempDir('wwtp-report-mines-');
     const dbPath = join(dir, 'mines.sqlite');
     const lines = readFileSync(join(defaultDataDir(), 'wwtp-real', 'mines_mbr_2010.csv'), 'utf8').split('\n');
-    // local time (America/Denver, UTC-6 in April): 2010-04-11 12:00 to 2010-04-13 00:00 covers the UTC day 2010-04-12
+    // local time (America/Denver, UTC-6 in April): 2010-04-11 12:00 to 2010-04-13 00:00 covers the plant's day 2010-04-12
     const rows = lines.filter((l) => l >= '2010-04-11T12' && l < '2010-04-13T00');
     expect(rows.length).toBeGreaterThan(1400);
     const csvFile = join(dir, 'day.csv');
@@ -133,10 +133,11 @@ describe('wwtp-edge report', () => {
     const configFile = join(dir, 'site.yaml');
     writeFileSync(configFile, `${readFileSync(siteFile, 'utf8')}\n`.replace('path: data/mines.sqlite', `path: ${dbPath}`));
     const day = '2010-04-12';
-    const from = Date.parse(`${day}T00:00:00Z`);
+    // the plant's day (timezone America/Denver, MDT): local midnight is 06:00 UTC
+    const from = Date.parse(`${day}T06:00:00Z`);
     const to = from + 86_400_000;
     const r = JSON.parse(await report(configFile, day, 'json')) as DailyReport;
-    expect(r.site).toBe('mines');
+    expect(r).toMatchObject({ site: 'mines', timezone: 'America/Denver', from, to, hours: 24 });
     expect(r.flowSignal).toBe('influent.flow');
     // volume: time-weighted mean flow over the day, each reading held until the next (at most two periods)
     const volume = sql<{ v: number }>(
@@ -157,6 +158,58 @@ describe('wwtp-edge report', () => {
     expect(tmp?.readings).toBeGreaterThan(1000);
     expect(await report(configFile, day, 'csv')).toContain('completeness,membrane.tmp,%,');
   }, 180_000);
+
+  it("takes the plant's calendar day in its timezone: local midnight to midnight, 23 and 25 hours when the clocks change", async () => {
+    const dir = tempDir('wwtp-report-zone-');
+    const dbPath = join(dir, 'edge.sqlite');
+    const configFile = join(dir, 'site.yaml');
+    writeFileSync(configFile, JSON.stringify({ site: 'reportzone', storage: { path: dbPath }, models: { enabled: false }, timezone: 'America/Chicago' }));
+    const config = loadConfig({ file: configFile, env: {} });
+    const period = config.signals.find((s) => s.stage === 'effluent' && s.id === 'flow')?.periodSec ?? NaN;
+    // Chicago: CST (UTC-6) until 2026-03-08 02:00, CDT (UTC-5) until 2026-11-01 02:00
+    const days = [
+      { day: '2026-03-08', from: Date.parse('2026-03-08T06:00:00Z'), to: Date.parse('2026-03-09T05:00:00Z'), hours: 23 },
+      { day: '2026-07-01', from: Date.parse('2026-07-01T05:00:00Z'), to: Date.parse('2026-07-02T05:00:00Z'), hours: 24 },
+      { day: '2026-11-01', from: Date.parse('2026-11-01T05:00:00Z'), to: Date.parse('2026-11-02T06:00:00Z'), hours: 25 },
+    ];
+    const readings: ReadingRow[] = [];
+    for (const d of days) {
+      // an hour of the day before and after, at 100 mg/L: none of it may reach the day's figures; inside, 1 + the hour
+      for (let ts = d.from - 3_600_000; ts < d.to + 3_600_000; ts += period * 1000) {
+        const inside = ts >= d.from && ts < d.to;
+        readings.push({ stage: 'effluent', signal: 'flow', ts, value: 24_000, quality: 'good' });
+        readings.push({ stage: 'effluent', signal: 'nh4_n', ts, value: inside ? 1 + Math.floor((ts - d.from) / 3_600_000) : 100, quality: 'good' });
+      }
+    }
+    const store = createStore(config.storage, { site: config.site, logger: silentLogger(), metrics: createMetrics(false), clock: systemClock, syncEnabled: false });
+    await store.start(new AbortController().signal);
+    await store.appendReadings(readings.map((r) => ({ ...r, receivedAt: r.ts })));
+    await store.stop();
+
+    for (const d of days) {
+      const r = JSON.parse(await report(configFile, d.day, 'json')) as DailyReport;
+      expect(r).toMatchObject({ day: d.day, timezone: 'America/Chicago', from: d.from, to: d.to, hours: d.hours });
+      const n = readings.filter((x) => x.signal === 'flow' && x.ts >= d.from && x.ts < d.to).length;
+      expect(n).toBe((d.hours * 3600) / period);
+      const nh4 = r.effluent.find((e) => e.signal === 'nh4_n');
+      expect(nh4).toMatchObject({ samples: n, min: 1, max: d.hours });
+      expect(nh4?.hourly).toEqual(Array.from({ length: d.hours }, (_, h) => 1 + h));
+      // the volume over the day's own length: 24,000 m3/d for 23 h is 23,000 m3
+      expect(r.volumeM3).toBeCloseTo((24_000 * d.hours) / 24, 6);
+      expect(r.completeness.find((c) => c.stage === 'effluent' && c.signal === 'flow')).toMatchObject({ readings: n, expected: (d.hours * 3600) / period, share: 1 });
+      const csv = await report(configFile, d.day, 'csv');
+      expect(csv).toContain(`report,day,,${d.day},,,,"America/Chicago, ${d.hours} h from ${new Date(d.from).toISOString()}"`);
+    }
+  }, 120_000);
+
+  it('refuses a time zone it does not know with the key, exit code 2', async () => {
+    const dir = tempDir('wwtp-report-badzone-');
+    const configFile = join(dir, 'site.yaml');
+    writeFileSync(configFile, 'site: badzone\ntimezone: America/Springfield\n');
+    const failed = await run(process.execPath, [binPath, 'report', '--day', '2026-03-08', '--config', configFile], { cwd: repoRoot }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toMatch(/timezone.*not an IANA time zone/);
+  });
 
   it('refuses a bad day and a bad format with exit code 2', async () => {
     const failed = (args: string[]) => run(process.execPath, [binPath, 'report', ...args], { cwd: repoRoot }).then(() => undefined, (e: { code: number; stderr: string }) => e);

@@ -2,22 +2,21 @@ import { z } from 'zod';
 import { STAGES } from '../../contract/plant.js';
 import { parseJsonPath } from '../../mapping/json-path.js';
 import { parsePattern, parseTemplate } from '../../mapping/pattern.js';
-import { isTimeZone } from '../../mapping/time.js';
 import { conversion } from '../../mapping/units.js';
+import { timeZoneSchema } from './time-zone.js';
 
 /**
  * `tags`: the plant's own tag names, topics and units mapped onto the configured signals, used by live
  * MQTT ingest, Sparkplug, `replay` and `import` alike (docs/mapping.md).
  */
 const path = z.string().describe('JSON field path');
-const zone = z.string().refine(isTimeZone, { message: 'not an IANA time zone (e.g. UTC, Europe/Amsterdam, America/Denver)' });
 
 const timestampSchema = z
   .object({
     path: path.optional(),
     column: z.string().optional(),
     format: z.enum(['iso', 'epoch-ms', 'epoch-s']).default('iso'),
-    timezone: zone.default('UTC'),
+    timezone: timeZoneSchema.default('UTC'),
   })
   .strict();
 
