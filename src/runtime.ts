@@ -23,7 +23,7 @@ import { windowsOpenAtStop } from './windows/index.js';
 import type { Publisher } from './contract/ports.js';
 import { isLoop } from './contract/plant.js';
 import { createHmi } from './hmi/index.js';
-import { reportRequest } from './http/report.js';
+import { createReportRoute } from './http/report.js';
 import { registerOperatorGauges } from './hmi/metrics.js';
 import { createCommissioningLog } from './status/commissioning.js';
 import { autoPromotes } from './config/sections/lifecycle.js';
@@ -266,12 +266,13 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
     const inShadow = inference.shadows().map((m) => ({ name: m.name, version: m.version, kind: m.kind, stage: m.stage ?? null, dir: m.dir, state: 'shadow', live: live.find((l) => l.model === m.id) ?? null }));
     return [...active, ...inShadow];
   };
+  const report = createReportRoute(config);
   const routes = new Map<string, RouteHandler>([
     ['/api/v1/history', (rest, query) => historyRequest(store, rest[0] ?? '', query, config.http.maxPageRows)],
     ['/api/v1/alarms', () => ({ status: 200, body: alarms.list() })],
     ['/api/v1/models', () => ({ status: 200, body: modelsBody() })],
     ['/api/v1/whatif', (_rest, query) => whatIfRequest(query)],
-    ['/api/v1/report', (_rest, query) => reportRequest(store, config, query)],
+    ['/api/v1/report', (_rest, query) => report(query)],
   ]);
   const http = createHttpServer(config.http, { logger, registry: metrics.registry, readiness, routes, app: hmi.app, tls: httpTls(config) });
 

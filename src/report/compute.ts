@@ -1,10 +1,10 @@
 import { STAGES, type StageId } from '../contract/plant.js';
-import type { AlarmEventRow, ReadingRow } from '../contract/rows.js';
-import { maxOf, minOf } from '../lib/extent.js';
+import type { AlarmEventRow } from '../contract/rows.js';
 import { zonedToUtc } from '../mapping/time.js';
+import { FlowSeries, SignalDay, type Sample } from './signal-day.js';
 
 /**
- * The regulator's daily report (PRODUCT 4.1 `wwtp-edge report`), as a pure function of one plant day's
+ * The regulator's daily report (PRODUCT 4.1 `wwtp-edge report`), as a function of one plant day's
  * readings and alarm events from the store and the configured signals and effluent limits. The day is
  * the plant's calendar day in its time zone (`timezone`): 23 or 25 hours when the clocks change.
  */
@@ -15,6 +15,9 @@ export interface ReportSignal {
   readonly periodSec: number;
 }
 
+/** One signal's readings of the day in time order (finite values, within the day), a page at a time. */
+export type SignalPages = (stage: StageId, signal: string) => AsyncIterable<readonly Sample[]>;
+
 export interface ReportInput {
   readonly site: string;
   /** YYYY-MM-DD, a calendar day in `timezone`. */
@@ -24,8 +27,8 @@ export interface ReportInput {
   readonly signals: readonly ReportSignal[];
   /** Effluent consent limits, mg/L, by signal id. */
   readonly limits: Readonly<Record<string, number>>;
-  /** The day's readings (any order). */
-  readonly readings: readonly ReadingRow[];
+  /** The day's readings of a configured signal, read once each. */
+  readonly readings: SignalPages;
   readonly alarmEvents: readonly AlarmEventRow[];
 }
 
@@ -106,119 +109,86 @@ export function dayBounds(day: string, zone = 'UTC'): { from: number; to: number
   return { from: zonedToUtc(midnight, zone), to: zonedToUtc(midnight + DAY_MS, zone) };
 }
 
-type Series = readonly { readonly ts: number; readonly value: number }[];
-
-/** The value in effect at ts: the last sample at or before it, else the first one after. */
-export function valueAt(series: Series, ts: number): number | undefined {
-  if (series.length === 0) return undefined;
-  let lo = 0;
-  let hi = series.length - 1;
-  if ((series[0]?.ts ?? Infinity) > ts) return series[0]?.value;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if ((series[mid]?.ts ?? Infinity) <= ts) lo = mid;
-    else hi = mid - 1;
-  }
-  return series[lo]?.value;
-}
-
-/** Each sample holds until the next one, at most maxHoldMs (and not past `to`). */
-function holds(series: Series, to: number, maxHoldMs: number): number[] {
-  return series.map((s, i) => Math.max(0, Math.min((series[i + 1]?.ts ?? to) - s.ts, maxHoldMs, to - s.ts)));
-}
-
-function timeMean(series: Series, to: number, maxHoldMs: number): number | undefined {
-  const w = holds(series, to, maxHoldMs);
-  const total = w.reduce((a, b) => a + b, 0);
-  if (total <= 0) return series.length > 0 ? series.reduce((a, s) => a + s.value, 0) / series.length : undefined;
-  return series.reduce((a, s, i) => a + s.value * (w[i] ?? 0), 0) / total;
-}
-
-function flowWeighted(series: Series, flow: Series | undefined): { mean: number; weighting: 'flow' | 'time' } {
-  if (flow && flow.length > 0) {
-    let num = 0;
-    let den = 0;
-    for (const s of series) {
-      const q = valueAt(flow, s.ts) ?? 0;
-      num += s.value * q;
-      den += q;
-    }
-    if (den > 0) return { mean: num / den, weighting: 'flow' };
-  }
-  return { mean: series.reduce((a, s) => a + s.value, 0) / series.length, weighting: 'time' };
-}
-
-function load(series: Series | undefined, flow: Series | undefined): number | null {
-  if (!series || series.length === 0 || !flow || flow.length === 0) return null;
-  return series.reduce((a, s) => a + (s.value * (valueAt(flow, s.ts) ?? 0)) / 1000, 0) / series.length;
-}
-
-function hourlyMeans(series: Series, from: number, hours: number): (number | null)[] {
-  const sum = new Array<number>(hours).fill(0);
-  const n = new Array<number>(hours).fill(0);
-  for (const x of series) {
-    const h = Math.floor((x.ts - from) / HOUR_MS);
-    if (h < 0 || h >= hours) continue;
-    sum[h] = (sum[h] ?? 0) + x.value;
-    n[h] = (n[h] ?? 0) + 1;
-  }
-  return sum.map((v, h) => ((n[h] ?? 0) > 0 ? v / (n[h] ?? 1) : null));
+async function collect(pages: AsyncIterable<readonly Sample[]>): Promise<Sample[]> {
+  const all: Sample[] = [];
+  for await (const page of pages) for (const x of page) all.push(x);
+  return all;
 }
 
 const pct = (out: number, into: number): number | null => (into > 0 ? (1 - out / into) * 100 : null);
 
-export function computeReport(input: ReportInput): DailyReport {
+/**
+ * The report from one pass over each configured signal's day: the flow meters' days are held (the
+ * flow in effect at each sample weights it), every other signal is folded into a SignalDay as its
+ * pages come, so memory does not grow with the day's readings.
+ */
+export async function computeReport(input: ReportInput): Promise<DailyReport> {
   const timezone = input.timezone ?? 'UTC';
   const bounds = dayBounds(input.day, timezone);
   if (!bounds) throw new Error(`bad day "${input.day}": YYYY-MM-DD`);
   const { from, to } = bounds;
   const dayMs = to - from;
   const hours = Math.round(dayMs / HOUR_MS);
-  const series = new Map<string, { ts: number; value: number }[]>();
-  for (const r of input.readings) {
-    if (r.ts < from || r.ts >= to || !Number.isFinite(r.value)) continue;
-    const key = `${r.stage}.${r.signal}`;
-    const list = series.get(key) ?? [];
-    list.push({ ts: r.ts, value: r.value });
-    series.set(key, list);
-  }
-  for (const list of series.values()) list.sort((a, b) => a.ts - b.ts);
-  const periodOf = new Map(input.signals.map((s) => [`${s.stage}.${s.id}`, s.periodSec]));
-  const holdOf = (key: string): number => 2 * (periodOf.get(key) ?? 60) * 1000;
+  const key = (s: { stage: string; id: string }): string => `${s.stage}.${s.id}`;
+  const configured = new Map(input.signals.map((s) => [key(s), s]));
+  const holdOf = (s: ReportSignal): number => 2 * s.periodSec * 1000;
 
-  const flowKey = series.has(`effluent.${FLOW}`) ? `effluent.${FLOW}` : series.has(`influent.${FLOW}`) ? `influent.${FLOW}` : null;
-  const flow = flowKey ? series.get(flowKey) : undefined;
-  const meanFlow = flow && flowKey ? timeMean(flow, to, holdOf(flowKey)) : undefined;
+  const flowOf = async (stage: StageId): Promise<FlowSeries | undefined> => {
+    if (!configured.has(`${stage}.${FLOW}`)) return undefined;
+    const series = FlowSeries.of(await collect(input.readings(stage, FLOW)));
+    return series.length > 0 ? series : undefined;
+  };
+  const inflow = await flowOf('influent');
+  const effluentFlow = await flowOf('effluent');
+  const flowKey = effluentFlow ? `effluent.${FLOW}` : inflow ? `influent.${FLOW}` : null;
+  /** The effluent's flow: its own meter, else the influent's. */
+  const outflow = effluentFlow ?? inflow;
+
+  const days = new Map<string, SignalDay>();
+  for (const s of input.signals) {
+    const concentration = s.unit === 'mg/L' && s.id !== FLOW;
+    const day = new SignalDay({
+      from, to, hours, maxHoldMs: holdOf(s),
+      limit: s.stage === 'effluent' ? input.limits[s.id] : undefined,
+      weightFlow: s.stage === 'effluent' && s.id !== FLOW ? outflow : undefined,
+      loadFlow: concentration ? (s.stage === 'influent' ? inflow : s.stage === 'effluent' ? outflow : undefined) : undefined,
+    });
+    for await (const page of input.readings(s.stage, s.id)) for (const x of page) day.add(x);
+    day.finish();
+    days.set(key(s), day);
+  }
+  const dayOf = (stage: string, id: string): SignalDay | undefined => {
+    const d = days.get(`${stage}.${id}`);
+    return d && d.n > 0 ? d : undefined;
+  };
+
+  const flowDay = flowKey ? days.get(flowKey) : undefined;
+  const meanFlow = flowDay?.timeMean;
 
   const effluent: EffluentFigure[] = input.signals
-    .filter((s) => s.stage === 'effluent' && s.id !== FLOW && (series.get(`effluent.${s.id}`)?.length ?? 0) > 0)
+    .filter((s) => s.stage === 'effluent' && s.id !== FLOW && dayOf('effluent', s.id))
     .map((s) => {
-      const list = series.get(`effluent.${s.id}`) ?? [];
-      const { mean, weighting } = flowWeighted(list, flow);
-      const limit = input.limits[s.id];
-      const hold = holds(list, to, holdOf(`effluent.${s.id}`));
-      const above = limit === undefined ? null : list.reduce((a, x, i) => a + (x.value > limit ? (hold[i] ?? 0) : 0), 0) / 3_600_000;
+      const d = dayOf('effluent', s.id) as SignalDay;
+      const { mean, weighting } = d.flowWeighted;
       return {
         signal: s.id,
         unit: s.unit,
-        samples: list.length,
+        samples: d.n,
         mean,
         weighting,
-        min: minOf(list.map((x) => x.value)),
-        max: maxOf(list.map((x) => x.value)),
-        limit: limit ?? null,
-        hoursAboveLimit: above,
-        hourly: hourlyMeans(list, from, hours),
+        min: d.min,
+        max: d.max,
+        limit: input.limits[s.id] ?? null,
+        hoursAboveLimit: d.hoursAboveLimit,
+        hourly: d.hourly,
       };
     });
 
-  const inflow = series.get(`influent.${FLOW}`);
-  const outflow = series.get(`effluent.${FLOW}`) ?? inflow;
   const parameters = [...new Set(input.signals.filter((s) => (s.stage === 'influent' || s.stage === 'effluent') && s.id !== FLOW && s.unit === 'mg/L').map((s) => s.id))];
   const loads: LoadFigure[] = parameters
     .map((p) => {
-      const into = load(series.get(`influent.${p}`), inflow);
-      const out = load(series.get(`effluent.${p}`), outflow);
+      const into = dayOf('influent', p)?.load ?? null;
+      const out = dayOf('effluent', p)?.load ?? null;
       return { parameter: p, influentKgPerDay: into, effluentKgPerDay: out, removalPct: into !== null && out !== null ? pct(out, into) : null };
     })
     .filter((l) => l.influentKgPerDay !== null || l.effluentKgPerDay !== null);
@@ -226,11 +196,8 @@ export function computeReport(input: ReportInput): DailyReport {
   const removal: RemovalFigure[] = [];
   const concentrationIds = [...new Set(input.signals.filter((s) => s.unit === 'mg/L').map((s) => s.id))];
   for (const p of concentrationIds) {
-    const stages = STAGES.filter((stage) => (series.get(`${stage}.${p}`)?.length ?? 0) > 0);
-    const mean = (stage: StageId): number => {
-      const list = series.get(`${stage}.${p}`) ?? [];
-      return list.reduce((a, x) => a + x.value, 0) / list.length;
-    };
+    const stages = STAGES.filter((stage) => dayOf(stage, p) !== undefined);
+    const mean = (stage: StageId): number => (dayOf(stage, p) as SignalDay).mean;
     for (let i = 1; i < stages.length; i += 1) {
       const a = stages[i - 1];
       const b = stages[i];
@@ -250,7 +217,7 @@ export function computeReport(input: ReportInput): DailyReport {
   for (const e of input.alarmEvents) if (e.state === 'active_unack' && e.ts >= from && e.ts < to) alarms[e.severity] += 1;
 
   const completeness: CompletenessFigure[] = input.signals.map((s) => {
-    const readings = series.get(`${s.stage}.${s.id}`)?.length ?? 0;
+    const readings = days.get(key(s))?.n ?? 0;
     const expected = dayMs / 1000 / s.periodSec;
     return { stage: s.stage, signal: s.id, readings, expected, share: Math.min(1, readings / expected) };
   });

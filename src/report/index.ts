@@ -1,28 +1,50 @@
+import Database from 'better-sqlite3';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { EdgeConfig } from '../config/schema.js';
-import type { AlarmEventRow, ReadingRow } from '../contract/rows.js';
-import type { HistoryFilter, HistoryPage } from '../store/reader.js';
+import type { StageId } from '../contract/plant.js';
+import { createReader } from '../store/reader.js';
 import { computeReport, dayBounds, type DailyReport } from './compute.js';
 import { reportCsv, reportHtml } from './render.js';
+import type { Sample } from './signal-day.js';
 
-export { computeReport, dayBounds, valueAt, type DailyReport } from './compute.js';
+export { computeReport, dayBounds, type DailyReport } from './compute.js';
 export { reportCsv, reportHtml } from './render.js';
 
-/** What the report reads from the store (the live store or a read-only reader of its file). */
-export interface ReportSource {
-  readingsBetween(from: number, to: number, filter?: { limit?: number }): ReadingRow[];
-  history(table: 'alarm_events', since: string | undefined, limit: number, filter?: HistoryFilter): HistoryPage<'alarm_events'>;
-}
-
 export type ReportFormat = 'json' | 'csv' | 'html';
-const MAX_ROWS = 20_000_000;
+const MAX_ALARM_EVENTS = 1_000_000;
+/** Readings per query: one page is a few milliseconds of the event loop, whatever the day holds. */
+const PAGE_ROWS = 20_000;
 
-export function dailyReport(source: ReportSource, config: Readonly<EdgeConfig>, day: string): DailyReport {
+/**
+ * The regulator's daily report read from the store file on a read-only connection of its own: beside
+ * a running daemon (whose connection keeps committing while the report reads, WAL), each signal's day
+ * a page at a time by its index, yielding to the event loop between pages.
+ */
+export async function dailyReport(storePath: string, config: Readonly<EdgeConfig>, day: string): Promise<DailyReport> {
   const timezone = config.timezone;
   const bounds = dayBounds(day, timezone);
   if (!bounds) throw new Error(`bad day "${day.slice(0, 20)}": YYYY-MM-DD`);
-  const readings = source.readingsBetween(bounds.from, bounds.to, { limit: MAX_ROWS });
-  const alarmEvents: AlarmEventRow[] = source.history('alarm_events', undefined, MAX_ROWS, { from: bounds.from, to: bounds.to }).rows;
-  return computeReport({ site: config.site, day, timezone, signals: config.signals, limits: config.alarms.effluentLimits, readings, alarmEvents });
+  const db = new Database(storePath, { readonly: true, fileMustExist: true });
+  try {
+    const page = db.prepare<[string, string, number, number, number], Sample>('SELECT ts, value FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?');
+    async function* readings(stage: StageId, signal: string): AsyncIterable<readonly Sample[]> {
+      let from = bounds!.from;
+      for (;;) {
+        const rows = page.all(stage, signal, from, bounds!.to, PAGE_ROWS);
+        const finite = rows.filter((r) => Number.isFinite(r.value));
+        if (finite.length > 0) yield finite;
+        const last = rows[rows.length - 1];
+        if (rows.length < PAGE_ROWS || !last) return;
+        // (stage, signal, ts) is unique: the next page starts after the last time read
+        from = last.ts + 1;
+        await nextTurn();
+      }
+    }
+    const alarmEvents = createReader(db, config.site).history('alarm_events', undefined, MAX_ALARM_EVENTS, { from: bounds.from, to: bounds.to }).rows;
+    return await computeReport({ site: config.site, day, timezone, signals: config.signals, limits: config.alarms.effluentLimits, readings, alarmEvents });
+  } finally {
+    db.close();
+  }
 }
 
 export function renderReport(report: DailyReport, format: ReportFormat): { body: string; contentType: string } {

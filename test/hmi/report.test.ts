@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { ReadingRow } from '../../src/contract/rows.js';
 import type { DailyReport } from '../../src/report/index.js';
@@ -12,7 +12,7 @@ import { createStore } from '../../src/store/index.js';
 import { createMetrics } from '../../src/lib/metrics.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { systemClock } from '../../src/lib/clock.js';
-import { binPath, repoRoot, tempDir } from '../helpers/daemon.js';
+import { binPath, killAtCleanup, LOCAL_DAEMON_ENV, repoRoot, startDaemon, tempDir } from '../helpers/daemon.js';
 import { BSM1_WEATHER, needData } from '../helpers/data.js';
 
 const bsm1 = needData('BSM1 weather files', ...BSM1_WEATHER);
@@ -201,6 +201,55 @@ describe('wwtp-edge report', () => {
       expect(csv).toContain(`report,day,,${d.day},,,,"America/Chicago, ${d.hours} h from ${new Date(d.from).toISOString()}"`);
     }
   }, 120_000);
+
+  it('reads a day of 1 s readings page by page: the running daemon over HTTP (its report child) and the CLI give the same figures as SQL', async () => {
+    const dir = tempDir('wwtp-report-second-');
+    const dbPath = join(dir, 'edge.sqlite');
+    const configFile = join(dir, 'site.yaml');
+    writeFileSync(configFile, JSON.stringify({ site: 'reportsecond', storage: { path: dbPath, retentionDays: { readings: 100_000 } }, ingest: { maxAgeDays: 100_000 }, models: { enabled: false } }));
+    const config = loadConfig({ file: configFile, env: {} });
+    const day = '2026-07-01';
+    const from = Date.parse(`${day}T00:00:00Z`);
+    const to = from + 86_400_000;
+    const store = createStore(config.storage, { site: config.site, logger: silentLogger(), metrics: createMetrics(false), clock: systemClock, syncEnabled: false });
+    await store.start(new AbortController().signal);
+    // effluent flow and ammonium every second (86,400 readings each, several pages), ammonium above its
+    // limit for a stretch of the afternoon, and a gap of an hour in the flow
+    for (let k = 0; k < 86_400; k += 3_600) {
+      const batch = [];
+      for (let i = k; i < k + 3_600; i += 1) {
+        const ts = from + i * 1000;
+        if (i < 36_000 || i >= 39_600) batch.push({ stage: 'effluent' as const, signal: 'flow', ts, value: 20_000 + 8_000 * Math.sin((2 * Math.PI * i) / 86_400), quality: 'good' as const, receivedAt: ts });
+        batch.push({ stage: 'effluent' as const, signal: 'nh4_n', ts, value: i >= 50_000 && i < 57_200 ? 6 : 1 + (i % 97) / 97, quality: 'good' as const, receivedAt: ts });
+      }
+      await store.appendReadings(batch);
+    }
+    await store.stop();
+
+    const daemon = await startDaemon({ ...LOCAL_DAEMON_ENV }, ['run', '--config', configFile]);
+    onTestFinished(killAtCleanup(daemon));
+    const reply = await fetch(`http://127.0.0.1:${daemon.httpPort}/api/v1/report?day=${day}`);
+    expect(reply.status).toBe(200);
+    const served = (await reply.json()) as DailyReport;
+    const cli = JSON.parse(await report(configFile, day, 'json')) as DailyReport;
+    expect(served).toEqual(cli);
+
+    const nh4 = cli.effluent.find((e) => e.signal === 'nh4_n');
+    const want = sql<{ mean: number; n: number }>(dbPath, FLOW_WEIGHTED, 'effluent', 'nh4_n', from, to, 'effluent');
+    expect(nh4?.samples).toBe(86_400);
+    expect(want.n).toBe(86_400);
+    expect(nh4?.mean).toBeCloseTo(want.mean, 9);
+    const limit = config.alarms.effluentLimits['nh4_n'] ?? NaN;
+    const period = config.signals.find((s) => s.stage === 'effluent' && s.id === 'nh4_n')?.periodSec ?? NaN;
+    const above = sql<{ hours: number }>(dbPath, HOURS_ABOVE, 'effluent', 'nh4_n', from, to, limit, to, 2 * period * 1000, to);
+    expect(above.hours).toBeCloseTo(2, 9);
+    expect(nh4?.hoursAboveLimit).toBeCloseTo(above.hours, 9);
+    expect(cli.completeness.find((c) => c.stage === 'effluent' && c.signal === 'flow')?.readings).toBe(86_400 - 3_600);
+    expect(cli.loads.find((l) => l.parameter === 'nh4_n')?.effluentKgPerDay).toBeCloseTo(sql<{ load: number }>(dbPath, FLOW_WEIGHTED, 'effluent', 'nh4_n', from, to, 'effluent').load, 6);
+    // a bad day is refused with 400, and the daemon goes on serving
+    expect((await fetch(`http://127.0.0.1:${daemon.httpPort}/api/v1/report?day=2026-13-01`)).status).toBe(400);
+    expect((await fetch(`http://127.0.0.1:${daemon.httpPort}/healthz`)).status).toBe(200);
+  }, 180_000);
 
   it('refuses a time zone it does not know with the key, exit code 2', async () => {
     const dir = tempDir('wwtp-report-badzone-');
