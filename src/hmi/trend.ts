@@ -1,9 +1,8 @@
 import { isStage, type StageId } from '../contract/plant.js';
-import type { ReadingRow } from '../contract/rows.js';
 import type { HistorySource } from '../http/history.js';
 
 export interface TrendSource extends HistorySource {
-  readingsBetween(from: number, to: number, filter?: { stage?: StageId; signal?: string; limit?: number }): ReadingRow[];
+  readingBuckets(stage: StageId, signal: string, from: number, to: number, width: number): { bucket: number; mean: number; min: number; max: number }[];
 }
 
 export interface TrendPoint {
@@ -24,11 +23,14 @@ export interface Trend {
 }
 
 const BUCKETS = 360;
-const MAX_ROWS = 200_000;
+/** Predictions read for a trend (a month of 5-min windows at four horizons is 36,000). */
+const MAX_PREDICTIONS = 200_000;
 
-/** Readings bucketed to at most BUCKETS points (mean, min, max per bucket). */
+const bucketWidth = (from: number, to: number, buckets = BUCKETS): number => Math.max(1, Math.ceil((to - from) / buckets));
+
+/** Samples bucketed to at most BUCKETS points (mean, min, max per bucket). */
 export function bucket(rows: readonly { ts: number; value: number }[], from: number, to: number, buckets = BUCKETS): TrendPoint[] {
-  const width = Math.max(1, Math.ceil((to - from) / buckets));
+  const width = bucketWidth(from, to, buckets);
   const out: TrendPoint[] = [];
   let current: { start: number; sum: number; n: number; min: number; max: number } | undefined;
   const close = (): void => {
@@ -49,7 +51,10 @@ export function bucket(rows: readonly { ts: number; value: number }[], from: num
   return out;
 }
 
-/** GET /hmi/api/trend?stage=&signal=&hours=24|168: a signal from the store with its predictions. */
+/**
+ * GET /hmi/api/trend?stage=&signal=&hours=24|168: a signal from the store with its predictions, the
+ * readings bucketed in the store (a week of one-second readings is 604,800 of them).
+ */
 export function trend(source: TrendSource, query: URLSearchParams, now: number): Trend | { error: string } {
   const stage = query.get('stage') ?? '';
   const signal = query.get('signal') ?? '';
@@ -60,8 +65,9 @@ export function trend(source: TrendSource, query: URLSearchParams, now: number):
   const toText = query.get('to');
   const to = toText !== null && /^\d{1,15}$/.test(toText) ? Number(toText) : now;
   const from = to - hours * 3_600_000;
-  const readings = source.readingsBetween(from, to, { stage, signal, limit: MAX_ROWS });
-  const page = source.history('predictions', undefined, MAX_ROWS, { from: from - 24 * 3_600_000, to, stage, signal });
+  const width = bucketWidth(from, to);
+  const points = source.readingBuckets(stage, signal, from, to, width).map((b) => ({ ts: from + b.bucket * width + width / 2, mean: b.mean, min: b.min, max: b.max }));
+  const page = source.history('predictions', undefined, MAX_PREDICTIONS, { from: from - 24 * 3_600_000, to, stage, signal });
   const byHorizon = new Map<number, { ts: number; value: number }[]>();
   for (const p of page.rows) {
     const at = p.ts + p.horizonMin * 60_000;
@@ -76,5 +82,5 @@ export function trend(source: TrendSource, query: URLSearchParams, now: number):
       list.sort((a, b) => a.ts - b.ts);
       return { horizonMin, points: bucket(list, from, to + horizonMin * 60_000).map((b) => ({ ts: b.ts, value: b.mean })) };
     });
-  return { stage, signal, from, to, points: bucket(readings, from, to), predictions };
+  return { stage, signal, from, to, points, predictions };
 }

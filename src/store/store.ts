@@ -526,6 +526,9 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     readingsBetween(...args: Parameters<Reader['readingsBetween']>) {
       return need().reader.readingsBetween(...args);
     },
+    readingBuckets(...args: Parameters<Reader['readingBuckets']>) {
+      return need().reader.readingBuckets(...args);
+    },
     maxSeq: (table: HistoryTable | 'deadletters') => need().reader.maxSeq(table),
     countAfter: (table: HistoryTable, after: number) => need().reader.countAfter(table, after),
     count: (table: HistoryTable | 'deadletters' | 'shed_log') => need().reader.count(table),
