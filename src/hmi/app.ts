@@ -128,7 +128,7 @@ export function createHmiApp(ctx: HmiAppContext) {
         return true;
       }
       if (first === 'trend') {
-        const result = trend(ctx.store, url.searchParams, ctx.clock.now());
+        const result = await trend(ctx.store, url.searchParams, ctx.clock.now());
         return json(res, 'error' in result ? 400 : 200, result);
       }
     }

@@ -1,8 +1,9 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isStage, type StageId } from '../contract/plant.js';
 import type { HistorySource } from '../http/history.js';
 
 export interface TrendSource extends HistorySource {
-  readingBuckets(stage: StageId, signal: string, from: number, to: number, width: number): { bucket: number; mean: number; min: number; max: number }[];
+  readingStats(stage: StageId, signal: string, from: number, to: number): { mean: number | null; min: number | null; max: number | null; n: number };
 }
 
 export interface TrendPoint {
@@ -23,6 +24,8 @@ export interface Trend {
 }
 
 const BUCKETS = 360;
+/** Buckets read per turn of the event loop: each is one indexed range query (about a millisecond for an hour of 1 s readings). */
+const BUCKETS_PER_TURN = 12;
 /** Predictions read for a trend (a month of 5-min windows at four horizons is 36,000). */
 const MAX_PREDICTIONS = 200_000;
 
@@ -52,10 +55,12 @@ export function bucket(rows: readonly { ts: number; value: number }[], from: num
 }
 
 /**
- * GET /hmi/api/trend?stage=&signal=&hours=24|168: a signal from the store with its predictions, the
- * readings bucketed in the store (a week of one-second readings is 604,800 of them).
+ * GET /hmi/api/trend?stage=&signal=&hours=24|168: a signal from the store with its predictions. Each
+ * bucket is one range query of the store's index (every reading counts, a week of one-second readings is
+ * 604,800, and none is held in memory), a few buckets per turn of the event loop so that the daemon
+ * goes on committing readings meanwhile.
  */
-export function trend(source: TrendSource, query: URLSearchParams, now: number): Trend | { error: string } {
+export async function trend(source: TrendSource, query: URLSearchParams, now: number): Promise<Trend | { error: string }> {
   const stage = query.get('stage') ?? '';
   const signal = query.get('signal') ?? '';
   const hours = Number(query.get('hours') ?? '24');
@@ -66,7 +71,12 @@ export function trend(source: TrendSource, query: URLSearchParams, now: number):
   const to = toText !== null && /^\d{1,15}$/.test(toText) ? Number(toText) : now;
   const from = to - hours * 3_600_000;
   const width = bucketWidth(from, to);
-  const points = source.readingBuckets(stage, signal, from, to, width).map((b) => ({ ts: from + b.bucket * width + width / 2, mean: b.mean, min: b.min, max: b.max }));
+  const points: TrendPoint[] = [];
+  for (let k = 0; from + k * width < to; k += 1) {
+    if (k > 0 && k % BUCKETS_PER_TURN === 0) await nextTurn();
+    const s = source.readingStats(stage, signal, from + k * width, Math.min(to, from + (k + 1) * width));
+    if (s.n > 0 && s.mean !== null && s.min !== null && s.max !== null) points.push({ ts: from + k * width + width / 2, mean: s.mean, min: s.min, max: s.max });
+  }
   const page = source.history('predictions', undefined, MAX_PREDICTIONS, { from: from - 24 * 3_600_000, to, stage, signal });
   const byHorizon = new Map<number, { ts: number; value: number }[]>();
   for (const p of page.rows) {

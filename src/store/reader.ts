@@ -44,6 +44,7 @@ export function parseCursor(since: string | undefined): number {
 
 export function createReader(db: Database.Database, site: string) {
   const pageStatements = new Map<HistoryTable, Database.Statement>();
+  const stats = db.prepare('SELECT AVG(value) AS mean, MIN(value) AS min, MAX(value) AS max, COUNT(*) AS n FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ?');
   const page = (table: HistoryTable): Database.Statement => {
     let stmt = pageStatements.get(table);
     if (!stmt) {
@@ -106,15 +107,9 @@ export function createReader(db: Database.Database, site: string) {
       const r = db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number };
       return r.n;
     },
-    /**
-     * One signal's readings with from <= ts < to in buckets of `width` ms counted from `from` (bucket k:
-     * from + k x width to the next), mean, min and max of each bucket that holds any, by bucket: every
-     * reading counts, whatever the span holds, and none is taken into memory.
-     */
-    readingBuckets(stage: StageId, signal: string, from: number, to: number, width: number): { bucket: number; mean: number; min: number; max: number }[] {
-      return db
-        .prepare('SELECT CAST((ts - ?) / ? AS INTEGER) AS bucket, AVG(value) AS mean, MIN(value) AS min, MAX(value) AS max FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ? GROUP BY bucket ORDER BY bucket')
-        .all(from, width, stage, signal, from, to) as { bucket: number; mean: number; min: number; max: number }[];
+    /** Mean, min, max and count of one signal's readings with from <= ts < to, by its index (none taken into memory). */
+    readingStats(stage: StageId, signal: string, from: number, to: number): { mean: number | null; min: number | null; max: number | null; n: number } {
+      return stats.get(stage, signal, from, to) as { mean: number | null; min: number | null; max: number | null; n: number };
     },
     /** Readings with from <= ts < to, by event time; optionally one stage or one signal. */
     readingsBetween(from: number, to: number, filter: { stage?: StageId; signal?: string; limit?: number } = {}): ReadingRow[] {

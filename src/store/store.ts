@@ -526,8 +526,8 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     readingsBetween(...args: Parameters<Reader['readingsBetween']>) {
       return need().reader.readingsBetween(...args);
     },
-    readingBuckets(...args: Parameters<Reader['readingBuckets']>) {
-      return need().reader.readingBuckets(...args);
+    readingStats(...args: Parameters<Reader['readingStats']>) {
+      return need().reader.readingStats(...args);
     },
     maxSeq: (table: HistoryTable | 'deadletters') => need().reader.maxSeq(table),
     countAfter: (table: HistoryTable, after: number) => need().reader.countAfter(table, after),

@@ -51,7 +51,9 @@ describe('HMI trend of a one-second signal', () => {
     expect(trend.points).toHaveLength(360);
     expect(trend.points[359]?.ts).toBe(to - width / 2);
     const db = new Database(dbPath, { readonly: true });
-    onTestFinished(() => db.close());
+    onTestFinished(() => {
+      db.close();
+    });
     const sql = db.prepare("SELECT AVG(value) AS mean, MIN(value) AS min, MAX(value) AS max, COUNT(*) AS n FROM readings WHERE stage = 'aerobic' AND signal = 'do' AND ts >= ? AND ts < ?");
     for (const k of [0, 1, 179, 358, 359]) {
       const want = sql.get(from + k * width, from + (k + 1) * width) as { mean: number; min: number; max: number; n: number };
