@@ -4,7 +4,7 @@ import { EdgeError } from '../lib/lifecycle.js';
 import { createLogger } from '../lib/logger.js';
 import { createMetrics } from '../lib/metrics.js';
 import { createProgress } from '../lib/progress.js';
-import { importCsv, summaryLine } from '../mapping/import.js';
+import { importCsv, importHints, summaryLine } from '../mapping/import.js';
 import { readMapFile } from '../mapping/map-file.js';
 import { createStore } from '../store/store.js';
 import { countRows } from './replay.js';
@@ -41,6 +41,12 @@ export async function importCommand(opts: { csv: string; map: string; config?: s
     });
     progress.stop();
     io.stdout.write(`${summaryLine(opts.csv, summary)} -> ${config.storage.path}\n`);
+    for (const hint of importHints(summary, config.tags.csv?.time.format ?? 'iso')) io.stderr.write(`${hint}\n`);
+    // rows read and not one reading taken: the map does not fit the export (the hints say how, the dead letters why)
+    if (summary.rows > 0 && summary.readings === 0) {
+      io.stderr.write(`nothing imported from ${opts.csv}: every row or value was refused (wwtp-edge keeps them as dead letters)\n`);
+      return 1;
+    }
     return io.signal.aborted ? 1 : 0;
   } finally {
     progress.stop();

@@ -9,14 +9,27 @@ export interface CsvLayout {
   time(text: string): number;
   /** Columns read from each row: validity flags first, then the mapped tags. */
   readonly columns: readonly string[];
+  /** The export's decimal mark (`tags.csv.decimal`). */
+  readonly decimal: '.' | ',';
 }
+
+/** 1234,5 or -0,25 or 1.234,5 (the dot grouping thousands): a number written with a decimal comma. */
+const DECIMAL_COMMA = /^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$/;
+
+/** A cell of an export with a decimal comma as the number it means, in JavaScript's notation; other text as it is. */
+export function decimalPoint(cell: string): string {
+  return DECIMAL_COMMA.test(cell) ? cell.replaceAll('.', '').replace(',', '.') : cell;
+}
+
+/** Whether a cell refused as no number would read as one with `tags.csv.decimal: ","`. */
+export const looksDecimalComma = (cell: string): boolean => cell.includes(',') && DECIMAL_COMMA.test(cell.trim());
 
 export function csvLayout(tags: TagsConfig, file: string): CsvLayout | { readonly error: string } {
   const t = tags.csv?.time;
   if (!t) return { error: `map ${file} has no tags.csv.time (the time column of the CSV)` };
   const flags = [...new Set(tags.points.flatMap((p) => (p.valid?.when ? [p.valid.when.tag] : [])))];
   const columns = [...flags, ...tags.points.map((p) => p.tag).filter((c) => !flags.includes(c))];
-  return { timeColumn: t.column, time: (text) => parseTime(text, t.format, t.timezone), columns };
+  return { timeColumn: t.column, time: (text) => parseTime(text, t.format, t.timezone), columns, decimal: tags.csv?.decimal ?? '.' };
 }
 
 /**
@@ -37,7 +50,7 @@ export function rowSamples(layout: CsvLayout, row: Readonly<Record<string, strin
   for (const column of layout.columns) {
     const cell = row[column];
     if (cell === undefined || cell === '') continue;
-    out.push({ tag: column, value: cell, ts });
+    out.push({ tag: column, value: layout.decimal === ',' ? decimalPoint(cell) : cell, ts });
   }
   return out;
 }

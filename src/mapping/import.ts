@@ -5,7 +5,7 @@ import type { DeadLetterReason, Reading } from '../contract/reading.js';
 import { makeDeadLetter } from '../ingest/dead-letter.js';
 import { EdgeError } from '../lib/lifecycle.js';
 import { readCsvRows } from '../lib/csv.js';
-import { checkHeader, csvLayout, rowSamples } from './csv-samples.js';
+import { checkHeader, csvLayout, looksDecimalComma, rowSamples } from './csv-samples.js';
 import { createTagMap } from './tag-map.js';
 
 export interface ImportOptions {
@@ -34,6 +34,10 @@ export interface ImportSummary {
   readonly unusedColumns: readonly string[];
   /** Tags of the map that are no column of this CSV. */
   readonly missingTags: readonly string[];
+  /** Cells refused as no number that would read as one with `tags.csv.decimal: ","` (1234,5). */
+  readonly decimalCommaCells: number;
+  /** Rows refused as bad_timestamp, and the first such time cell (a hint at the export's layout). */
+  readonly badTime?: { readonly rows: number; readonly first: string } | undefined;
 }
 
 /**
@@ -60,6 +64,8 @@ export async function importCsv(opts: ImportOptions): Promise<ImportSummary> {
   let firstTs: number | undefined;
   let lastTs: number | undefined;
   let batch: Reading[] = [];
+  let decimalCommaCells = 0;
+  let badTime: { rows: number; first: string } | undefined;
 
   const deadLetter = (line: number, payload: string, reason: DeadLetterReason, detail: string): void => {
     deadLetters[reason] = (deadLetters[reason] ?? 0) + 1;
@@ -91,12 +97,17 @@ export async function importCsv(opts: ImportOptions): Promise<ImportSummary> {
     const timeText = row[layout.timeColumn] ?? '';
     const ts = layout.time(timeText);
     if (!Number.isFinite(ts)) {
+      badTime = { rows: (badTime?.rows ?? 0) + 1, first: badTime?.first ?? timeText.slice(0, 40) };
       deadLetter(line, text(), 'bad_timestamp', `line ${line}: ${layout.timeColumn} "${timeText.slice(0, 40)}" is not a time`);
       opts.onRow?.(rows);
       continue;
     }
     const mapped = tags.map(rowSamples(layout, row, ts), opts.now(), window);
-    for (const r of mapped.rejections) deadLetter(line, row[r.tag] ?? '', r.reason, `line ${line}: ${r.detail}`);
+    for (const r of mapped.rejections) {
+      const cell = row[r.tag] ?? '';
+      if (r.reason === 'wrong_type' && layout.decimal === '.' && looksDecimalComma(cell)) decimalCommaCells += 1;
+      deadLetter(line, cell, r.reason, `line ${line}: ${r.detail}`);
+    }
     dropped += mapped.dropped;
     if (mapped.readings.length > 0) {
       if (ts < oldestKept) {
@@ -115,7 +126,17 @@ export async function importCsv(opts: ImportOptions): Promise<ImportSummary> {
   }
   await flush();
   const used = new Set([layout.timeColumn, ...layout.columns]);
-  return { rows, readings, deadLetters, dropped, firstTs, lastTs, unusedColumns: header.filter((h) => !used.has(h)), missingTags };
+  return { rows, readings, deadLetters, dropped, firstTs, lastTs, unusedColumns: header.filter((h) => !used.has(h)), missingTags, decimalCommaCells, badTime };
+}
+
+/** What the map may be missing, read from what it refused: one line each, for the end of the summary. */
+export function importHints(s: ImportSummary, timeFormat: string): string[] {
+  const hints: string[] = [];
+  if (s.decimalCommaCells > 0) hints.push(`hint: ${s.decimalCommaCells} values refused as no number look like decimal commas (1234,5): set tags.csv.decimal: ","`);
+  if (s.badTime && s.badTime.rows * 2 >= s.rows) {
+    hints.push(`hint: ${s.badTime.rows} of ${s.rows} rows have a time that is not ${timeFormat} (first "${s.badTime.first}"): give tags.csv.time.format the export's layout, e.g. "DD.MM.YYYY hh:mm[:ss]" or "MM/DD/YYYY h:mm:ss A"`);
+  }
+  return hints;
 }
 
 /** The summary as one line. */

@@ -1,9 +1,12 @@
 import { isRejection, parseTimestamp } from '../ingest/validate.js';
+import { timePattern } from './time-pattern.js';
 /**
- * Timestamps as historians and PLCs write them: ISO-8601 (or `YYYY-MM-DD hh:mm[:ss]`), epoch ms or
- * epoch s; text without an offset is local time of the map's `timezone` (IANA name, default UTC).
+ * Timestamps as historians and PLCs write them: ISO-8601 (or `YYYY-MM-DD hh:mm[:ss]`), epoch ms,
+ * epoch s, or the export's own layout as a pattern (`DD.MM.YYYY hh:mm[:ss]`, time-pattern.ts); text
+ * without an offset is local time of the map's `timezone` (IANA name, default UTC).
  */
-export type TimeFormat = 'iso' | 'epoch-ms' | 'epoch-s';
+export type TimeFormat = 'iso' | 'epoch-ms' | 'epoch-s' | (string & {});
+const NAMED = new Set(['iso', 'epoch-ms', 'epoch-s']);
 
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?$/;
 const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
@@ -29,8 +32,8 @@ function zoneFormat(zone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** Offset of `zone` from UTC at instant `utcMs`, in ms. */
-function offsetAt(zone: string, utcMs: number): number {
+/** Offset of `zone` from UTC at instant `utcMs`, in ms (the wall clock there is utcMs + this). */
+export function offsetAt(zone: string, utcMs: number): number {
   const parts: Record<string, number> = {};
   for (const p of zoneFormat(zone).formatToParts(new Date(utcMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
   const asUtc = Date.UTC(parts['year']!, parts['month']! - 1, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!);
@@ -56,6 +59,11 @@ function secondsToMs(seconds: number): number {
 
 /** Epoch ms of a timestamp, or NaN when it is not one in `format`. */
 export function parseTime(raw: unknown, format: TimeFormat, zone = 'UTC'): number {
+  if (!NAMED.has(format)) {
+    if (typeof raw !== 'string') return NaN;
+    const wall = timePattern(format).parse(raw);
+    return Number.isFinite(wall) ? zonedToUtc(wall, zone) : NaN;
+  }
   if (format !== 'iso') {
     const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
     return format === 'epoch-s' ? secondsToMs(n) : n;
@@ -78,8 +86,9 @@ export function parseTime(raw: unknown, format: TimeFormat, zone = 'UTC'): numbe
   return zonedToUtc(wall, zone);
 }
 
-/** A timestamp in `format` (replay writes payloads with it); ISO is UTC with Z. */
-export function formatTime(ms: number, format: TimeFormat): string | number {
+/** A timestamp in `format` (replay writes payloads with it); ISO is UTC with Z, a pattern the wall clock of `zone`. */
+export function formatTime(ms: number, format: TimeFormat, zone = 'UTC'): string | number {
+  if (!NAMED.has(format)) return timePattern(format).format(zone === 'UTC' ? ms : ms + offsetAt(zone, ms));
   if (format === 'epoch-ms') return ms;
   if (format === 'epoch-s') return ms / 1000;
   return new Date(ms).toISOString();

@@ -66,7 +66,7 @@ export function rowMessages(plan: ReturnType<typeof planPlantMessages>, values: 
     let m = messages.get(route.topic);
     if (!m) {
       m = { source, body: {}, items: [] };
-      if (source.timestamp?.path) writePath(m.body, source.timestamp.path, formatTime(ts, source.timestamp.format));
+      if (source.timestamp?.path) writePath(m.body, source.timestamp.path, formatTime(ts, source.timestamp.format, source.timestamp.zone));
       messages.set(route.topic, m);
     }
     if (source.value !== undefined) writePath(m.body, source.value, value);
@@ -76,7 +76,7 @@ export function rowMessages(plan: ReturnType<typeof planPlantMessages>, values: 
       const item: Record<string, unknown> = {};
       writePath(item, source.array.tag, route.name);
       writePath(item, source.array.value, value);
-      if (source.array.ts) writePath(item, source.array.ts, formatTime(ts, source.timestamp?.format ?? 'iso'));
+      if (source.array.ts) writePath(item, source.array.ts, formatTime(ts, source.timestamp?.format ?? 'iso', source.timestamp?.zone));
       m.items.push(item);
     } else m.body = { bare: value };
   }

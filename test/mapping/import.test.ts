@@ -131,4 +131,71 @@ describe('wwtp-edge import', () => {
     expect(bad.code).toBe(2);
     expect(bad.err.trim().split('\n').filter((l) => l.startsWith('wwtp-edge:'))).toEqual([expect.stringMatching(/tag T: psi is a pressure, degC a temperature/)]);
   }, 60_000);
+
+  const cli = (args: string[], db: string) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, WWTP_EDGE_STORAGE__PATH: db }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.once('exit', (code) => resolve({ code, out, err }));
+    });
+  const stored = (db: string) => {
+    const handle = new Database(db, { readonly: true });
+    try {
+      return handle.prepare('SELECT stage, signal, ts, value FROM readings ORDER BY ts, signal').all();
+    } finally {
+      handle.close();
+    }
+  };
+
+  it('reads a European export (semicolons, decimal commas, day-first dates) once the map says so; before, exit 1 with a hint for each', async () => {
+    const csv = write('de.csv', 'Zeit;Zulauf;O2\n07.12.2026 10:00;1.234,5;2,1\n07.12.2026 10:01:30;1240;-0,2\n7.12.2026 9:05;1240,25;2\n31.02.2026 10:00;1;1\n');
+    const points = '  points:\n    - { tag: Zulauf, stage: influent, signal: flow, unit: m3/h }\n    - { tag: O2, stage: aerobic, signal: do, unit: mg/L }\n';
+    const plain = write('de-plain.map.yaml', `tags:\n  csv:\n    time: { column: Zeit, timezone: Europe/Berlin }\n${points}`);
+    const first = await cli(['import', '--csv', csv, '--map', plain], join(work, 'de-plain.sqlite'));
+    expect(first.code).toBe(1);
+    expect(first.err).toContain('hint: 4 of 4 rows have a time that is not iso (first "07.12.2026 10:00"): give tags.csv.time.format');
+    expect(first.err).toContain(`nothing imported from ${csv}`);
+    const dates = write('de-dates.map.yaml', `tags:\n  csv:\n    time: { column: Zeit, format: 'DD.MM.YYYY hh:mm[:ss]', timezone: Europe/Berlin }\n${points}`);
+    const second = await cli(['import', '--csv', csv, '--map', dates], join(work, 'de-dates.sqlite'));
+    expect(second.code).toBe(0);
+    // 1240 and 2 read as numbers whatever the mark; the four with a comma are refused, and the hint says why
+    expect(second.err).toContain('hint: 4 values refused as no number look like decimal commas (1234,5): set tags.csv.decimal: ","');
+    const full = write('de.map.yaml', `tags:\n  csv:\n    time: { column: Zeit, format: 'DD.MM.YYYY hh:mm[:ss]', timezone: Europe/Berlin }\n    decimal: ','\n${points}`);
+    const db = join(work, 'de.sqlite');
+    const third = await cli(['import', '--csv', csv, '--map', full], db);
+    expect(third.code).toBe(0);
+    expect(third.err).not.toContain('hint:');
+    // Berlin is UTC+1 in December; 31.02. is no date; a DO of -0.2 is out of range; m3/h to m3/d
+    expect(third.out).toContain('4 rows, 5 readings, 2 dead letters (out_of_range 1, bad_timestamp 1), 2026-12-07T08:05:00.000Z to 2026-12-07T09:01:30.000Z');
+    expect(stored(db)).toEqual([
+      { stage: 'aerobic', signal: 'do', ts: Date.UTC(2026, 11, 7, 8, 5), value: 2 },
+      { stage: 'influent', signal: 'flow', ts: Date.UTC(2026, 11, 7, 8, 5), value: 1240.25 * 24 },
+      { stage: 'aerobic', signal: 'do', ts: Date.UTC(2026, 11, 7, 9), value: 2.1 },
+      { stage: 'influent', signal: 'flow', ts: Date.UTC(2026, 11, 7, 9), value: 1234.5 * 24 },
+      { stage: 'influent', signal: 'flow', ts: Date.UTC(2026, 11, 7, 9, 1, 30), value: 1240 * 24 },
+    ]);
+  }, 60_000);
+
+  it('reads a US export with month-first dates and AM/PM in the plant\'s zone, and refuses a time pattern it cannot read with exit 2', async () => {
+    const csv = write('us.csv', 'Timestamp,DO\n03/08/2026 1:59:00 AM,2.5\n03/08/2026 3:00:00 AM,2.6\n12/31/2025 12:30:00 PM,2.7\n12/31/2025 12:30:00 AM,2.8\n13/01/2026 1:00:00 PM,2.9\n');
+    const map = write('us.map.yaml', "tags:\n  csv:\n    time: { column: Timestamp, format: 'MM/DD/YYYY h:mm:ss A', timezone: America/Chicago }\n  points:\n    - { tag: DO, stage: aerobic, signal: do }\n");
+    const db = join(work, 'us.sqlite');
+    const run = await cli(['import', '--csv', csv, '--map', map], db);
+    expect(run.code).toBe(0);
+    expect(run.out).toContain('5 rows, 4 readings, 1 dead letters (bad_timestamp 1)');
+    // 1:59 CST then 3:00 CDT the night the clocks go forward: one minute apart; 12:30 AM is half past midnight
+    expect(stored(db)).toEqual([
+      { stage: 'aerobic', signal: 'do', ts: Date.UTC(2025, 11, 31, 6, 30), value: 2.8 },
+      { stage: 'aerobic', signal: 'do', ts: Date.UTC(2025, 11, 31, 18, 30), value: 2.7 },
+      { stage: 'aerobic', signal: 'do', ts: Date.UTC(2026, 2, 8, 7, 59), value: 2.5 },
+      { stage: 'aerobic', signal: 'do', ts: Date.UTC(2026, 2, 8, 8, 0), value: 2.6 },
+    ]);
+    const bad = write('us-bad.map.yaml', "tags:\n  csv:\n    time: { column: Timestamp, format: 'MM/DD hh:mm' }\n  points:\n    - { tag: DO, stage: aerobic, signal: do }\n");
+    const refused = await cli(['import', '--csv', csv, '--map', bad], join(work, 'us-bad.sqlite'));
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/tags\.csv\.time\.format.*no YYYY/);
+  }, 60_000);
 });

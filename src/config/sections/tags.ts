@@ -3,6 +3,7 @@ import { STAGES } from '../../contract/plant.js';
 import { parseJsonPath } from '../../mapping/json-path.js';
 import { parsePattern, parseTemplate } from '../../mapping/pattern.js';
 import { conversion } from '../../mapping/units.js';
+import { timePatternError } from '../../mapping/time-pattern.js';
 import { timeZoneSchema } from './time-zone.js';
 
 /**
@@ -15,7 +16,16 @@ const timestampSchema = z
   .object({
     path: path.optional(),
     column: z.string().optional(),
-    format: z.enum(['iso', 'epoch-ms', 'epoch-s']).default('iso'),
+    /** `iso`, `epoch-ms`, `epoch-s`, or the export's own layout as a pattern (`DD.MM.YYYY hh:mm[:ss]`). */
+    format: z
+      .union([
+        z.enum(['iso', 'epoch-ms', 'epoch-s']),
+        z.string().superRefine((p, ctx) => {
+          const error = timePatternError(p);
+          if (error) ctx.addIssue({ code: 'custom', message: `not iso, epoch-ms, epoch-s or a time pattern: ${error}` });
+        }),
+      ])
+      .default('iso'),
     timezone: timeZoneSchema.default('UTC'),
   })
   .strict();
@@ -107,7 +117,14 @@ export const tagsSchema = z
   .object({
     mqtt: z.array(mqttSourceSchema).default([]),
     /** CSV history (`import`, `replay`): the time column; every other column is a tag of the same name. */
-    csv: z.object({ time: timestampSchema.extend({ column: z.string().min(1) }).strict() }).strict().optional(),
+    csv: z
+      .object({
+        time: timestampSchema.extend({ column: z.string().min(1) }).strict(),
+        /** The export's decimal mark: `,` reads 1234,5 and 1.234,5 (the dot grouping thousands) as 1234.5. */
+        decimal: z.enum(['.', ',']).default('.'),
+      })
+      .strict()
+      .optional(),
     points: z.array(pointSchema).default([]),
   })
   .strict();
