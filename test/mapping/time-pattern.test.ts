@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { tagsSchema } from '../../src/config/sections/tags.js';
+import { createTagMap } from '../../src/mapping/tag-map.js';
 import { formatTime, parseTime } from '../../src/mapping/time.js';
 import { timePattern, timePatternError } from '../../src/mapping/time-pattern.js';
 
@@ -38,5 +40,20 @@ describe('time patterns of historian exports', () => {
     expect(timePatternError('DD.MM.YYYY')).toMatch(/no mm/);
     expect(timePatternError('DD.MM.YYYY h:mm')).toMatch(/h \(1-12\) and A/);
     expect(timePatternError('DD.MM.YYYY [hh:mm')).toMatch(/not closed/);
+  });
+});
+
+describe('a live MQTT source with its own time layout', () => {
+  it("reads a SCADA's day-first local time from the payload as the instant it names", () => {
+    const tags = tagsSchema.parse({
+      mqtt: [{ topic: 'scada/+tag', value: 'v', timestamp: { path: 't', format: 'DD.MM.YYYY hh:mm:ss', timezone: 'Europe/Berlin' } }],
+      points: [{ tag: 'O2', stage: 'aerobic', signal: 'do' }],
+    });
+    const map = createTagMap(tags, [{ stage: 'aerobic', id: 'do', unit: 'mg/L', min: 0, max: 20, periodSec: 60 }] as never);
+    const hit = map.match('scada/O2');
+    if (!hit) throw new Error('no source matched');
+    const samples = map.decode(hit.source, hit.levels, Buffer.from('{"v": 2.4, "t": "28.06.2026 14:30:05"}'));
+    expect(samples).toEqual([expect.objectContaining({ tag: 'O2', value: 2.4, ts: Date.UTC(2026, 5, 28, 12, 30, 5) })]);
+    expect(map.decode(hit.source, hit.levels, Buffer.from('{"v": 2.4, "t": "2026-06-28T14:30:05Z"}'))).toMatchObject({ reason: 'bad_timestamp' });
   });
 });
