@@ -64,8 +64,8 @@ function httpTls(config: Readonly<EdgeConfig>): { certFile: string; keyFile: str
 
 /** How long stopping waits for the broker to take `offline` (the entry exits 1 after 4.5 s in all). */
 const OFFLINE_WAIT_MS = 1_500;
-/** The newest readings searched for those of the windows open at a hard stop. */
-const RESUME_READINGS = 100_000;
+/** The most readings searched, newest first, for those of the windows open at a hard stop. */
+const RESUME_READINGS = 2_000_000;
 
 const packageVersion = (): string => (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -185,6 +185,7 @@ export function createRuntime(config: Readonly<EdgeConfig>, deps: RuntimeDeps): 
   const resume = () => {
     const open = windowsOpenAtStop(store, config.windows, RESUME_READINGS);
     if (open && open.readings.length > 0) logger.info({ lastWindowEnd: new Date(open.lastEnd).toISOString(), readings: open.readings.length }, `windows open at the last stop refilled with ${open.readings.length} stored readings`);
+    if (open && !open.complete) logger.warn({ searched: RESUME_READINGS }, `windows open at the last stop refilled from the newest ${RESUME_READINGS} stored readings only: earlier readings of those windows are stored but not in them`);
     return open;
   };
   const pipeline = createPlantPipeline({ config, publisher, tables: store, inference, alarms, control, after: judge, resume, logger: logger.child({ component: 'pipeline' }), metrics, clock, onProcessed: deps.onWindowProcessed });

@@ -12,19 +12,36 @@ export interface RecentRows {
 /**
  * Where the windows go on after a stop: the last stored window's end (no window is made twice) and the
  * readings a hard stop (kill -9, a power cut) left in the windows after it, committed but never
- * windowed, among the newest `limit` readings by arrival. After a clean stop the open windows were
+ * windowed. They are searched newest first by arrival, a page of `pageRows` at a time, until a page
+ * holds none of them (what arrived earlier belongs to closed windows) or `limit` readings were read;
+ * `complete` says whether the search ended before that limit. After a clean stop the open windows were
  * closed, so there are none, and the windows start from the first live reading's. Undefined when the
  * store holds no window yet.
  */
-export function windowsOpenAtStop(store: RecentRows, windows: Pick<WindowsConfig, 'sizeSec' | 'slideSec'>, limit: number): WindowResume | undefined {
+export function windowsOpenAtStop(store: RecentRows, windows: Pick<WindowsConfig, 'sizeSec' | 'slideSec'>, limit: number, pageRows = 100_000): (WindowResume & { readonly complete: boolean }) | undefined {
   const lastWindow = store.readAfter('windows', Math.max(0, store.maxSeq('windows') - 1), 1).rows[0];
   if (!lastWindow) return undefined;
   const lastEnd = lastWindow.windowEnd;
   const from = lastEnd + windows.slideSec * 1000 - windows.sizeSec * 1000;
-  const recent = store.readAfter('readings', Math.max(0, store.maxSeq('readings') - limit), limit).rows;
-  const readings = recent
-    .filter((r) => r.ts >= from && r.quality !== 'bad')
+  const open: ReadingRow[] = [];
+  let upper = store.maxSeq('readings');
+  let read = 0;
+  let complete = false;
+  while (read < limit) {
+    const after = Math.max(0, upper - Math.min(pageRows, limit - read));
+    const page = store.readAfter('readings', after, upper - after).rows;
+    read += upper - after;
+    const inOpen = page.filter((r) => r.ts >= from);
+    open.push(...inOpen);
+    if (after === 0 || inOpen.length === 0) {
+      complete = true;
+      break;
+    }
+    upper = after;
+  }
+  const readings = open
+    .filter((r) => r.quality !== 'bad')
     .sort((a, b) => a.ts - b.ts)
     .map((r) => ({ stage: r.stage, signal: r.signal, ts: r.ts, value: r.value, quality: r.quality, receivedAt: r.ts }));
-  return { lastEnd, readings };
+  return { lastEnd, readings, complete };
 }

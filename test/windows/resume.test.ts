@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { StageWindow } from '../../src/contract/ports.js';
 import type { Reading } from '../../src/contract/reading.js';
 import { StageWindower, type WindowingConfig } from '../../src/windows/index.js';
+import { windowsOpenAtStop, type RecentRows } from '../../src/windows/resume.js';
+import type { ReadingRow, WindowRow } from '../../src/contract/rows.js';
 import { MIN, T0, reading, runWindower, signal, windowsConfig } from './helpers.js';
 
 /**
@@ -50,5 +52,26 @@ describe('windows resumed after a hard stop', () => {
     expect(late.map((r) => r.ts)).toEqual([T0 + 9 * MIN]);
     // after an outage the windows start at the first live reading's, not at the stored one's end
     expect(out.map((w) => w.end)).toEqual([T0 + 45 * MIN]);
+  });
+
+  it('finds every reading of the windows open at the stop however many arrived in them, searching back page by page', () => {
+    // a busy plant: 350,000 readings in the 4 minutes after the last window, behind 50,000 of closed windows
+    const lastEnd = T0 + 60 * MIN;
+    const rows: ReadingRow[] = [];
+    for (let i = 0; i < 50_000; i += 1) rows.push({ stage: 'aerobic', signal: 'do', ts: lastEnd - 30 * MIN + i, value: 1, quality: 'good' });
+    for (let i = 0; i < 350_000; i += 1) rows.push({ stage: 'aerobic', signal: 'do', ts: lastEnd - 4 * MIN + Math.floor(i / 2), value: 2, quality: i % 1000 === 0 ? 'bad' : 'good' });
+    const store: RecentRows = {
+      maxSeq: (table) => (table === 'windows' ? 1 : rows.length),
+      readAfter: ((table: 'windows' | 'readings', after: number, limit: number) =>
+        table === 'windows' ? { rows: [{ windowEnd: lastEnd } as WindowRow] } : { rows: rows.slice(after, after + limit) }) as RecentRows['readAfter'],
+    };
+    const open = windowsOpenAtStop(store, { sizeSec: 300, slideSec: 60 }, 2_000_000, 100_000);
+    expect(open?.complete).toBe(true);
+    expect(open?.readings).toHaveLength(350_000 - 350);
+    expect(open?.readings.every((r, i, all) => r.value === 2 && (i === 0 || (all[i - 1]?.ts ?? 0) <= r.ts))).toBe(true);
+    // searched no further than the limit: what it found, and that it is not all
+    const capped = windowsOpenAtStop(store, { sizeSec: 300, slideSec: 60 }, 250_000, 100_000);
+    expect(capped?.complete).toBe(false);
+    expect(capped?.readings).toHaveLength(250_000 - 250);
   });
 });
