@@ -42,6 +42,24 @@ function write(name: string, text: string): string {
   return file;
 }
 
+const cli = (args: string[], db: string) =>
+  new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, WWTP_EDGE_STORAGE__PATH: db }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('exit', (code) => resolve({ code, out, err }));
+  });
+const stored = (db: string) => {
+  const handle = new Database(db, { readonly: true });
+  try {
+    return handle.prepare('SELECT stage, signal, ts, value FROM readings ORDER BY ts, signal').all();
+  } finally {
+    handle.close();
+  }
+};
+
 describe('wwtp-edge import', () => {
   it('maps a historian export, dead-letters its bad rows and cells with their line, and sums it up in one line', async () => {
     const csv = write(
@@ -108,16 +126,7 @@ describe('wwtp-edge import', () => {
     const csv = write('cli.csv', 'Time Stamp,AIT_201,BLWR_1_RUN\n2026-05-01 08:00,2.1,1\n2026-05-01 08:01,2.2,1\n');
     const map = write('cli.map.yaml', `tags:\n  csv: { time: { column: Time Stamp, timezone: America/New_York } }\n  points:\n    - { tag: AIT_201, stage: aerobic, signal: do, valid: { when: { tag: BLWR_1_RUN, equals: 1 } } }\n`);
     const db = join(work, 'cli.sqlite');
-    const run = (args: string[]) =>
-      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, WWTP_EDGE_STORAGE__PATH: db }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.once('exit', (code) => resolve({ code, out, err }));
-      });
-    const ok = await run(['import', '--csv', csv, '--map', map]);
+    const ok = await cli(['import', '--csv', csv, '--map', map], db);
     expect(ok.code).toBe(0);
     expect(ok.out).toBe(`imported ${csv}: 2 rows, 2 readings, 0 dead letters, 2026-05-01T12:00:00.000Z to 2026-05-01T12:01:00.000Z -> ${db}\n`);
     const handle = new Database(db, { readonly: true });
@@ -127,28 +136,10 @@ describe('wwtp-edge import', () => {
     ]);
     handle.close();
     const badMap = write('bad.map.yaml', 'tags:\n  points:\n    - { tag: T, stage: aerobic, signal: temperature, unit: psi }\n');
-    const bad = await run(['import', '--csv', csv, '--map', badMap]);
+    const bad = await cli(['import', '--csv', csv, '--map', badMap], db);
     expect(bad.code).toBe(2);
     expect(bad.err.trim().split('\n').filter((l) => l.startsWith('wwtp-edge:'))).toEqual([expect.stringMatching(/tag T: psi is a pressure, degC a temperature/)]);
   }, 60_000);
-
-  const cli = (args: string[], db: string) =>
-    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, WWTP_EDGE_STORAGE__PATH: db }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.once('exit', (code) => resolve({ code, out, err }));
-    });
-  const stored = (db: string) => {
-    const handle = new Database(db, { readonly: true });
-    try {
-      return handle.prepare('SELECT stage, signal, ts, value FROM readings ORDER BY ts, signal').all();
-    } finally {
-      handle.close();
-    }
-  };
 
   it('reads a European export (semicolons, decimal commas, day-first dates) once the map says so; before, exit 1 with a hint for each', async () => {
     const csv = write('de.csv', 'Zeit;Zulauf;O2\n07.12.2026 10:00;1.234,5;2,1\n07.12.2026 10:01:30;1240;-0,2\n7.12.2026 9:05;1240,25;2\n31.02.2026 10:00;1;1\n');
