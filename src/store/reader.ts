@@ -111,22 +111,6 @@ export function createReader(db: Database.Database, site: string) {
     readingStats(stage: StageId, signal: string, from: number, to: number): { mean: number | null; min: number | null; max: number | null; n: number } {
       return stats.get(stage, signal, from, to) as { mean: number | null; min: number | null; max: number | null; n: number };
     },
-    /** Readings with from <= ts < to, by event time; optionally one stage or one signal. */
-    readingsBetween(from: number, to: number, filter: { stage?: StageId; signal?: string; limit?: number } = {}): ReadingRow[] {
-      const where = ['ts >= ?', 'ts < ?'];
-      const args: (string | number)[] = [from, to];
-      if (filter.stage) {
-        where.push('stage = ?');
-        args.push(filter.stage);
-      }
-      if (filter.signal) {
-        where.push('signal = ?');
-        args.push(filter.signal);
-      }
-      args.push(filter.limit ?? 1_000_000);
-      const raw = db.prepare(`SELECT stage, signal, ts, value, quality FROM readings WHERE ${where.join(' AND ')} ORDER BY ts, seq LIMIT ?`).all(...args);
-      return raw as ReadingRow[];
-    },
   };
 }
 export type Reader = ReturnType<typeof createReader>;

@@ -523,9 +523,6 @@ export function createStore(config: StorageConfig, ctx: StoreContext) {
     readAfter<T extends HistoryTable>(table: T, after: number, limit: number) {
       return need().reader.readAfter(table, after, limit);
     },
-    readingsBetween(...args: Parameters<Reader['readingsBetween']>) {
-      return need().reader.readingsBetween(...args);
-    },
     readingStats(...args: Parameters<Reader['readingStats']>) {
       return need().reader.readingStats(...args);
     },

@@ -113,12 +113,17 @@ describe('store cursors and state', () => {
     raw.close();
   });
 
-  it('answers readings by event-time range', async () => {
+  it("answers a signal's count, mean, min and max over an event-time range", async () => {
     const { store } = await started();
-    const rs = readingsFrom(0, 100);
+    const rs = readingsFrom(0, 700);
     await store.appendReadings(rs);
-    const t0 = rs[10]?.ts ?? 0;
-    const got = store.readingsBetween(t0, t0 + 20_000, { stage: 'influent' });
-    expect(got.map((r) => r.ts)).toEqual(rs.slice(10, 30).filter((r) => r.stage === 'influent').map((r) => r.ts));
+    const t0 = rs[100]?.ts ?? 0;
+    const want = rs.filter((r) => r.stage === 'influent' && r.signal === 's0' && r.ts >= t0 && r.ts < t0 + 400_000).map((r) => r.value);
+    expect(want.length).toBeGreaterThan(3);
+    const got = store.readingStats('influent', 's0', t0, t0 + 400_000);
+    expect(got.n).toBe(want.length);
+    expect(got.mean).toBeCloseTo(want.reduce((a, b) => a + b, 0) / want.length, 9);
+    expect(got).toMatchObject({ min: Math.min(...want), max: Math.max(...want) });
+    expect(store.readingStats('influent', 's0', t0, t0)).toEqual({ mean: null, min: null, max: null, n: 0 });
   });
 });
