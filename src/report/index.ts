@@ -27,10 +27,11 @@ export async function dailyReport(storePath: string, config: Readonly<EdgeConfig
   const db = new Database(storePath, { readonly: true, fileMustExist: true });
   try {
     const page = db.prepare<[string, string, number, number, number], Sample>('SELECT ts, value FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?');
+    const { from: dayStart, to: dayEnd } = bounds;
     async function* readings(stage: StageId, signal: string): AsyncIterable<readonly Sample[]> {
-      let from = bounds!.from;
+      let from = dayStart;
       for (;;) {
-        const rows = page.all(stage, signal, from, bounds!.to, PAGE_ROWS);
+        const rows = page.all(stage, signal, from, dayEnd, PAGE_ROWS);
         const finite = rows.filter((r) => Number.isFinite(r.value));
         if (finite.length > 0) yield finite;
         const last = rows[rows.length - 1];
