@@ -15,7 +15,7 @@ export interface ReportSignal {
   readonly periodSec: number;
 }
 
-/** One signal's readings of the day in time order (finite values, within the day), a page at a time. */
+/** One signal's readings of the day in time order (finite values of good or uncertain quality, within the day), a page at a time. */
 export type SignalPages = (stage: StageId, signal: string) => AsyncIterable<readonly Sample[]>;
 
 export interface ReportInput {
@@ -29,6 +29,8 @@ export interface ReportInput {
   readonly limits: Readonly<Record<string, number>>;
   /** The day's readings of a configured signal, read once each. */
   readonly readings: SignalPages;
+  /** How many of a signal's readings of the day `readings` left out (quality bad, not finite), once they were read. */
+  readonly leftOut?: ((stage: StageId, signal: string) => number) | undefined;
   readonly alarmEvents: readonly AlarmEventRow[];
 }
 
@@ -68,8 +70,11 @@ export interface RemovalFigure {
 export interface CompletenessFigure {
   readonly stage: StageId;
   readonly signal: string;
+  /** Readings of good or uncertain quality: the ones every figure is made of. */
   readonly readings: number;
-  /** 86 400 s / the signal's sampling period. */
+  /** Readings of the day marked bad (left out of every figure). */
+  readonly bad: number;
+  /** The day's length in seconds / the signal's sampling period. */
   readonly expected: number;
   /** readings / expected, at most 1. */
   readonly share: number;
@@ -219,7 +224,7 @@ export async function computeReport(input: ReportInput): Promise<DailyReport> {
   const completeness: CompletenessFigure[] = input.signals.map((s) => {
     const readings = days.get(key(s))?.n ?? 0;
     const expected = dayMs / 1000 / s.periodSec;
-    return { stage: s.stage, signal: s.id, readings, expected, share: Math.min(1, readings / expected) };
+    return { stage: s.stage, signal: s.id, readings, bad: input.leftOut?.(s.stage, s.id) ?? 0, expected, share: Math.min(1, readings / expected) };
   });
 
   return {

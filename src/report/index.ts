@@ -26,14 +26,20 @@ export async function dailyReport(storePath: string, config: Readonly<EdgeConfig
   if (!bounds) throw new Error(`bad day "${day.slice(0, 20)}": YYYY-MM-DD`);
   const db = new Database(storePath, { readonly: true, fileMustExist: true });
   try {
-    const page = db.prepare<[string, string, number, number, number], Sample>('SELECT ts, value FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?');
+    // Quality bad (an analyzer in calibration, a meter the PLC marks failed) is left out, as the windows leave it out.
+    const page = db.prepare<[string, string, number, number, number], Sample & { bad: number }>("SELECT ts, value, quality = 'bad' AS bad FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?");
     const { from: dayStart, to: dayEnd } = bounds;
+    const refused = new Map<string, number>();
     async function* readings(stage: StageId, signal: string): AsyncIterable<readonly Sample[]> {
       let from = dayStart;
+      // a signal read twice (a flow meter weights others) counts its left-out readings once
+      refused.set(`${stage}.${signal}`, 0);
       for (;;) {
         const rows = page.all(stage, signal, from, dayEnd, PAGE_ROWS);
-        const finite = rows.filter((r) => Number.isFinite(r.value));
-        if (finite.length > 0) yield finite;
+        const usable = rows.filter((r) => Number.isFinite(r.value) && r.bad === 0);
+        const bad = rows.length - usable.length;
+        if (bad > 0) refused.set(`${stage}.${signal}`, (refused.get(`${stage}.${signal}`) ?? 0) + bad);
+        if (usable.length > 0) yield usable;
         const last = rows[rows.length - 1];
         if (rows.length < PAGE_ROWS || !last) return;
         // (stage, signal, ts) is unique: the next page starts after the last time read
@@ -42,7 +48,7 @@ export async function dailyReport(storePath: string, config: Readonly<EdgeConfig
       }
     }
     const alarmEvents = createReader(db, config.site).history('alarm_events', undefined, MAX_ALARM_EVENTS, { from: bounds.from, to: bounds.to }).rows;
-    return await computeReport({ site: config.site, day, timezone, signals: config.signals, limits: config.alarms.effluentLimits, readings, alarmEvents });
+    return await computeReport({ site: config.site, day, timezone, signals: config.signals, limits: config.alarms.effluentLimits, readings, leftOut: (stage, signal) => refused.get(`${stage}.${signal}`) ?? 0, alarmEvents });
   } finally {
     db.close();
   }

@@ -29,7 +29,7 @@ export function reportCsv(r: DailyReport): string {
   }
   for (const x of r.removal) rows.push(['removal', `${x.parameter} ${x.from}->${x.to}`, '%', num(x.removalPct, 1), '', '', '', 'by mean concentration']);
   for (const [priority, n] of Object.entries(r.alarms)) rows.push(['alarms', priority, 'count', String(n), '', '', '', 'raised in the day']);
-  for (const c of r.completeness) rows.push(['completeness', `${c.stage}.${c.signal}`, '%', num(c.share * 100, 1), '', '', String(c.readings), `of ${num(c.expected, 0)} expected`]);
+  for (const c of r.completeness) rows.push(['completeness', `${c.stage}.${c.signal}`, '%', num(c.share * 100, 1), '', '', String(c.readings), `of ${num(c.expected, 0)} expected${c.bad > 0 ? `; ${c.bad} marked bad, left out` : ''}`]);
   return `${rows.map((row) => row.map(csvCell).join(',')).join('\n')}\n`;
 }
 
@@ -80,7 +80,7 @@ ${table(['parameter', 'from', 'to', 'removal %'], r.removal.map((x) => [x.parame
 <h2>Alarms raised</h2>
 ${table(['critical', 'high', 'medium', 'low'], [[String(r.alarms.critical), String(r.alarms.high), String(r.alarms.medium), String(r.alarms.low)]])}
 <h2>Data completeness</h2>
-${table(['signal', 'readings', 'expected', 'complete %'], r.completeness.map((c) => [`${c.stage}.${c.signal}`, String(c.readings), num(c.expected, 0), num(c.share * 100, 1)]))}
+${table(['signal', 'readings', 'marked bad (left out)', 'expected', 'complete %'], r.completeness.map((c) => [`${c.stage}.${c.signal}`, String(c.readings), String(c.bad), num(c.expected, 0), num(c.share * 100, 1)]))}
 </body></html>
 `;
 }

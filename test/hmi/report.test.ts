@@ -251,6 +251,38 @@ describe('wwtp-edge report', () => {
     expect((await fetch(`http://127.0.0.1:${daemon.httpPort}/healthz`)).status).toBe(200);
   }, 180_000);
 
+  it('leaves readings marked bad out of every figure, as the windows do, and counts them in completeness', async () => {
+    const dir = tempDir('wwtp-report-bad-');
+    const dbPath = join(dir, 'edge.sqlite');
+    const configFile = join(dir, 'site.yaml');
+    writeFileSync(configFile, JSON.stringify({ site: 'reportbad', storage: { path: dbPath }, models: { enabled: false } }));
+    const config = loadConfig({ file: configFile, env: {} });
+    const day = '2026-05-04';
+    const from = Date.parse(`${day}T00:00:00Z`);
+    const readings: ReadingRow[] = [];
+    for (let m = 0; m < 1440; m += 1) {
+      const ts = from + m * 60_000;
+      // 06:00-08:00 the flow meter is failed (the PLC marks it bad, reading 0) and the ammonium analyzer
+      // is in calibration (bad, reading its 99 mg/L standard)
+      const failed = m >= 360 && m < 480;
+      readings.push({ stage: 'effluent', signal: 'flow', ts, value: failed ? 0 : 30_000, quality: failed ? 'bad' : 'good' });
+      readings.push({ stage: 'effluent', signal: 'nh4_n', ts, value: failed ? 99 : 2, quality: failed ? 'bad' : m % 2 === 0 ? 'good' : 'uncertain' });
+    }
+    const store = createStore(config.storage, { site: config.site, logger: silentLogger(), metrics: createMetrics(false), clock: systemClock, syncEnabled: false });
+    await store.start(new AbortController().signal);
+    await store.appendReadings(readings.map((r) => ({ ...r, receivedAt: r.ts })));
+    await store.stop();
+    const r = JSON.parse(await report(configFile, day, 'json')) as DailyReport;
+    const nh4 = r.effluent.find((e) => e.signal === 'nh4_n');
+    // uncertain readings count, bad ones do not: the calibration standard is no effluent
+    expect(nh4).toMatchObject({ samples: 1320, mean: 2, max: 2, hoursAboveLimit: 0 });
+    expect(nh4?.hourly[6]).toBeNull();
+    for (const signal of ['flow', 'nh4_n']) expect(r.completeness.find((c) => c.stage === 'effluent' && c.signal === signal)).toMatchObject({ readings: 1320, bad: 120, expected: 1440 });
+    // the failed meter's zeros are no flow: 30,000 m3/d in effect over the hours it read (held at most two periods)
+    expect(r.volumeM3).toBeCloseTo(30_000, 6);
+    expect(await report(configFile, day, 'csv')).toContain('of 1440 expected; 120 marked bad, left out');
+  }, 60_000);
+
   it('refuses a time zone it does not know with the key, exit code 2', async () => {
     const dir = tempDir('wwtp-report-badzone-');
     const configFile = join(dir, 'site.yaml');
