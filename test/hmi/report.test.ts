@@ -246,6 +246,13 @@ describe('wwtp-edge report', () => {
     expect(nh4?.hoursAboveLimit).toBeCloseTo(above.hours, 9);
     expect(cli.completeness.find((c) => c.stage === 'effluent' && c.signal === 'flow')?.readings).toBe(86_400 - 3_600);
     expect(cli.loads.find((l) => l.parameter === 'nh4_n')?.effluentKgPerDay).toBeCloseTo(sql<{ load: number }>(dbPath, FLOW_WEIGHTED, 'effluent', 'nh4_n', from, to, 'effluent').load, 6);
+    // two reports are computed at once; a third asked meanwhile is refused with 503, not queued
+    const statuses = await Promise.all([0, 1, 2].map(async () => {
+      const res = await fetch(`http://127.0.0.1:${daemon.httpPort}/api/v1/report?day=${day}&format=csv`);
+      await res.text();
+      return res.status;
+    }));
+    expect(statuses.sort()).toEqual([200, 200, 503]);
     // a bad day is refused with 400, and the daemon goes on serving
     expect((await fetch(`http://127.0.0.1:${daemon.httpPort}/api/v1/report?day=2026-13-01`)).status).toBe(400);
     expect((await fetch(`http://127.0.0.1:${daemon.httpPort}/healthz`)).status).toBe(200);
