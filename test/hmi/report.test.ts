@@ -49,13 +49,26 @@ const HOURS_ABOVE = `
   WITH c AS (SELECT ts, value, LEAD(ts) OVER (ORDER BY ts) AS next FROM readings WHERE stage = ? AND signal = ? AND ts >= ? AND ts < ?)
   SELECT COALESCE(SUM(CASE WHEN value > ? THEN MIN(COALESCE(next, ?) - ts, ?, ? - ts) ELSE 0 END), 0) / 3600000.0 AS hours FROM c`;
 
+/** A site of its own (temporary store, models off) for one test, with `over` merged into it. */
+function reportSite(site: string, over: { storage?: Record<string, unknown>; [key: string]: unknown } = {}): { dbPath: string; configFile: string; config: ReturnType<typeof loadConfig> } {
+  const dir = tempDir(`wwtp-report-${site}-`);
+  const dbPath = join(dir, 'edge.sqlite');
+  const configFile = join(dir, 'site.yaml');
+  writeFileSync(configFile, JSON.stringify({ ...over, site, storage: { ...over.storage, path: dbPath }, models: { enabled: false } }));
+  return { dbPath, configFile, config: loadConfig({ file: configFile, env: {} }) };
+}
+
+/** The readings written into the config's store as ingest writes them (received at their event time). */
+async function storeReadings(config: ReturnType<typeof loadConfig>, readings: readonly ReadingRow[]): Promise<void> {
+  const store = createStore(config.storage, { site: config.site, logger: silentLogger(), metrics: createMetrics(false), clock: systemClock, syncEnabled: false });
+  await store.start(new AbortController().signal);
+  await store.appendReadings(readings.map((r) => ({ ...r, receivedAt: r.ts })));
+  await store.stop();
+}
+
 describe('wwtp-edge report', () => {
   it.skipIf(!bsm1.present)(`on a day of the demo twin: effluent means, hours above limits, loads, removal, alarms and completeness${bsm1.note}`, async () => {
-    const dir = tempDir('wwtp-report-demo-');
-    const dbPath = join(dir, 'edge.sqlite');
-    const configFile = join(dir, 'site.yaml');
-    writeFileSync(configFile, JSON.stringify({ site: 'reportdemo', storage: { path: dbPath }, models: { enabled: false } }));
-    const config = loadConfig({ file: configFile, env: {} });
+    const { dbPath, configFile, config } = reportSite('reportdemo');
     const day = '2026-03-02';
     const from = Date.parse(`${day}T00:00:00Z`);
     const sim = simulate({ days: 1, epochMs: from, sampleMin: 5, stabilise: false, seed: 7, signals: config.signals, dataDir: defaultDataDir() });
@@ -160,11 +173,7 @@ describe('wwtp-edge report', () => {
   }, 180_000);
 
   it("takes the plant's calendar day in its timezone: local midnight to midnight, 23 and 25 hours when the clocks change", async () => {
-    const dir = tempDir('wwtp-report-zone-');
-    const dbPath = join(dir, 'edge.sqlite');
-    const configFile = join(dir, 'site.yaml');
-    writeFileSync(configFile, JSON.stringify({ site: 'reportzone', storage: { path: dbPath }, models: { enabled: false }, timezone: 'America/Chicago' }));
-    const config = loadConfig({ file: configFile, env: {} });
+    const { configFile, config } = reportSite('reportzone', { timezone: 'America/Chicago' });
     const period = config.signals.find((s) => s.stage === 'effluent' && s.id === 'flow')?.periodSec ?? NaN;
     // Chicago: CST (UTC-6) until 2026-03-08 02:00, CDT (UTC-5) until 2026-11-01 02:00
     const days = [
@@ -181,10 +190,7 @@ describe('wwtp-edge report', () => {
         readings.push({ stage: 'effluent', signal: 'nh4_n', ts, value: inside ? 1 + Math.floor((ts - d.from) / 3_600_000) : 100, quality: 'good' });
       }
     }
-    const store = createStore(config.storage, { site: config.site, logger: silentLogger(), metrics: createMetrics(false), clock: systemClock, syncEnabled: false });
-    await store.start(new AbortController().signal);
-    await store.appendReadings(readings.map((r) => ({ ...r, receivedAt: r.ts })));
-    await store.stop();
+    await storeReadings(config, readings);
 
     for (const d of days) {
       const r = JSON.parse(await report(configFile, d.day, 'json')) as DailyReport;
@@ -203,11 +209,7 @@ describe('wwtp-edge report', () => {
   }, 120_000);
 
   it('reads a day of 1 s readings page by page: the running daemon over HTTP (its report child) and the CLI give the same figures as SQL', async () => {
-    const dir = tempDir('wwtp-report-second-');
-    const dbPath = join(dir, 'edge.sqlite');
-    const configFile = join(dir, 'site.yaml');
-    writeFileSync(configFile, JSON.stringify({ site: 'reportsecond', storage: { path: dbPath, retentionDays: { readings: 100_000 } }, ingest: { maxAgeDays: 100_000 }, models: { enabled: false } }));
-    const config = loadConfig({ file: configFile, env: {} });
+    const { dbPath, configFile, config } = reportSite('reportsecond', { storage: { retentionDays: { readings: 100_000 } }, ingest: { maxAgeDays: 100_000 } });
     const day = '2026-07-01';
     const from = Date.parse(`${day}T00:00:00Z`);
     const to = from + 86_400_000;
@@ -259,11 +261,7 @@ describe('wwtp-edge report', () => {
   }, 180_000);
 
   it('leaves readings marked bad out of every figure, as the windows do, and counts them in completeness', async () => {
-    const dir = tempDir('wwtp-report-bad-');
-    const dbPath = join(dir, 'edge.sqlite');
-    const configFile = join(dir, 'site.yaml');
-    writeFileSync(configFile, JSON.stringify({ site: 'reportbad', storage: { path: dbPath }, models: { enabled: false } }));
-    const config = loadConfig({ file: configFile, env: {} });
+    const { configFile, config } = reportSite('reportbad');
     const day = '2026-05-04';
     const from = Date.parse(`${day}T00:00:00Z`);
     const readings: ReadingRow[] = [];
@@ -275,10 +273,7 @@ describe('wwtp-edge report', () => {
       readings.push({ stage: 'effluent', signal: 'flow', ts, value: failed ? 0 : 30_000, quality: failed ? 'bad' : 'good' });
       readings.push({ stage: 'effluent', signal: 'nh4_n', ts, value: failed ? 99 : 2, quality: failed ? 'bad' : m % 2 === 0 ? 'good' : 'uncertain' });
     }
-    const store = createStore(config.storage, { site: config.site, logger: silentLogger(), metrics: createMetrics(false), clock: systemClock, syncEnabled: false });
-    await store.start(new AbortController().signal);
-    await store.appendReadings(readings.map((r) => ({ ...r, receivedAt: r.ts })));
-    await store.stop();
+    await storeReadings(config, readings);
     const r = JSON.parse(await report(configFile, day, 'json')) as DailyReport;
     const nh4 = r.effluent.find((e) => e.signal === 'nh4_n');
     // uncertain readings count, bad ones do not: the calibration standard is no effluent
