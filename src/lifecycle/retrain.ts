@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gateFailedCondition, retrainFailedCondition } from '../alarms/system.js';
 import type { EdgeConfig } from '../config/schema.js';
 import type { AlarmSink } from '../contract/ports.js';
+import { childEntryArgs } from '../lib/child-entry.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { TrainableModel } from '../models/train.js';
@@ -73,11 +73,7 @@ const kindOf = (r: RetrainRequest): TrainableModel => (r.kind === 'autoencoder' 
 const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
 
 /** The child's command: the built worker, or the sources through tsx when the daemon runs from them. */
-function workerArgs(maxHeapMb: number): string[] {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const worker = fileURLToPath(new URL(fromSources ? './retrain-worker.ts' : './retrain-worker.js', import.meta.url));
-  return [`--max-old-space-size=${maxHeapMb}`, ...(fromSources ? ['--import', import.meta.resolve('tsx')] : []), worker];
-}
+const workerArgs = (maxHeapMb: number): string[] => childEntryArgs(import.meta.url, './retrain-worker', maxHeapMb);
 
 /**
  * Retraining in the background (issue 15 item 4): a request (a trigger that started firing) queues its

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { EdgeConfig } from '../config/schema.js';
+import { childEntryArgs } from '../lib/child-entry.js';
 import type { ReportFormat } from './index.js';
 
 /** Nice level of the report child: the daemon's ingest and windows come first. */
@@ -10,12 +10,6 @@ const MAX_HEAP_MB = 512;
 const TIMEOUT_MS = 10 * 60_000;
 const CONTENT_TYPES: Record<ReportFormat, string> = { json: 'application/json; charset=utf-8', csv: 'text/csv; charset=utf-8', html: 'text/html; charset=utf-8' };
 
-function workerArgs(): string[] {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const worker = fileURLToPath(new URL(fromSources ? './worker.ts' : './worker.js', import.meta.url));
-  return [`--max-old-space-size=${MAX_HEAP_MB}`, ...(fromSources ? ['--import', import.meta.resolve('tsx')] : []), worker];
-}
-
 /**
  * The daily report computed in a child process (at a lower priority, with a heap of its own) from the
  * store file, as the daemon serves it over HTTP: a day of one-second readings is seconds of CPU that
@@ -23,7 +17,7 @@ function workerArgs(): string[] {
  */
 export function reportInChild(config: Readonly<EdgeConfig>, day: string, format: ReportFormat): Promise<{ body: string; contentType: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, workerArgs(), { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, childEntryArgs(import.meta.url, './worker', MAX_HEAP_MB), { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
     try {
       if (child.pid !== undefined) setPriority(child.pid, NICE);
     } catch {

@@ -27,7 +27,7 @@ export interface ReportInput {
   readonly signals: readonly ReportSignal[];
   /** Effluent consent limits, mg/L, by signal id. */
   readonly limits: Readonly<Record<string, number>>;
-  /** The day's readings of a configured signal, read once each. */
+  /** The day's readings of a configured signal; each signal is read once. */
   readonly readings: SignalPages;
   /** How many of a signal's readings of the day `readings` left out (quality bad, not finite), once they were read. */
   readonly leftOut?: ((stage: StageId, signal: string) => number) | undefined;
@@ -138,10 +138,13 @@ export async function computeReport(input: ReportInput): Promise<DailyReport> {
   const configured = new Map(input.signals.map((s) => [key(s), s]));
   const holdOf = (s: ReportSignal): number => 2 * s.periodSec * 1000;
 
+  /** The flow meters' days, read once: they weight the other signals and are folded like them. */
+  const flowSamples = new Map<string, Sample[]>();
   const flowOf = async (stage: StageId): Promise<FlowSeries | undefined> => {
     if (!configured.has(`${stage}.${FLOW}`)) return undefined;
-    const series = FlowSeries.of(await collect(input.readings(stage, FLOW)));
-    return series.length > 0 ? series : undefined;
+    const samples = await collect(input.readings(stage, FLOW));
+    flowSamples.set(`${stage}.${FLOW}`, samples);
+    return samples.length > 0 ? FlowSeries.of(samples) : undefined;
   };
   const inflow = await flowOf('influent');
   const effluentFlow = await flowOf('effluent');
@@ -158,7 +161,9 @@ export async function computeReport(input: ReportInput): Promise<DailyReport> {
       weightFlow: s.stage === 'effluent' && s.id !== FLOW ? outflow : undefined,
       loadFlow: concentration ? (s.stage === 'influent' ? inflow : s.stage === 'effluent' ? outflow : undefined) : undefined,
     });
-    for await (const page of input.readings(s.stage, s.id)) for (const x of page) day.add(x);
+    const held = flowSamples.get(key(s));
+    if (held) for (const x of held) day.add(x);
+    else for await (const page of input.readings(s.stage, s.id)) for (const x of page) day.add(x);
     day.finish();
     days.set(key(s), day);
   }

@@ -32,8 +32,6 @@ export async function dailyReport(storePath: string, config: Readonly<EdgeConfig
     const refused = new Map<string, number>();
     async function* readings(stage: StageId, signal: string): AsyncIterable<readonly Sample[]> {
       let from = dayStart;
-      // a signal read twice (a flow meter weights others) counts its left-out readings once
-      refused.set(`${stage}.${signal}`, 0);
       for (;;) {
         const rows = page.all(stage, signal, from, dayEnd, PAGE_ROWS);
         const usable = rows.filter((r) => Number.isFinite(r.value) && r.bad === 0);

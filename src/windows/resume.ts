@@ -31,9 +31,13 @@ export function windowsOpenAtStop(store: RecentRows, windows: Pick<WindowsConfig
     const after = Math.max(0, upper - Math.min(pageRows, limit - read));
     const page = store.readAfter('readings', after, upper - after).rows;
     read += upper - after;
-    const inOpen = page.filter((r) => r.ts >= from);
-    open.push(...inOpen);
-    if (after === 0 || inOpen.length === 0) {
+    let inOpen = 0;
+    for (const r of page) {
+      if (r.ts < from) continue;
+      open.push(r);
+      inOpen += 1;
+    }
+    if (after === 0 || inOpen === 0) {
       complete = true;
       break;
     }
